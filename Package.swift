@@ -1,0 +1,58 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Optimise the C kernels even in debug builds: a -O0 SIMD kernel is a different program.
+let kernelCFlags: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno", "-std=gnu11"])]
+
+let package = Package(
+    name: "edgert",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "EdgeRuntime", targets: ["EdgeRuntime"]),
+        .executable(name: "edgert", targets: ["edgert"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (installed by scripts/setup.sh with apt).
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CNuma", path: "Sources/CNuma",
+                       providers: [.apt(["libnuma-dev"])]),
+
+        // Value types, errors, tensor types. No I/O.
+        .target(name: "EdgeCore"),
+        // GGUF over mmap -> manifest; indexes weights, never copies them.
+        .target(name: "EdgeFormats", dependencies: ["EdgeCore"]),
+        // Byte-level BPE and SentencePiece-style BPE from GGUF metadata.
+        .target(name: "EdgeTokenizer", dependencies: ["EdgeCore"]),
+        // The Jinja subset real chat templates use.
+        .target(name: "EdgeTemplate"),
+        // C: block layouts, reference dequantizers, activation quantizers, dot kernels with
+        // runtime ISA dispatch, the spinning worker pool.
+        .target(name: "CEdgeKernels", dependencies: ["CNuma"], cSettings: kernelCFlags,
+                linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]),
+        // Swift face of the kernels.
+        .target(name: "EdgeKernels", dependencies: ["EdgeCore", "CEdgeKernels"]),
+        // Actors that own host resources: CPUNode (pinned worker pool), KV cache.
+        .target(name: "EdgeDevices", dependencies: ["EdgeCore", "EdgeKernels", "CEdgeKernels", "CNuma"]),
+        // The embeddable facade: model, forward pass, sampler, generation stream.
+        .target(name: "EdgeRuntime", dependencies: [
+            "EdgeCore", "EdgeFormats", "EdgeTokenizer", "EdgeTemplate", "EdgeKernels", "EdgeDevices",
+            "COpenBLAS",
+        ]),
+        .executableTarget(name: "edgert", dependencies: [
+            "EdgeRuntime", "EdgeFormats", "EdgeTokenizer", "EdgeCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "EdgeFormatsTests", dependencies: ["EdgeFormats", "EdgeCore"]),
+        .testTarget(name: "EdgeKernelsTests", dependencies: ["EdgeKernels", "EdgeCore", "EdgeFormats", "CEdgeKernels"]),
+        .testTarget(name: "EdgeTokenizerTests", dependencies: ["EdgeTokenizer", "EdgeFormats", "EdgeCore"]),
+        .testTarget(name: "EdgeTemplateTests", dependencies: ["EdgeTemplate"]),
+        .testTarget(name: "EdgeRuntimeTests", dependencies: ["EdgeRuntime", "EdgeFormats", "EdgeCore", "EdgeDevices", "EdgeKernels"]),
+        .testTarget(name: "edgertCLITests", dependencies: ["EdgeFormats"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,3 @@
+// Umbrella header of CEdgeKernels.
+#pragma once
+#include "edge_quant.h"

@@ -1,0 +1,78 @@
+import EdgeCore
+
+/// Why a model file could not be read. Every case names the field or tensor and, where there is
+/// one, the byte offset in the file at which the problem was found.
+public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The file could not be opened or mapped; `reason` is the system's message.
+    case cannotOpen(path: String, reason: String)
+    /// The first four bytes are not `GGUF`.
+    case badMagic(found: UInt32)
+    /// A GGUF version other than 2 or 3.
+    case unsupportedVersion(UInt32)
+    /// A field runs past the end of the file.
+    case truncated(field: String, offset: Int, needed: Int, fileSize: Int)
+    /// A count or length that cannot fit in the rest of the file.
+    case implausibleCount(field: String, offset: Int, count: UInt64)
+    /// A metadata value type number that GGUF does not define.
+    case unknownValueType(key: String, offset: Int, raw: UInt32)
+    /// Arrays nested deeper than the reader allows.
+    case nestingTooDeep(key: String, offset: Int)
+    /// The same metadata key appears twice.
+    case duplicateKey(key: String, offset: Int)
+    /// `general.alignment` is not a non-zero power of two (or not a uint32).
+    case badAlignment(value: String)
+    /// A tensor with no dimensions or more than four.
+    case tensorRank(name: String, offset: Int, rank: UInt32)
+    /// A tensor dimension that is zero, negative or whose product overflows.
+    case tensorDimensions(name: String, offset: Int, dims: [UInt64])
+    /// A tensor type number that ggml does not define.
+    case unknownTensorType(name: String, offset: Int, raw: UInt32)
+    /// A row length that is not a whole number of the type's blocks.
+    case tensorRowNotWholeBlocks(name: String, type: TensorType, rowLength: Int)
+    /// A tensor data offset that is not a multiple of the file's alignment.
+    case tensorMisaligned(name: String, offset: UInt64, alignment: Int)
+    /// A tensor whose bytes lie (partly) outside the file.
+    case tensorOutOfBounds(name: String, offset: UInt64, size: Int, fileSize: Int)
+    /// Two tensors with the same name.
+    case duplicateTensor(name: String)
+    /// A required metadata key is absent.
+    case missingKey(String)
+    /// A metadata key holds a value of another type than required.
+    case keyType(key: String, expected: String, found: String)
+    /// A metadata value is out of its valid range.
+    case badValue(key: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .cannotOpen(path, reason): "cannot open model file \(path): \(reason)"
+        case let .badMagic(found):
+            "not a GGUF file: magic is 0x\(String(found, radix: 16)) at offset 0 (expected 'GGUF')"
+        case let .unsupportedVersion(v): "unsupported GGUF version \(v) at offset 4 (supported: 2, 3)"
+        case let .truncated(field, offset, needed, size):
+            "file truncated: \(field) at offset \(offset) needs \(needed) bytes, file has \(size)"
+        case let .implausibleCount(field, offset, count):
+            "corrupt file: \(field) at offset \(offset) is \(count), more than the file can hold"
+        case let .unknownValueType(key, offset, raw):
+            "corrupt file: metadata '\(key)' at offset \(offset) has unknown value type \(raw)"
+        case let .nestingTooDeep(key, offset): "corrupt file: metadata '\(key)' at offset \(offset) nests arrays too deeply"
+        case let .duplicateKey(key, offset): "corrupt file: metadata key '\(key)' repeated at offset \(offset)"
+        case let .badAlignment(value): "corrupt file: general.alignment is \(value), not a power of two"
+        case let .tensorRank(name, offset, rank):
+            "corrupt file: tensor '\(name)' at offset \(offset) has \(rank) dimensions (1 to 4 allowed)"
+        case let .tensorDimensions(name, offset, dims):
+            "corrupt file: tensor '\(name)' at offset \(offset) has invalid dimensions \(dims)"
+        case let .unknownTensorType(name, offset, raw):
+            "corrupt file: tensor '\(name)' at offset \(offset) has unknown type \(raw)"
+        case let .tensorRowNotWholeBlocks(name, type, n):
+            "corrupt file: tensor '\(name)' of type \(type) has rows of \(n) values, not a multiple of \(type.blockSize)"
+        case let .tensorMisaligned(name, offset, alignment):
+            "corrupt file: tensor '\(name)' data offset \(offset) is not a multiple of \(alignment)"
+        case let .tensorOutOfBounds(name, offset, size, fileSize):
+            "corrupt file: tensor '\(name)' (\(size) bytes at data offset \(offset)) lies outside the file (\(fileSize) bytes)"
+        case let .duplicateTensor(name): "corrupt file: tensor '\(name)' appears twice"
+        case let .missingKey(key): "model metadata lacks required key '\(key)'"
+        case let .keyType(key, expected, found): "model metadata '\(key)' is \(found), expected \(expected)"
+        case let .badValue(key, reason): "model metadata '\(key)' is invalid: \(reason)"
+        }
+    }
+}
