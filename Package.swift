@@ -26,7 +26,7 @@ let package = Package(
         // GGUF over mmap -> manifest; indexes weights, never copies them.
         .target(name: "EdgeFormats", dependencies: ["EdgeCore"]),
         // Byte-level BPE and SentencePiece-style BPE from GGUF metadata.
-        .target(name: "EdgeTokenizer", dependencies: ["EdgeCore"]),
+        .target(name: "EdgeTokenizer", dependencies: ["EdgeCore", "EdgeFormats"]),
         // The Jinja subset real chat templates use.
         .target(name: "EdgeTemplate"),
         // C: block layouts, reference dequantizers, activation quantizers, dot kernels with
