@@ -1,3 +1,5 @@
 // Umbrella header of CEdgeKernels.
 #pragma once
 #include "edge_quant.h"
+#include "edge_pool.h"
+#include "edge_ops.h"

@@ -1,0 +1,299 @@
+// edge_ops.c — see edge_ops.h.
+#include "edge_ops.h"
+#include <math.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+// ---------------------------------------------------------------- rmsnorm
+
+typedef struct { const float *x, *w; float *out; int64_t n; float eps; } rms_ctx;
+
+static void rms_range(void *vctx, int64_t b, int64_t e, int tid) {
+    (void)tid;
+    const rms_ctx *c = vctx;
+    for (int64_t t = b; t < e; t++) {
+        const float *x = c->x + t * c->n;
+        float *o = c->out + t * c->n;
+        double sum = 0.0;
+        for (int64_t i = 0; i < c->n; i++) sum += (double)(x[i] * x[i]);
+        const float mean = (float)(sum / (double)c->n);
+        const float scale = 1.0f / sqrtf(mean + c->eps);
+        for (int64_t i = 0; i < c->n; i++) o[i] = (x[i] * scale) * c->w[i];
+    }
+}
+
+void edge_op_rmsnorm(edge_pool *pool, const float *x, const float *w, float *out,
+                     int64_t ntok, int64_t n, float eps) {
+    rms_ctx c = { x, w, out, n, eps };
+    edge_pool_for(pool, ntok, 1, rms_range, &c);
+}
+
+// ---------------------------------------------------------------- quantize
+
+typedef struct { int act; const float *x; int64_t n; char *out; size_t row; } q_ctx;
+
+static void q_range(void *vctx, int64_t b, int64_t e, int tid) {
+    (void)tid;
+    const q_ctx *c = vctx;
+    for (int64_t t = b; t < e; t++) edge_quantize_act(c->act, c->x + t * c->n, c->out + (size_t)t * c->row, c->n);
+}
+
+void edge_op_quantize(edge_pool *pool, int weight_type, const float *x, int64_t ntok, int64_t n, void *out) {
+    q_ctx c = { edge_vec_dot_type(weight_type), x, n, out, edge_act_row_bytes(weight_type, n) };
+    edge_pool_for(pool, ntok, 1, q_range, &c);
+}
+
+// ---------------------------------------------------------------- matmul
+
+typedef struct {
+    int wt; int64_t n; const char *W; size_t wrb; const void *A; size_t arb; int64_t ntok;
+    float *Y; int64_t ys;
+} mm_ctx;
+
+static void mm_range(void *vctx, int64_t b, int64_t e, int tid) {
+    (void)tid;
+    const mm_ctx *c = vctx;
+    if (c->ntok == 1) edge_matvec(c->wt, c->n, c->W, c->wrb, b, e, c->A, c->Y + b);
+    else edge_matmul(c->wt, c->n, c->W, c->wrb, b, e, c->A, c->arb, c->ntok, c->Y, c->ys);
+}
+
+void edge_op_matmul(edge_pool *pool, int weight_type, int64_t n, const void *W, size_t w_row_bytes,
+                    int64_t rows, const void *A, size_t a_row_bytes, int64_t ntok,
+                    float *Y, int64_t y_stride) {
+    mm_ctx c = { weight_type, n, W, w_row_bytes, A, a_row_bytes, ntok, Y, y_stride };
+    // Chunks of rows: small enough that a slow core takes fewer of them, large enough to amortise
+    // the atomic hand-out (16 rows of a 576-wide Q8_0 matrix are ~10 KB of weights).
+    const int nth = edge_pool_threads(pool);
+    int64_t chunk = rows / (8 * (int64_t)nth);
+    if (chunk < 16) chunk = 16;
+    if (ntok > 1 && chunk > 64) chunk = 64;
+    edge_pool_for(pool, rows, chunk, mm_range, &c);
+}
+
+// ---------------------------------------------------------------- rope
+
+typedef struct {
+    float *x; int nhead, hd, n_rot; const int32_t *pos; float base, fs; const float *ff; int neox;
+} rope_ctx;
+
+static void rope_range(void *vctx, int64_t b, int64_t e, int tid) {
+    (void)tid;
+    const rope_ctx *c = vctx;
+    float cache[2 * 512];  // cos/sin per pair; n_rot <= 1024 checked by the caller
+    const float theta_scale = powf(c->base, -2.0f / (float)c->n_rot);
+    for (int64_t t = b; t < e; t++) {
+        float theta = (float)c->pos[t];
+        for (int i0 = 0; i0 < c->n_rot; i0 += 2) {
+            const float ff = c->ff ? c->ff[i0 / 2] : 1.0f;
+            const float th = c->fs * (theta / ff);
+            cache[i0] = cosf(th);
+            cache[i0 + 1] = sinf(th);
+            theta *= theta_scale;
+        }
+        for (int h = 0; h < c->nhead; h++) {
+            float *x = c->x + (t * c->nhead + h) * (int64_t)c->hd;
+            if (!c->neox) {
+                for (int i0 = 0; i0 < c->n_rot; i0 += 2) {
+                    const float cs = cache[i0], sn = cache[i0 + 1];
+                    const float x0 = x[i0], x1 = x[i0 + 1];
+                    x[i0] = x0 * cs - x1 * sn;
+                    x[i0 + 1] = x0 * sn + x1 * cs;
+                }
+            } else {
+                const int half = c->n_rot / 2;
+                for (int i0 = 0; i0 < c->n_rot; i0 += 2) {
+                    const float cs = cache[i0], sn = cache[i0 + 1];
+                    const int i = i0 / 2;
+                    const float x0 = x[i], x1 = x[i + half];
+                    x[i] = x0 * cs - x1 * sn;
+                    x[i + half] = x0 * sn + x1 * cs;
+                }
+            }
+        }
+    }
+}
+
+void edge_op_rope(edge_pool *pool, float *x, int64_t ntok, int nhead, int hd, int n_rot,
+                  const int32_t *pos, float base, float freq_scale, const float *freq_factors, int neox) {
+    rope_ctx c = { x, nhead, hd, n_rot, pos, base, freq_scale, freq_factors, neox };
+    edge_pool_for(pool, ntok, 1, rope_range, &c);
+}
+
+// ---------------------------------------------------------------- kv store
+
+typedef struct { const float *k, *v; int64_t d; const int32_t *pos; edge_f16 *kc, *vc; } kv_ctx;
+
+static void kv_range(void *vctx, int64_t b, int64_t e, int tid) {
+    (void)tid;
+    const kv_ctx *c = vctx;
+    for (int64_t t = b; t < e; t++) {
+        edge_f16 *kd = c->kc + (int64_t)c->pos[t] * c->d, *vd = c->vc + (int64_t)c->pos[t] * c->d;
+        const float *ks = c->k + t * c->d, *vs = c->v + t * c->d;
+        for (int64_t i = 0; i < c->d; i++) { kd[i] = edge_f32_to_f16(ks[i]); vd[i] = edge_f32_to_f16(vs[i]); }
+    }
+}
+
+void edge_op_store_kv(edge_pool *pool, const float *k, const float *v, int64_t ntok, int64_t kv_dim,
+                      const int32_t *pos, edge_f16 *kc, edge_f16 *vc) {
+    kv_ctx c = { k, v, kv_dim, pos, kc, vc };
+    edge_pool_for(pool, ntok, 4, kv_range, &c);
+}
+
+// ---------------------------------------------------------------- attention
+
+#define EDGE_MAX_HEAD_DIM 512
+
+typedef struct {
+    const float *q; const edge_f16 *kc, *vc; const int32_t *pos;
+    int n_head, n_kv, hd; float scale; float *out;
+} attn_ctx;
+
+// One (token, head): the scalar form, which the SIMD form must match.
+static void attn_one_scalar(const attn_ctx *c, int64_t t, int h) {
+    const int hd = c->hd, group = c->n_head / c->n_kv, kvh = h / group;
+    const int64_t kv_stride = (int64_t)c->n_kv * hd;
+    const float *q = c->q + (t * c->n_head + h) * (int64_t)hd;
+    float q16[EDGE_MAX_HEAD_DIM];
+    edge_f16 acc[EDGE_MAX_HEAD_DIM];
+    for (int d = 0; d < hd; d++) { q16[d] = edge_f16_to_f32(edge_f32_to_f16(q[d])); acc[d] = 0; }
+    float S = 0.0f, M = -INFINITY;
+    const int64_t last = c->pos[t];
+    for (int64_t j = 0; j <= last; j++) {
+        const edge_f16 *k = c->kc + j * kv_stride + (int64_t)kvh * hd;
+        const edge_f16 *v = c->vc + j * kv_stride + (int64_t)kvh * hd;
+        float s = 0.0f;
+        for (int d = 0; d < hd; d++) s += edge_f16_to_f32(k[d]) * q16[d];
+        s *= c->scale;
+        const float Mold = M;
+        float ms = 1.0f, vs = 1.0f;
+        if (s > M) {
+            M = s;
+            ms = expf(Mold - M);
+            for (int d = 0; d < hd; d++) acc[d] = edge_f32_to_f16(edge_f16_to_f32(acc[d]) * ms);
+        } else {
+            vs = expf(s - M);
+        }
+        for (int d = 0; d < hd; d++)
+            acc[d] = edge_f32_to_f16(fmaf(edge_f16_to_f32(v[d]), vs, edge_f16_to_f32(acc[d])));
+        S = S * ms + vs;
+    }
+    float *o = c->out + (t * c->n_head + h) * (int64_t)hd;
+    const float inv = S == 0.0f ? 0.0f : 1.0f / S;
+    for (int d = 0; d < hd; d++) o[d] = edge_f16_to_f32(acc[d]) * inv;
+}
+
+#if defined(__x86_64__)
+// Same arithmetic with F16C/FMA 8-lane vectors (hd a multiple of 8). The conversions are exact
+// RNE like the scalar ones; only the K·Q summation order differs.
+__attribute__((target("avx2,fma,f16c")))
+static void attn_one_f16c(const attn_ctx *c, int64_t t, int h) {
+    const int hd = c->hd, group = c->n_head / c->n_kv, kvh = h / group;
+    const int64_t kv_stride = (int64_t)c->n_kv * hd;
+    const float *q = c->q + (t * c->n_head + h) * (int64_t)hd;
+    __m256 q16[EDGE_MAX_HEAD_DIM / 8];
+    __m128i acc[EDGE_MAX_HEAD_DIM / 8];
+    const int nv = hd / 8;
+    for (int i = 0; i < nv; i++) {
+        q16[i] = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(q + 8 * i), _MM_FROUND_TO_NEAREST_INT));
+        acc[i] = _mm_setzero_si128();
+    }
+    float S = 0.0f, M = -INFINITY;
+    const int64_t last = c->pos[t];
+    for (int64_t j = 0; j <= last; j++) {
+        const edge_f16 *k = c->kc + j * kv_stride + (int64_t)kvh * hd;
+        const edge_f16 *v = c->vc + j * kv_stride + (int64_t)kvh * hd;
+        __m256 sv = _mm256_setzero_ps();
+        for (int i = 0; i < nv; i++)
+            sv = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + 8 * i))), q16[i], sv);
+        __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(sv), _mm256_extractf128_ps(sv, 1));
+        s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+        s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
+        float s = _mm_cvtss_f32(s4) * c->scale;
+        const float Mold = M;
+        float ms = 1.0f, vs = 1.0f;
+        if (s > M) {
+            M = s;
+            ms = expf(Mold - M);
+            const __m256 msv = _mm256_set1_ps(ms);
+            for (int i = 0; i < nv; i++)
+                acc[i] = _mm256_cvtps_ph(_mm256_mul_ps(_mm256_cvtph_ps(acc[i]), msv), _MM_FROUND_TO_NEAREST_INT);
+        } else {
+            vs = expf(s - M);
+        }
+        const __m256 vsv = _mm256_set1_ps(vs);
+        for (int i = 0; i < nv; i++) {
+            __m256 vv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + 8 * i)));
+            acc[i] = _mm256_cvtps_ph(_mm256_fmadd_ps(vv, vsv, _mm256_cvtph_ps(acc[i])), _MM_FROUND_TO_NEAREST_INT);
+        }
+        S = S * ms + vs;
+    }
+    float *o = c->out + (t * c->n_head + h) * (int64_t)hd;
+    const __m256 inv = _mm256_set1_ps(S == 0.0f ? 0.0f : 1.0f / S);
+    for (int i = 0; i < nv; i++) _mm256_storeu_ps(o + 8 * i, _mm256_mul_ps(_mm256_cvtph_ps(acc[i]), inv));
+}
+#endif
+
+static void attn_range(void *vctx, int64_t b, int64_t e, int tid) {
+    (void)tid;
+    const attn_ctx *c = vctx;
+#if defined(__x86_64__)
+    const int simd = edge_isa_current() >= EDGE_ISA_AVX2 && c->hd % 8 == 0;
+#else
+    const int simd = 0;
+#endif
+    for (int64_t i = b; i < e; i++) {
+        const int64_t t = i / c->n_head;
+        const int h = (int)(i % c->n_head);
+#if defined(__x86_64__)
+        if (simd) { attn_one_f16c(c, t, h); continue; }
+#endif
+        attn_one_scalar(c, t, h);
+    }
+}
+
+void edge_op_attention(edge_pool *pool, const float *q, const edge_f16 *kc, const edge_f16 *vc,
+                       const int32_t *pos, int64_t ntok, int n_head, int n_kv, int hd, float scale,
+                       float *out) {
+    attn_ctx c = { q, kc, vc, pos, n_head, n_kv, hd, scale, out };
+    edge_pool_for(pool, ntok * n_head, 1, attn_range, &c);
+}
+
+// ---------------------------------------------------------------- elementwise
+
+typedef struct { const float *a, *b; float *out; } ew_ctx;
+
+static void swiglu_range(void *vctx, int64_t b, int64_t e, int tid) {
+    (void)tid;
+    const ew_ctx *c = vctx;
+    for (int64_t i = b; i < e; i++) {
+        const float g = c->a[i];
+        c->out[i] = (g / (1.0f + expf(-g))) * c->b[i];
+    }
+}
+
+void edge_op_swiglu(edge_pool *pool, const float *gate, const float *up, float *out, int64_t count) {
+    ew_ctx c = { gate, up, out };
+    edge_pool_for(pool, count, 4096, swiglu_range, &c);
+}
+
+static void add_range(void *vctx, int64_t b, int64_t e, int tid) {
+    (void)tid;
+    const ew_ctx *c = vctx;
+    for (int64_t i = b; i < e; i++) c->out[i] += c->b[i];
+}
+
+void edge_op_add(edge_pool *pool, float *x, const float *y, int64_t count) {
+    ew_ctx c = { NULL, y, x };
+    edge_pool_for(pool, count, 8192, add_range, &c);
+}
+
+int edge_op_get_rows(int type, const void *table, size_t row_bytes, const int32_t *ids, int64_t ntok,
+                     int64_t n, float *out) {
+    for (int64_t t = 0; t < ntok; t++) {
+        const char *row = (const char *)table + (size_t)ids[t] * row_bytes;
+        if (edge_dequantize_row_ref(type, row, out + t * n, n) != 0) return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,50 @@
+import Foundation
+import CEdgeKernels
+
+/// One dedicated OS thread that runs submitted jobs in order. The forward pass runs here, so a
+/// long computation never blocks Swift's cooperative thread pool.
+///
+/// Invariant for `@unchecked Sendable`: `queue` and `stopping` are only touched with `condition`
+/// locked; the thread itself only runs the jobs it dequeues.
+final class DriverThread: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var queue: [@Sendable () -> Void] = []
+    private var stopping = false
+    private var thread: Thread?
+
+    init(name: String, cpu: Int?) {
+        let t = Thread { [unowned self] in
+            if let cpu { _ = edge_pin_current_thread(Int32(cpu)) }
+            self.loop()
+        }
+        t.name = name
+        t.stackSize = 8 << 20
+        thread = t
+        t.start()
+    }
+
+    func submit(_ job: @escaping @Sendable () -> Void) {
+        condition.lock()
+        queue.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopping { condition.wait() }
+            if queue.isEmpty && stopping { condition.unlock(); return }
+            let job = queue.removeFirst()
+            condition.unlock()
+            job()
+        }
+    }
+}
