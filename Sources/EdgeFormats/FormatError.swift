@@ -11,7 +11,8 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedVersion(UInt32)
     /// A field runs past the end of the file.
     case truncated(field: String, offset: Int, needed: Int, fileSize: Int)
-    /// A count or length that cannot fit in the rest of the file.
+    /// A count or length that cannot fit in the rest of the file (or exceeds
+    /// ``GGUFFile/maxBoxedArrayElements``).
     case implausibleCount(field: String, offset: Int, count: UInt64)
     /// A metadata value type number that GGUF does not define.
     case unknownValueType(key: String, offset: Int, raw: UInt32)
@@ -19,7 +20,8 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
     case nestingTooDeep(key: String, offset: Int)
     /// The same metadata key appears twice.
     case duplicateKey(key: String, offset: Int)
-    /// `general.alignment` is not a non-zero power of two (or not a uint32).
+    /// `general.alignment` is not a uint32 power of two in 1...1 MiB. `value` is the number, or the
+    /// type of the value when it is not a uint32.
     case badAlignment(value: String)
     /// A tensor with no dimensions or more than four.
     case tensorRank(name: String, offset: Int, rank: UInt32)
@@ -35,6 +37,9 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
     case tensorOutOfBounds(name: String, offset: UInt64, size: Int, fileSize: Int)
     /// Two tensors with the same name.
     case duplicateTensor(name: String)
+    /// Two tensors whose data ranges share bytes. `offset` is where `name`'s data starts
+    /// (relative to the data section), inside `other`'s data.
+    case tensorsOverlap(name: String, other: String, offset: UInt64)
     /// A required metadata key is absent.
     case missingKey(String)
     /// A metadata key holds a value of another type than required.
@@ -47,16 +52,19 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .cannotOpen(path, reason): "cannot open model file \(path): \(reason)"
         case let .badMagic(found):
             "not a GGUF file: magic is 0x\(String(found, radix: 16)) at offset 0 (expected 'GGUF')"
+        case let .unsupportedVersion(v) where v.byteSwapped == 2 || v.byteSwapped == 3:
+            "unsupported GGUF version field \(v) at offset 4: this is a big-endian GGUF v\(v.byteSwapped) file (only little-endian is supported)"
         case let .unsupportedVersion(v): "unsupported GGUF version \(v) at offset 4 (supported: 2, 3)"
         case let .truncated(field, offset, needed, size):
             "file truncated: \(field) at offset \(offset) needs \(needed) bytes, file has \(size)"
         case let .implausibleCount(field, offset, count):
-            "corrupt file: \(field) at offset \(offset) is \(count), more than the file can hold"
+            "corrupt file: \(field) at offset \(offset) is \(count), more than the file can hold or the reader allows"
         case let .unknownValueType(key, offset, raw):
             "corrupt file: metadata '\(key)' at offset \(offset) has unknown value type \(raw)"
         case let .nestingTooDeep(key, offset): "corrupt file: metadata '\(key)' at offset \(offset) nests arrays too deeply"
         case let .duplicateKey(key, offset): "corrupt file: metadata key '\(key)' repeated at offset \(offset)"
-        case let .badAlignment(value): "corrupt file: general.alignment is \(value), not a power of two"
+        case let .badAlignment(value):
+            "corrupt file: general.alignment is \(value); it must be a uint32 power of two from 1 to 1048576"
         case let .tensorRank(name, offset, rank):
             "corrupt file: tensor '\(name)' at offset \(offset) has \(rank) dimensions (1 to 4 allowed)"
         case let .tensorDimensions(name, offset, dims):
@@ -70,6 +78,8 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .tensorOutOfBounds(name, offset, size, fileSize):
             "corrupt file: tensor '\(name)' (\(size) bytes at data offset \(offset)) lies outside the file (\(fileSize) bytes)"
         case let .duplicateTensor(name): "corrupt file: tensor '\(name)' appears twice"
+        case let .tensorsOverlap(name, other, offset):
+            "corrupt file: tensor '\(name)' data at data offset \(offset) overlaps the data of tensor '\(other)'"
         case let .missingKey(key): "model metadata lacks required key '\(key)'"
         case let .keyType(key, expected, found): "model metadata '\(key)' is \(found), expected \(expected)"
         case let .badValue(key, reason): "model metadata '\(key)' is invalid: \(reason)"

@@ -23,6 +23,18 @@ public struct GGUFTensorInfo: Sendable, Equatable {
 /// Every count, length, dimension and offset read from the file is checked against the file
 /// size before it is used, so a truncated or hostile file gives a ``FormatError`` that names
 /// the field and its offset, never a crash or an allocation sized by an unchecked number.
+///
+/// What the reader accepts, and where it departs from the spec (ggml docs/gguf.md):
+/// - versions 2 and 3, little-endian only (a big-endian file is named as such in the error);
+/// - `general.alignment` must be a uint32 power of two up to 1 MiB. The spec asks for a multiple
+///   of 8; like llama.cpp's reader, 1, 2 and 4 are accepted too;
+/// - tensors have 1 to 4 dimensions, each at least 1 (llama.cpp allows 0) and below 2^31, with at
+///   most 2^48 elements; rows are whole blocks of the tensor's type;
+/// - tensor data offsets are relative to the data section, multiples of the alignment, and lie
+///   inside the file. Tensors may come in any order and with gaps (llama.cpp's reader insists on
+///   file order without gaps), but their byte ranges must not overlap: so the sum of all
+///   `byteCount`s never exceeds the file size, and a planner may add them up safely;
+/// - strings are decoded as UTF-8, with invalid sequences replaced by U+FFFD.
 public final class GGUFFile: Sendable {
     public let path: String
     public let version: UInt32
@@ -39,7 +51,12 @@ public final class GGUFFile: Sendable {
     private let mapping: MappedFile
 
     /// Deepest array nesting accepted (real files use 1).
-    static let maxArrayDepth = 3
+    public static let maxArrayDepth = 3
+    /// Most elements of arrays that are neither string, int32 nor float32 arrays the reader keeps
+    /// in one file. Each such element is boxed (24 bytes in memory for as little as 1 byte in the
+    /// file), so this bounds the memory a hostile file can make the reader take to about 400 MB.
+    /// Real files hold a few hundred thousand at most (T5's `precompiled_charsmap`).
+    public static let maxBoxedArrayElements = 1 << 24
 
     public convenience init(path: String) throws(FormatError) {
         try self.init(mapping: MappedFile(path: path))
@@ -49,6 +66,7 @@ public final class GGUFFile: Sendable {
         self.mapping = mapping
         path = mapping.path
         fileSize = mapping.size
+        guard mapping.size > 0 else { throw .cannotOpen(path: mapping.path, reason: "file is empty (0 bytes)") }
         var r = Reader(bytes: mapping.bytes)
 
         let magic = try r.u32("magic")
@@ -89,9 +107,8 @@ public final class GGUFFile: Sendable {
 
         var align = 32
         if let a = meta["general.alignment"] {
-            guard case let .uint32(v) = a, v > 0, v & (v - 1) == 0, v <= 1 << 20 else {
-                throw .badAlignment(value: "\(a)")
-            }
+            guard case let .uint32(v) = a else { throw .badAlignment(value: "a value of type \(a.typeName)") }
+            guard v > 0, v & (v - 1) == 0, v <= 1 << 20 else { throw .badAlignment(value: "\(v)") }
             align = Int(v)
         }
         alignment = align
@@ -151,6 +168,15 @@ public final class GGUFFile: Sendable {
             infos.append(GGUFTensorInfo(name: raw.name, type: raw.type, dims: raw.dims,
                                         fileOffset: dataStart + Int(raw.offset), byteCount: size))
         }
+        // No two tensors may share bytes. Sorted by start, each must begin at or after the end of
+        // the one before it (all sizes are at least one byte: every dimension is at least 1).
+        let byStart = raws.indices.sorted { raws[$0].offset < raws[$1].offset }
+        for (prev, next) in zip(byStart, byStart.dropFirst()) {
+            let prevEnd = raws[prev].offset + UInt64(infos[prev].byteCount)
+            guard raws[next].offset >= prevEnd else {
+                throw .tensorsOverlap(name: raws[next].name, other: raws[prev].name, offset: raws[next].offset)
+            }
+        }
         tensors = infos
         tensorsByName = seen
     }
@@ -160,8 +186,13 @@ public final class GGUFFile: Sendable {
     }
 
     /// The bytes of a tensor, inside the mapping (valid as long as this file object lives).
+    /// `tensor` must come from this file's ``tensors``; passing another file's tensor whose range
+    /// does not fit this file is a programming error and traps.
     public func data(of tensor: GGUFTensorInfo) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: mapping.bytes[tensor.fileOffset..<(tensor.fileOffset + tensor.byteCount)])
+        precondition(tensor.fileOffset >= dataOffset && tensor.byteCount >= 0
+                     && tensor.byteCount <= fileSize - tensor.fileOffset,
+                     "tensor '\(tensor.name)' does not lie inside \(path)")
+        return UnsafeRawBufferPointer(rebasing: mapping.bytes[tensor.fileOffset..<(tensor.fileOffset + tensor.byteCount)])
     }
 
     /// Base address of the whole mapping.
@@ -252,6 +283,8 @@ struct Reader {
     let bytes: UnsafeRawBufferPointer
     var offset = 0
     var remaining: Int { bytes.count - offset }
+    /// Boxed array elements still allowed (see ``GGUFFile/maxBoxedArrayElements``).
+    var boxedBudget = GGUFFile.maxBoxedArrayElements
 
     init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -335,6 +368,10 @@ struct Reader {
                 offset += 4 * n
                 return .float32Array(a)
             default:
+                guard n <= boxedBudget else {
+                    throw .implausibleCount(field: "element count of '\(key)'", offset: countAt, count: count)
+                }
+                boxedBudget -= n
                 var a: [GGUFValue] = []
                 a.reserveCapacity(n)
                 for _ in 0..<n { a.append(try value(elem, key: key, depth: depth + 1)) }

@@ -1,5 +1,5 @@
 /// A GGUF metadata value type (`gguf_type`).
-public enum GGUFValueType: UInt32, Sendable {
+public enum GGUFValueType: UInt32, Sendable, CaseIterable {
     case uint8 = 0, int8 = 1, uint16 = 2, int16 = 3, uint32 = 4, int32 = 5, float32 = 6
     case bool = 7, string = 8, array = 9, uint64 = 10, int64 = 11, float64 = 12
 
@@ -79,6 +79,27 @@ public enum GGUFValue: Sendable, Equatable {
         case .int32Array: "array of int32"
         case .float32Array: "array of float32"
         case let .array(t, _): "array of \(t)"
+        }
+    }
+}
+
+extension GGUFValue {
+    /// The GGUF type tag this value is written with (every array form is `.array`).
+    public var valueType: GGUFValueType {
+        switch self {
+        case .uint8: .uint8
+        case .int8: .int8
+        case .uint16: .uint16
+        case .int16: .int16
+        case .uint32: .uint32
+        case .int32: .int32
+        case .float32: .float32
+        case .bool: .bool
+        case .string: .string
+        case .uint64: .uint64
+        case .int64: .int64
+        case .float64: .float64
+        case .stringArray, .int32Array, .float32Array, .array: .array
         }
     }
 }
