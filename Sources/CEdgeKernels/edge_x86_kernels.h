@@ -241,6 +241,18 @@ static void k_quantize_bf16(const float *x, void *vy, int64_t n) {
 // ---- dot products: legacy 32-element blocks ----
 // Each loop body handles one block; two float accumulators hide the FMA latency.
 
+// Four f16 values -> floats in lanes 0..3 (one VCVTPH2PS instead of four scalar conversions).
+EDGE_K __m128 k_h2f4(edge_f16 h0, edge_f16 h1, edge_f16 h2, edge_f16 h3) {
+    const uint64_t packed = (uint64_t)h0 | ((uint64_t)h1 << 16) | ((uint64_t)h2 << 32) | ((uint64_t)h3 << 48);
+    return _mm_cvtph_ps(_mm_cvtsi64_si128((long long)packed));
+}
+
+// dw * da of one block, broadcast to 8 lanes.
+EDGE_K __m256 k_scale1(edge_f16 dw, edge_f16 da) {
+    const __m128 f = k_h2f4(dw, da, 0, 0);
+    return _mm256_broadcastss_ps(_mm_mul_ss(f, _mm_movehdup_ps(f)));
+}
+
 // (n) Q8_0 weights . (n) Q8_0 activations
 __attribute__((target(EDGE_X86_TARGET)))
 static float k_dot_q8_0(int64_t n, const void *vw, const void *va) {
@@ -250,7 +262,7 @@ static float k_dot_q8_0(int64_t n, const void *vw, const void *va) {
     for (int64_t b = 0; b < nb; b++) {
         const __m256i p = k_dot_s8s8(_mm256_setzero_si256(), _mm256_loadu_si256((const __m256i *)w[b].qs),
                                      _mm256_loadu_si256((const __m256i *)a[b].qs));
-        const __m256 d = _mm256_set1_ps(k_h2f(w[b].d) * k_h2f(a[b].d));
+        const __m256 d = k_scale1(w[b].d, a[b].d);
         acc[b & 1] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[b & 1]);
     }
     return k_hsum_ps(_mm256_add_ps(acc[0], acc[1]));
@@ -267,7 +279,7 @@ static float k_dot_q4_0(int64_t n, const void *vw, const void *va) {
     for (int64_t b = 0; b < nb; b++) {
         const __m256i q = _mm256_sub_epi8(k_nibbles32(w[b].qs), eight);
         const __m256i p = k_dot_s8s8(_mm256_setzero_si256(), q, _mm256_loadu_si256((const __m256i *)a[b].qs));
-        const __m256 d = _mm256_set1_ps(k_h2f(w[b].d) * k_h2f(a[b].d));
+        const __m256 d = k_scale1(w[b].d, a[b].d);
         acc[b & 1] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[b & 1]);
     }
     return k_hsum_ps(_mm256_add_ps(acc[0], acc[1]));
@@ -280,15 +292,16 @@ static float k_dot_q4_1(int64_t n, const void *vw, const void *va) {
     const edge_block_q8_1 *a = va;
     const int64_t nb = n / EDGE_QK;
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    float summs = 0.0f;
+    __m128 summs = _mm_setzero_ps();  // lane 1: sum of m * s
     for (int64_t b = 0; b < nb; b++) {
         const __m256i p = k_dot_u8s8(_mm256_setzero_si256(), k_nibbles32(w[b].qs),
                                      _mm256_loadu_si256((const __m256i *)a[b].qs));
-        const __m256 d = _mm256_set1_ps(k_h2f(w[b].d) * k_h2f(a[b].d));
-        acc[b & 1] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[b & 1]);
-        summs += k_h2f(w[b].m) * k_h2f(a[b].s);
+        const __m128 f = k_h2f4(w[b].d, w[b].m, a[b].d, a[b].s);  // lanes: dw m da s
+        const __m128 prod = _mm_mul_ps(f, _mm_movehl_ps(f, f));     // lanes: dw*da, m*s
+        acc[b & 1] = _mm256_fmadd_ps(_mm256_broadcastss_ps(prod), _mm256_cvtepi32_ps(p), acc[b & 1]);
+        summs = _mm_add_ps(summs, prod);
     }
-    return k_hsum_ps(_mm256_add_ps(acc[0], acc[1])) + summs;
+    return k_hsum_ps(_mm256_add_ps(acc[0], acc[1])) + _mm_cvtss_f32(_mm_movehdup_ps(summs));
 }
 
 // (n) Q5_0 weights (q5 - 16) . Q8_0 activations. With the 5th bit clear, q5 - 16 = nibble - 16,
@@ -303,7 +316,7 @@ static float k_dot_q5_0(int64_t n, const void *vw, const void *va) {
     for (int64_t b = 0; b < nb; b++) {
         const __m256i q = _mm256_or_si256(k_nibbles32(w[b].qs), _mm256_andnot_si256(k_bits32(w[b].qh), f0));
         const __m256i p = k_dot_s8s8(_mm256_setzero_si256(), q, _mm256_loadu_si256((const __m256i *)a[b].qs));
-        const __m256 d = _mm256_set1_ps(k_h2f(w[b].d) * k_h2f(a[b].d));
+        const __m256 d = k_scale1(w[b].d, a[b].d);
         acc[b & 1] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[b & 1]);
     }
     return k_hsum_ps(_mm256_add_ps(acc[0], acc[1]));
@@ -317,15 +330,16 @@ static float k_dot_q5_1(int64_t n, const void *vw, const void *va) {
     const int64_t nb = n / EDGE_QK;
     const __m256i x10 = _mm256_set1_epi8(0x10);
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    float summs = 0.0f;
+    __m128 summs = _mm_setzero_ps();  // lane 1: sum of m * s
     for (int64_t b = 0; b < nb; b++) {
         const __m256i q = _mm256_or_si256(k_nibbles32(w[b].qs), _mm256_and_si256(k_bits32(w[b].qh), x10));
         const __m256i p = k_dot_u8s8(_mm256_setzero_si256(), q, _mm256_loadu_si256((const __m256i *)a[b].qs));
-        const __m256 d = _mm256_set1_ps(k_h2f(w[b].d) * k_h2f(a[b].d));
-        acc[b & 1] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[b & 1]);
-        summs += k_h2f(w[b].m) * k_h2f(a[b].s);
+        const __m128 f = k_h2f4(w[b].d, w[b].m, a[b].d, a[b].s);  // lanes: dw m da s
+        const __m128 prod = _mm_mul_ps(f, _mm_movehl_ps(f, f));     // lanes: dw*da, m*s
+        acc[b & 1] = _mm256_fmadd_ps(_mm256_broadcastss_ps(prod), _mm256_cvtepi32_ps(p), acc[b & 1]);
+        summs = _mm_add_ps(summs, prod);
     }
-    return k_hsum_ps(_mm256_add_ps(acc[0], acc[1])) + summs;
+    return k_hsum_ps(_mm256_add_ps(acc[0], acc[1])) + _mm_cvtss_f32(_mm_movehdup_ps(summs));
 }
 
 // ---- dot products: K-quants (256-element super-blocks, Q8_K activations) ----
