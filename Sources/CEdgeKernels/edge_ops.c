@@ -72,6 +72,29 @@ void edge_op_matmul(edge_pool *pool, int weight_type, int64_t n, const void *W, 
     edge_pool_for(pool, rows, chunk, mm_range, &c);
 }
 
+typedef struct { int wt; int64_t n; const char *W; size_t wrb; const float *x; int64_t ntok; float *Y; int64_t ys; } mmf_ctx;
+
+static void mmf_range(void *vctx, int64_t b, int64_t e, int tid) {
+    (void)tid;
+    const mmf_ctx *c = vctx;
+    float row[16384];
+    for (int64_t r = b; r < e; r++) {
+        edge_dequantize_row_ref(c->wt, c->W + (size_t)r * c->wrb, row, c->n);
+        for (int64_t t = 0; t < c->ntok; t++) {
+            const float *x = c->x + t * c->n;
+            float s = 0.0f;
+            for (int64_t i = 0; i < c->n; i++) s += row[i] * x[i];
+            c->Y[t * c->ys + r] = s;
+        }
+    }
+}
+
+void edge_op_matmul_f32(edge_pool *pool, int weight_type, int64_t n, const void *W, size_t w_row_bytes,
+                        int64_t rows, const float *x, int64_t ntok, float *Y, int64_t y_stride) {
+    mmf_ctx c = { weight_type, n, W, w_row_bytes, x, ntok, Y, y_stride };
+    edge_pool_for(pool, rows, 16, mmf_range, &c);
+}
+
 // ---------------------------------------------------------------- rope
 
 typedef struct {

@@ -28,6 +28,11 @@ void edge_op_matmul(edge_pool *pool, int weight_type, int64_t n, const void *W, 
                     int64_t rows, const void *A, size_t a_row_bytes, int64_t ntok,
                     float *Y, int64_t y_stride);
 
+// Same product with F32 activations: each weight row is dequantized and multiplied with the float
+// input x: [ntok][n] (no activation rounding). The reference path for checking the fast one.
+void edge_op_matmul_f32(edge_pool *pool, int weight_type, int64_t n, const void *W, size_t w_row_bytes,
+                        int64_t rows, const float *x, int64_t ntok, float *Y, int64_t y_stride);
+
 // Rotary position embedding in place. x: [ntok][nhead][hd]; rotates the first n_rot values of each
 // head by position pos[t]. theta_i = pos * base^(-2i/n_rot) (computed by repeated multiplication in
 // float as ggml does), divided by freq_factors[i] when given (Llama-3 rope_freqs), times freq_scale.

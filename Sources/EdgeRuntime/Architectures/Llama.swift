@@ -1,0 +1,6 @@
+extension ArchitectureSpec {
+    /// Llama 2 and 3, TinyLlama, SmolLM/SmolLM2, Mistral (without sliding window): RMSNorm,
+    /// grouped-query attention, SwiGLU, RoPE on adjacent pairs (GGUF conversion permutes Q/K for it),
+    /// Llama-3 frequency factors through the optional `rope_freqs` tensor.
+    static let llama = ArchitectureSpec(name: "llama", ropeStyle: .normal, qkvBias: false)
+}

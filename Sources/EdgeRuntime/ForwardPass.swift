@@ -1,0 +1,214 @@
+import EdgeCore
+import EdgeDevices
+import CEdgeKernels
+
+/// The run state of one sequence and the forward pass over it: KV cache and scratch buffers sized
+/// for a batch of up to `maxBatch` tokens. Weights are read in place from the model file.
+///
+/// Invariant for `@unchecked Sendable`: a state is used by one forward pass at a time, on its
+/// CPUNode's driver thread (the owning ``Session`` serialises calls).
+public final class ForwardPass: @unchecked Sendable {
+    public let config: ModelConfig
+    public let weights: ModelWeights
+    public let kv: KVCache
+    public let maxBatch: Int
+    /// Multiply with F32 activations (dequantized weights) instead of rounding activations to
+    /// 8-bit blocks: slower, the reference path for checking the fast one.
+    public let f32Activations: Bool
+
+    // Scratch, all (maxBatch, ·) row-major floats.
+    private let x: UnsafeMutablePointer<Float>       // (batch, d_model) residual stream
+    private let xn: UnsafeMutablePointer<Float>      // (batch, d_model) normed
+    private let q: UnsafeMutablePointer<Float>       // (batch, n_head * head_dim)
+    private let k: UnsafeMutablePointer<Float>       // (batch, n_kv * head_dim)
+    private let v: UnsafeMutablePointer<Float>       // (batch, n_kv * head_dim)
+    private let att: UnsafeMutablePointer<Float>     // (batch, n_head * head_dim)
+    private let tmp: UnsafeMutablePointer<Float>     // (batch, d_model)
+    private let g: UnsafeMutablePointer<Float>       // (batch, d_ff)
+    private let u: UnsafeMutablePointer<Float>       // (batch, d_ff)
+    private let act: UnsafeMutableRawPointer         // (batch, quantized activation row)
+    private let actRowCapacity: Int
+    private let positions: UnsafeMutablePointer<Int32>  // (batch)
+    private var logits: UnsafeMutablePointer<Float>  // (logitRows, vocab)
+    private var logitRows: Int
+    private let ropeFactors: UnsafeMutablePointer<Float>?
+
+    public init(weights: ModelWeights, contextLength: Int, maxBatch: Int = 512, f32Activations: Bool = false) throws {
+        self.f32Activations = f32Activations
+        config = weights.config
+        self.weights = weights
+        guard contextLength >= 1 else { throw RuntimeError.badParameter(name: "context length", reason: "\(contextLength) < 1") }
+        kv = try KVCache(layers: config.blockCount, contextLength: contextLength, kvDim: config.kvDim)
+        self.maxBatch = max(1, min(maxBatch, contextLength))
+        let b = self.maxBatch
+        func floats(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+            p.initialize(repeating: 0, count: max(n, 1))
+            return p
+        }
+        let cf = config
+        x = floats(b * cf.embeddingLength)
+        xn = floats(b * cf.embeddingLength)
+        q = floats(b * cf.qDim)
+        k = floats(b * cf.kvDim)
+        v = floats(b * cf.kvDim)
+        att = floats(b * cf.qDim)
+        tmp = floats(b * cf.embeddingLength)
+        g = floats(b * cf.feedForwardLength)
+        u = floats(b * cf.feedForwardLength)
+        // An activation row never takes more than 4 bytes per value (F32 is the widest act type).
+        actRowCapacity = 4 * max(cf.embeddingLength, cf.qDim, cf.feedForwardLength)
+        act = UnsafeMutableRawPointer.allocate(byteCount: b * actRowCapacity, alignment: 64)
+        positions = .allocate(capacity: b)
+        logitRows = 1
+        logits = floats(cf.vocabularySize)
+        if let rf = weights.ropeFactors {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: rf.count)
+            p.initialize(from: rf, count: rf.count)
+            ropeFactors = p
+        } else {
+            ropeFactors = nil
+        }
+    }
+
+    deinit {
+        for p in [x, xn, q, k, v, att, tmp, g, u, logits] { p.deallocate() }
+        act.deallocate()
+        positions.deallocate()
+        ropeFactors?.deallocate()
+    }
+
+    /// Number of positions already in the cache (the next token's position).
+    public var position: Int { kv.filled }
+
+    /// Forgets the sequence.
+    public func reset() { kv.clear() }
+
+    /// Drops the cached positions from `count` on (keeps 0..<count).
+    public func truncate(to count: Int) { kv.filled = min(kv.filled, max(0, count)) }
+
+    /// Evaluates `tokens` at positions `position ..< position + tokens.count`, in batches of at most
+    /// `maxBatch`, appending to the cache. Returns the logits (vocab) of the last token, or of every
+    /// token ((tokens.count, vocab) row-major) when `allLogits` is set.
+    public func evaluate(_ tokens: [Int32], allLogits: Bool, pool: WorkerPool) throws -> [Float] {
+        guard !tokens.isEmpty else { throw RuntimeError.emptyPrompt }
+        guard kv.filled + tokens.count <= kv.contextLength else {
+            throw RuntimeError.contextFull(contextLength: kv.contextLength)
+        }
+        let vocab = config.vocabularySize
+        for t in tokens where t < 0 || Int(t) >= vocab {
+            throw RuntimeError.tokenOutOfRange(id: t, vocabularySize: vocab)
+        }
+        var out: [Float] = []
+        if allLogits { out.reserveCapacity(tokens.count * vocab) }
+        var start = 0
+        while start < tokens.count {
+            let end = min(start + maxBatch, tokens.count)
+            let isLast = end == tokens.count
+            let rows = try tokens[start..<end].withContiguousStorageIfAvailable { buf in
+                try forwardBatch(UnsafeBufferPointer(rebasing: buf[...]), allLogits: allLogits, pool: pool)
+            } ?? 0
+            if allLogits {
+                out.append(contentsOf: UnsafeBufferPointer(start: logits, count: rows * vocab))
+            } else if isLast {
+                out = Array(UnsafeBufferPointer(start: logits, count: vocab))
+            }
+            start = end
+        }
+        return out
+    }
+
+    /// One batch through every layer. Returns how many logit rows were written.
+    private func forwardBatch(_ ids: UnsafeBufferPointer<Int32>, allLogits: Bool, pool: WorkerPool) throws -> Int {
+        let c = config, w = weights, p = pool.raw
+        let n = ids.count, d = c.embeddingLength
+        let start = kv.filled
+        for i in 0..<n { positions[i] = Int32(start + i) }
+
+        // x = token_embd[ids]                                    (n, d_model)
+        guard edge_op_get_rows(Int32(w.tokenEmbedding.type.rawValue), w.tokenEmbedding.data,
+                               w.tokenEmbedding.rowBytes, ids.baseAddress, Int64(n), Int64(d), x) == 0 else {
+            throw RuntimeError.unsupportedTensorType(name: w.tokenEmbedding.name, type: w.tokenEmbedding.type)
+        }
+        let scale = 1 / Float(c.headDim).squareRoot()
+        let neox: Int32 = c.ropeStyle == .neox ? 1 : 0
+
+        for (li, l) in w.layers.enumerated() {
+            // Attention: xn = rmsnorm(x) * attn_norm; q, k, v = xn Wq, xn Wk, xn Wv (+ biases)
+            l.attnNorm.withUnsafeBufferPointer { edge_op_rmsnorm(p, x, $0.baseAddress, xn, Int64(n), Int64(d), c.rmsEpsilon) }
+            var quantizedFor: Int32 = -1
+            matmul(l.wq, input: xn, n, out: q, &quantizedFor, pool: p)
+            matmul(l.wk, input: xn, n, out: k, &quantizedFor, pool: p)
+            matmul(l.wv, input: xn, n, out: v, &quantizedFor, pool: p)
+            if let b = l.bq { addBias(b, to: q, rows: n) }
+            if let b = l.bk { addBias(b, to: k, rows: n) }
+            if let b = l.bv { addBias(b, to: v, rows: n) }
+            // RoPE on q and k, then k, v into the F16 cache at their positions.
+            edge_op_rope(p, q, Int64(n), Int32(c.headCount), Int32(c.headDim), Int32(c.ropeDimensions), positions,
+                         c.ropeBase, c.ropeFrequencyScale, ropeFactors, neox)
+            edge_op_rope(p, k, Int64(n), Int32(c.headCountKV), Int32(c.headDim), Int32(c.ropeDimensions), positions,
+                         c.ropeBase, c.ropeFrequencyScale, ropeFactors, neox)
+            edge_op_store_kv(p, k, v, Int64(n), Int64(c.kvDim), positions, kv.keys(layer: li), kv.values(layer: li))
+            // att = softmax(q k^T / sqrt(head_dim)) v, causal      (n, n_head * head_dim)
+            edge_op_attention(p, q, kv.keys(layer: li), kv.values(layer: li), positions, Int64(n),
+                              Int32(c.headCount), Int32(c.headCountKV), Int32(c.headDim), scale, att)
+            quantizedFor = -1
+            matmul(l.wo, input: att, n, out: tmp, &quantizedFor, pool: p)
+            edge_op_add(p, x, tmp, Int64(n * d))
+
+            // Feed-forward: x += W_down (silu(xn W_gate) * (xn W_up))
+            l.ffnNorm.withUnsafeBufferPointer { edge_op_rmsnorm(p, x, $0.baseAddress, xn, Int64(n), Int64(d), c.rmsEpsilon) }
+            quantizedFor = -1
+            matmul(l.gate, input: xn, n, out: g, &quantizedFor, pool: p)
+            matmul(l.up, input: xn, n, out: u, &quantizedFor, pool: p)
+            edge_op_swiglu(p, g, u, g, Int64(n * c.feedForwardLength))
+            quantizedFor = -1
+            matmul(l.down, input: g, n, out: tmp, &quantizedFor, pool: p)
+            edge_op_add(p, x, tmp, Int64(n * d))
+        }
+        kv.filled = start + n
+
+        // Output: logits = rmsnorm(x) * output_norm  W_out^T   (only the last row unless asked)
+        let first = allLogits ? 0 : n - 1
+        let rows = n - first
+        if rows > logitRows {
+            logits.deallocate()
+            logits = .allocate(capacity: rows * c.vocabularySize)
+            logitRows = rows
+        }
+        w.outputNorm.withUnsafeBufferPointer {
+            edge_op_rmsnorm(p, x + first * d, $0.baseAddress, xn, Int64(rows), Int64(d), c.rmsEpsilon)
+        }
+        var quantizedFor: Int32 = -1
+        matmul(w.output, input: xn, rows, out: logits, &quantizedFor, pool: p)
+        return rows
+    }
+
+    /// out (rows, W.rows) = input (rows, W.columns) W^T. Quantizes `input` to the weight's activation
+    /// type unless it already is (`quantizedFor` remembers the last activation type produced).
+    private func matmul(_ W: MatrixWeight, input: UnsafeMutablePointer<Float>, _ rows: Int,
+                        out: UnsafeMutablePointer<Float>, _ quantizedFor: inout Int32, pool p: OpaquePointer) {
+        let wt = Int32(W.type.rawValue)
+        if f32Activations {
+            precondition(W.columns <= 16384, "f32 reference path supports rows up to 16384")
+            edge_op_matmul_f32(p, wt, Int64(W.columns), W.data, W.rowBytes, Int64(W.rows), input, Int64(rows), out, Int64(W.rows))
+            return
+        }
+        let actType = edge_vec_dot_type(wt)
+        let actRow = edge_act_row_bytes(wt, Int64(W.columns))
+        if actType != quantizedFor {
+            edge_op_quantize(p, wt, input, Int64(rows), Int64(W.columns), act)
+            quantizedFor = actType
+        }
+        edge_op_matmul(p, wt, Int64(W.columns), W.data, W.rowBytes, Int64(W.rows), act, actRow, Int64(rows), out, Int64(W.rows))
+    }
+
+    private func addBias(_ b: [Float], to y: UnsafeMutablePointer<Float>, rows: Int) {
+        b.withUnsafeBufferPointer { bb in
+            for r in 0..<rows {
+                let row = y + r * bb.count
+                for i in 0..<bb.count { row[i] += bb[i] }
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import EdgeTokenizer
+import EdgeDevices
+
+/// Why generation stopped.
+public enum StopReason: String, Sendable {
+    case endOfGeneration = "end of generation token"
+    case maxTokens = "token limit"
+    case cancelled = "cancelled"
+}
+
+/// Figures of one generation.
+public struct GenerationStats: Sendable {
+    public var promptTokens = 0
+    public var promptSeconds = 0.0
+    public var generatedTokens = 0
+    /// Time to evaluate the generated tokens (each one's forward pass after the first is sampled).
+    public var generationSeconds = 0.0
+    public var evaluatedGenerationTokens = 0
+    public var stopReason = StopReason.maxTokens
+    public var peakResidentBytes: Int?
+
+    public var promptTokensPerSecond: Double { promptSeconds > 0 ? Double(promptTokens) / promptSeconds : 0 }
+    public var generationTokensPerSecond: Double {
+        generationSeconds > 0 ? Double(evaluatedGenerationTokens) / generationSeconds : 0
+    }
+}
+
+/// What a generation stream yields.
+public enum GenerationEvent: Sendable {
+    /// A generated token and the text it completes (may be empty while a UTF-8 character is split).
+    case token(id: Int32, text: String)
+    /// The end, with its figures.
+    case finished(GenerationStats)
+}
+
+/// One sequence: its KV cache and the tokens evaluated so far. Calls are serialised by the actor;
+/// the computation itself runs on the engine's CPU node.
+public actor Session {
+    public nonisolated let engine: Engine
+    private let pass: ForwardPass
+    /// Tokens evaluated so far.
+    public private(set) var history: [Int32] = []
+
+    init(engine: Engine) throws {
+        self.engine = engine
+        pass = try ForwardPass(weights: engine.model.weights, contextLength: engine.contextLength,
+                               maxBatch: engine.options.batchSize, f32Activations: engine.options.f32Activations)
+    }
+
+    /// Positions left in the context.
+    public var remainingContext: Int { engine.contextLength - history.count }
+
+    /// Forgets everything evaluated.
+    public func reset() {
+        pass.reset()
+        history.removeAll()
+    }
+
+    /// Appends `tokens` to the sequence and returns the logits of the last one (vocab), or of every
+    /// one ((tokens.count, vocab) row-major) with `allLogits`.
+    public func evaluate(_ tokens: [Int32], allLogits: Bool = false) async throws -> [Float] {
+        let pass = self.pass
+        let out = try await engine.node.run { pool in try pass.evaluate(tokens, allLogits: allLogits, pool: pool) }
+        history += tokens
+        return out
+    }
+
+    /// Evaluates `prompt`, then samples up to `maxTokens` tokens, streaming them. Stops early at an
+    /// end-of-generation token. Cancelling the consuming task (or dropping the stream) stops it
+    /// before the next token.
+    public nonisolated func generate(prompt: [Int32], maxTokens: Int,
+                                     sampling: SamplingParameters = .greedy) -> AsyncThrowingStream<GenerationEvent, Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    try await self.runGeneration(prompt: prompt, maxTokens: maxTokens, sampling: sampling) {
+                        continuation.yield($0)
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    private func runGeneration(prompt: [Int32], maxTokens: Int, sampling: SamplingParameters,
+                               emit: (GenerationEvent) -> Void) async throws {
+        guard !prompt.isEmpty else { throw RuntimeError.emptyPrompt }
+        guard maxTokens >= 0 else { throw RuntimeError.badParameter(name: "token count", reason: "\(maxTokens) is negative") }
+        // The last sampled token is not evaluated, so prompt + maxTokens - 1 positions are needed;
+        // we ask for prompt + maxTokens, as llama.cpp's check does, to leave it room.
+        guard history.count + prompt.count + maxTokens <= engine.contextLength else {
+            throw RuntimeError.promptTooLong(promptTokens: history.count + prompt.count, requestedTokens: maxTokens,
+                                             contextLength: engine.contextLength)
+        }
+        var sampler = try Sampler(sampling)
+        let tokenizer = engine.tokenizer
+        var decoder = StreamingDecoder(tokenizer: tokenizer)
+        var stats = GenerationStats()
+        stats.promptTokens = prompt.count
+
+        let t0 = monotonicSeconds()
+        var logits = try await evaluate(prompt)
+        stats.promptSeconds = monotonicSeconds() - t0
+
+        var genStart = monotonicSeconds()
+        var generated = 0
+        while generated < maxTokens {
+            if Task.isCancelled { stats.stopReason = .cancelled; break }
+            let token = sampler.sample(logits, recent: history)
+            generated += 1
+            if tokenizer.isEndOfGeneration(token) {
+                stats.stopReason = .endOfGeneration
+                break
+            }
+            emit(.token(id: token, text: decoder.append(token)))
+            if generated == maxTokens { break }
+            if generated == 1 { genStart = monotonicSeconds() }
+            logits = try await evaluate([token])
+            stats.evaluatedGenerationTokens += 1
+        }
+        stats.generationSeconds = monotonicSeconds() - genStart
+        stats.generatedTokens = generated
+        let tail = decoder.finish()
+        if !tail.isEmpty { emit(.token(id: -1, text: tail)) }
+        stats.peakResidentBytes = ProcessMemory.peakResidentBytes()
+        emit(.finished(stats))
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import EdgeRuntime
+import Foundation
+
+/// Options every model-running command shares.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Path of a GGUF model file (default: the SmolLM2-135M-Instruct Q4_1 model fetched by scripts/fetch-model.sh).")
+    var model: String?
+
+    @Option(name: [.customShort("t"), .long], help: "Threads to compute with (default: every CPU this process may use).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Context length in tokens (default: the model's trained context).")
+    var ctx: Int?
+
+    @Flag(name: .long, help: "Multiply with F32 activations instead of 8-bit activation blocks (slower reference path).")
+    var f32Activations = false
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if let ctx, ctx < 1 { throw ValidationError("--ctx must be at least 1 (got \(ctx))") }
+    }
+
+    func resolvedModelPath() throws -> String {
+        if let model { return model }
+        return try DefaultModel.locate()
+    }
+
+    func engineOptions(contextOverride: Int? = nil) -> EngineOptions {
+        var o = EngineOptions(threads: threads, contextLength: contextOverride ?? ctx)
+        o.f32Activations = f32Activations
+        return o
+    }
+}
+
+/// The default model: SmolLM2-135M-Instruct Q4_1, fetched into `models/` by scripts/fetch-model.sh.
+enum DefaultModel {
+    static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    struct Missing: Error, CustomStringConvertible {
+        let searched: [String]
+        var description: String {
+            "the default model \(fileName) was not found (looked in: \(searched.joined(separator: ", "))). "
+                + "Fetch it with `scripts/fetch-model.sh` from the edgert checkout, set EDGERT_MODEL, or pass --model PATH."
+        }
+    }
+
+    static func locate() throws -> String {
+        var candidates: [String] = []
+        if let env = ProcessInfo.processInfo.environment["EDGERT_MODEL"], !env.isEmpty { candidates.append(env) }
+        candidates.append(FileManager.default.currentDirectoryPath + "/models/" + fileName)
+        // The checkout this binary was built in: <root>/.build/<config>/edgert.
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var dir = exe.deletingLastPathComponent()
+        for _ in 0..<4 {
+            candidates.append(dir.appendingPathComponent("models/" + fileName).path)
+            dir.deleteLastPathComponent()
+        }
+        for c in candidates where FileManager.default.fileExists(atPath: c) { return c }
+        throw Missing(searched: candidates)
+    }
+}
+
+/// Prints to standard error.
+func printError(_ s: String) {
+    FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
+}
+
+/// Runs `body`; a thrown error is printed once as `error: ...` and ends the process with status 1.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let e as ExitCode {
+        throw e
+    } catch let e as ValidationError {
+        throw e
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(1)
+    }
+}
+
+func formatBytes(_ b: Int?) -> String {
+    guard let b else { return "n/a" }
+    return String(format: "%.1f MiB", Double(b) / 1048576)
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Edgert: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edgert",
+        abstract: "Run large language models on small and mixed hosts.",
+        subcommands: [RunCommand.self, TokenizeCommand.self, PerplexityCommand.self],
+        defaultSubcommand: nil)
+}

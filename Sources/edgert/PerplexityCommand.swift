@@ -1,0 +1,34 @@
+import ArgumentParser
+import EdgeRuntime
+import Foundation
+
+struct PerplexityCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "perplexity",
+        abstract: "Perplexity of a model on a text file, computed as llama.cpp's llama-perplexity does.",
+        discussion: "Running values go to standard error as chunks finish; the final estimate is printed last.")
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .long, help: "Text file to evaluate.")
+    var file: String
+
+    func run() async throws {
+        try await reportingErrors {
+            let n = modelOptions.ctx ?? 512
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot read text file \(file): \(error.localizedDescription)")
+            }
+            let engine = try Engine(modelPath: try modelOptions.resolvedModelPath(), options: modelOptions.engineOptions(contextOverride: n))
+            let r = try await Perplexity.evaluate(engine: engine, text: text, contextLength: n) { k, total, value in
+                printError(String(format: "[%d/%d] %.4f", k, total, value))
+            }
+            print("tokens: \(r.tokenCount), chunks: \(r.chunkCount) of \(n), \(String(format: "%.2f", r.seconds)) s")
+            print(String(format: "uncertainty: +/- %.5f", r.uncertainty))
+            print(String(format: "Final estimate: PPL = %.4f", r.value))
+        }
+    }
+}

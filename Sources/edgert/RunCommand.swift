@@ -1,0 +1,100 @@
+import ArgumentParser
+import EdgeRuntime
+import Foundation
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Generate text from a prompt.",
+        discussion: "The generated text streams to standard output; load time, speeds and peak memory go to standard error.")
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .customShort("n"), help: "Most tokens to generate.")
+    var tokens: Int = 128
+
+    @Option(name: .long, help: "Sampling temperature; 0 picks the most likely token (greedy).")
+    var temp: Float = 0.8
+
+    @Option(name: .long, help: "Seed of the random draw (the same seed gives the same text).")
+    var seed: UInt64 = 42
+
+    @Option(name: .long, help: "Keep only the k most likely tokens (0: all).")
+    var topK: Int = 40
+
+    @Option(name: .long, help: "Keep the smallest set of tokens whose probability reaches p.")
+    var topP: Float = 0.95
+
+    @Option(name: .long, help: "Drop tokens less likely than this fraction of the most likely one.")
+    var minP: Float = 0.05
+
+    @Option(name: .long, help: "Penalty for repeating recent tokens (1: off).")
+    var repeatPenalty: Float = 1.0
+
+    @Flag(name: .long, help: "Render the prompt with the model's own chat template as one user message.")
+    var chat = false
+
+    @Option(name: .long, help: "System message for --chat (default: whatever the template inserts).")
+    var system: String?
+
+    @Flag(name: .long, help: "Print the prompt's tokens and the engine set-up to standard error.")
+    var verbose = false
+
+    @Argument(help: "The prompt.")
+    var prompt: String
+
+    func validate() throws {
+        if tokens < 0 { throw ValidationError("-n must be 0 or more (got \(tokens))") }
+        if system != nil && !chat { throw ValidationError("--system needs --chat") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let path = try modelOptions.resolvedModelPath()
+            let engine = try Engine(modelPath: path, options: modelOptions.engineOptions())
+            let tok = engine.tokenizer
+            var text = prompt
+            if chat { text = try engine.chatPrompt(user: prompt, system: system) }
+            var ids = tok.encode(text, addSpecial: true, parseSpecial: true)
+            // A template that writes BOS itself must not get a second one.
+            if chat, tok.addBOS, let bos = tok.bos, ids.count >= 2, ids[0] == bos, ids[1] == bos { ids.removeFirst() }
+            let c = engine.model.config
+            printError(String(format: "load: %.3f s — %@ (%@, %d layers, d_model %d), %@ of weights, context %d, %d threads",
+                              engine.loadSeconds, (path as NSString).lastPathComponent, c.architecture, c.blockCount,
+                              c.embeddingLength, formatBytes(engine.model.weightBytes), engine.contextLength,
+                              engine.node.pool.threadCount))
+            if verbose {
+                printError("prompt tokens (\(ids.count)): \(ids)")
+                if chat { printError("rendered chat prompt: \(text.debugDescription)") }
+            }
+            var sampling = SamplingParameters()
+            sampling.temperature = temp
+            sampling.seed = seed
+            sampling.topK = topK
+            sampling.topP = topP
+            sampling.minP = minP
+            sampling.repetitionPenalty = repeatPenalty
+            try sampling.validate()
+
+            let session = try engine.makeSession()
+            let out = FileHandle.standardOutput
+            var final: GenerationStats?
+            for try await event in session.generate(prompt: ids, maxTokens: tokens, sampling: sampling) {
+                switch event {
+                case let .token(_, piece):
+                    if !piece.isEmpty { out.write(piece.data(using: .utf8)!) }
+                case let .finished(stats):
+                    final = stats
+                }
+            }
+            out.write("\n".data(using: .utf8)!)
+            if let s = final {
+                printError(String(format: "prompt: %d tokens in %.3f s, %.1f tokens/s", s.promptTokens, s.promptSeconds,
+                                  s.promptTokensPerSecond))
+                printError(String(format: "generation: %d tokens, %.1f tokens/s (stopped at the %@)", s.generatedTokens,
+                                  s.generationTokensPerSecond, s.stopReason.rawValue))
+                printError("peak memory (RSS): \(formatBytes(s.peakResidentBytes))")
+            }
+        }
+    }
+}
