@@ -48,9 +48,10 @@ let package = Package(
         ]),
 
         .testTarget(name: "EdgeFormatsTests", dependencies: ["EdgeFormats", "EdgeCore"]),
-        .testTarget(name: "EdgeKernelsTests", dependencies: ["EdgeKernels", "EdgeCore", "EdgeFormats", "CEdgeKernels"]),
+        .testTarget(name: "EdgeKernelsTests", dependencies: ["EdgeKernels", "EdgeCore", "EdgeFormats", "CEdgeKernels"],
+                    exclude: ["oracle"]),
         .testTarget(name: "EdgeTokenizerTests", dependencies: ["EdgeTokenizer", "EdgeFormats", "EdgeCore"]),
-        .testTarget(name: "EdgeTemplateTests", dependencies: ["EdgeTemplate"]),
+        .testTarget(name: "EdgeTemplateTests", dependencies: ["EdgeTemplate"], exclude: ["oracle", "templates", "golden"]),
         .testTarget(name: "EdgeRuntimeTests", dependencies: ["EdgeRuntime", "EdgeFormats", "EdgeCore", "EdgeDevices", "EdgeKernels"]),
         .testTarget(name: "edgertCLITests", dependencies: ["EdgeFormats"]),
     ],
