@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Python's text forms of values, reproduced where they reach a rendered prompt.
+enum PythonFormat {
+    /// `repr(float)`: shortest round-trip digits, fixed notation for decimal exponents in
+    /// [-4, 16), otherwise `1e+16` / `1e-05` (CPython `float_repr_style = 'short'`).
+    static func floatRepr(_ value: Double) -> String {
+        if value.isNaN { return "nan" }
+        if value.isInfinite { return value < 0 ? "-inf" : "inf" }
+        if value == 0 { return value.sign == .minus ? "-0.0" : "0.0" }
+        let (negative, digits, exponent) = shortestDigits(value)
+        let sign = negative ? "-" : ""
+        if exponent >= -4 && exponent < 16 {
+            if exponent < 0 {
+                return sign + "0." + String(repeating: "0", count: -exponent - 1) + digits
+            }
+            if digits.count <= exponent + 1 {
+                return sign + digits + String(repeating: "0", count: exponent + 1 - digits.count) + ".0"
+            }
+            let split = digits.index(digits.startIndex, offsetBy: exponent + 1)
+            return sign + digits[..<split] + "." + digits[split...]
+        }
+        var mantissa = String(digits.first!)
+        if digits.count > 1 { mantissa += "." + digits.dropFirst() }
+        let expSign = exponent < 0 ? "-" : "+"
+        let expDigits = String(abs(exponent))
+        return sign + mantissa + "e" + expSign + (expDigits.count < 2 ? "0" + expDigits : expDigits)
+    }
+
+    /// The shortest round-trip decimal digits of a finite non-zero double (no leading or trailing
+    /// zeros) and the decimal exponent of the first digit, taken from Swift's own shortest
+    /// representation (`description`), which uses the same shortest-digits rule as CPython.
+    private static func shortestDigits(_ value: Double) -> (negative: Bool, digits: String, exponent: Int) {
+        var text = Substring(value.magnitude.description)
+        var exp = 0
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            exp = Int(text[text.index(after: e)...]) ?? 0
+            text = text[..<e]
+        }
+        var digits = ""
+        var pointPosition = text.count
+        for (i, c) in text.enumerated() {
+            if c == "." { pointPosition = i } else { digits.append(c) }
+        }
+        // Value = 0.d1d2... * 10^(pointPosition + exp) before trimming leading zeros.
+        var firstExponent = pointPosition - 1 + exp
+        while digits.first == "0" {
+            digits.removeFirst()
+            firstExponent -= 1
+        }
+        while digits.last == "0" { digits.removeLast() }
+        return (value < 0, digits.isEmpty ? "0" : digits, firstExponent)
+    }
+
+    /// `repr(str)`: single quotes unless the text has a single quote and no double quote;
+    /// backslash escapes for the quote, backslash, \t \n \r and non-printable characters.
+    static func stringRepr(_ s: String) -> String {
+        let useDouble = s.contains("'") && !s.contains("\"")
+        let quote: Character = useDouble ? "\"" : "'"
+        var out = String(quote)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\t": out += "\\t"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            default:
+                if Character(scalar) == quote {
+                    out += "\\" + String(quote)
+                } else if isPrintable(scalar) {
+                    out.unicodeScalars.append(scalar)
+                } else if scalar.value < 0x100 {
+                    out += "\\x" + hex(scalar.value, width: 2)
+                } else if scalar.value < 0x10000 {
+                    out += "\\u" + hex(scalar.value, width: 4)
+                } else {
+                    out += "\\U" + hex(scalar.value, width: 8)
+                }
+            }
+        }
+        out.append(quote)
+        return out
+    }
+
+    /// An approximation of Python's `str.isprintable` for one character: not a control,
+    /// format, separator (other than space), surrogate or unassigned code point.
+    private static func isPrintable(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar == " " { return true }
+        switch scalar.properties.generalCategory {
+        case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator,
+            .spaceSeparator:
+            return false
+        default:
+            return true
+        }
+    }
+
+    static func hex(_ value: UInt32, width: Int) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+
+    /// `datetime.fromtimestamp(seconds).strftime(format)`: CPython hands the format to the C
+    /// library's strftime with the local time zone, so this does the same.
+    static func strftime(_ format: String, seconds: Double) -> String {
+        var time = time_t(seconds.rounded(.down))
+        var parts = tm()
+        localtime_r(&time, &parts)
+        var capacity = 256
+        while capacity <= 65536 {
+            var buffer = [CChar](repeating: 0, count: capacity)
+            let written = format.withCString { fmt in
+                #if canImport(Glibc)
+                Glibc.strftime(&buffer, capacity, fmt, &parts)
+                #else
+                Darwin.strftime(&buffer, capacity, fmt, &parts)
+                #endif
+            }
+            if written > 0 || format.isEmpty {
+                return String(decoding: buffer[..<written].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+            capacity *= 4
+        }
+        return ""
+    }
+}
