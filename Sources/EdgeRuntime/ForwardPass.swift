@@ -190,7 +190,6 @@ public final class ForwardPass: @unchecked Sendable {
                         out: UnsafeMutablePointer<Float>, _ quantizedFor: inout Int32, pool p: OpaquePointer) {
         let wt = Int32(W.type.rawValue)
         if f32Activations {
-            precondition(W.columns <= 16384, "f32 reference path supports rows up to 16384")
             edge_op_matmul_f32(p, wt, Int64(W.columns), W.data, W.rowBytes, Int64(W.rows), input, Int64(rows), out, Int64(W.rows))
             return
         }
