@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "EdgeTemplate"),
         // C: block layouts, reference dequantizers, activation quantizers, dot kernels with
         // runtime ISA dispatch, the spinning worker pool.
-        .target(name: "CEdgeKernels", dependencies: ["CNuma"], cSettings: kernelCFlags,
+        .target(name: "CEdgeKernels", cSettings: kernelCFlags,
                 linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]),
         // Swift face of the kernels.
         .target(name: "EdgeKernels", dependencies: ["EdgeCore", "CEdgeKernels"]),
@@ -43,7 +43,7 @@ let package = Package(
             "COpenBLAS",
         ]),
         .executableTarget(name: "edgert", dependencies: [
-            "EdgeRuntime", "EdgeFormats", "EdgeTokenizer", "EdgeCore",
+            "EdgeRuntime", "EdgeFormats", "EdgeTokenizer", "EdgeCore", "EdgeDevices",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -10,9 +10,13 @@ public actor CPUNode {
     /// - Parameters:
     ///   - threads: number of threads, counting the driver thread.
     ///   - cpus: CPUs to pin to (driver on cpus[0], worker i on cpus[i]); nil: this process's
-    ///     allowed CPUs in order, if there are enough, else unpinned.
+    ///     allowed CPUs on NUMA node `nodeID` first, then the others, if there are enough, else unpinned.
     public init(nodeID: Int = 0, threads: Int, cpus: [Int]? = nil) throws(DeviceError) {
-        let allowed = cpus ?? WorkerPool.allowedCPUs()
+        let allowed = cpus ?? {
+            let topo = NUMATopology.current()
+            let local = nodeID < topo.nodeCount ? topo.cpusByNode[nodeID] : []
+            return local + topo.cpusByNode.joined().filter { !local.contains($0) }
+        }()
         guard threads >= 1, threads <= max(allowed.count, 1) * 4 else {
             throw .badThreadCount(requested: threads, available: allowed.count)
         }

@@ -3,6 +3,7 @@ import EdgeFormats
 import EdgeTokenizer
 import EdgeTemplate
 import EdgeDevices
+import COpenBLAS
 
 /// How an ``Engine`` runs a model.
 public struct EngineOptions: Sendable {
@@ -49,6 +50,8 @@ public final class Engine: Sendable {
         }
         contextLength = ctx
         guard options.batchSize >= 1 else { throw RuntimeError.badParameter(name: "batch size", reason: "\(options.batchSize)") }
+        // One spinning pool only: OpenBLAS (linked for F32 BLAS work) must never start its own.
+        openblas_set_num_threads(1)
         let available = WorkerPool.allowedCPUs().count
         let threads = options.threads ?? max(1, available)
         node = try CPUNode(threads: threads)

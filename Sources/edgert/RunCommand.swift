@@ -1,5 +1,6 @@
 import ArgumentParser
 import EdgeRuntime
+import EdgeDevices
 import Foundation
 
 struct RunCommand: AsyncParsableCommand {
@@ -64,6 +65,8 @@ struct RunCommand: AsyncParsableCommand {
                               c.embeddingLength, formatBytes(engine.model.weightBytes), engine.contextLength,
                               engine.node.pool.threadCount))
             if verbose {
+                let topo = NUMATopology.current()
+                printError("host: \(topo.nodeCount) NUMA node(s) \(topo.cpusByNode); pool pinned to CPUs \(engine.node.pool.cpus)")
                 printError("prompt tokens (\(ids.count)): \(ids)")
                 if chat { printError("rendered chat prompt: \(text.debugDescription)") }
             }
