@@ -85,7 +85,9 @@ static void *worker_main(void *arg) {
     edge_worker *w = arg;
     edge_pool *p = w->pool;
     if (w->cpu >= 0) edge_pin_current_thread(w->cpu);
-    uint32_t seen = atomic_load_explicit(&p->generation, memory_order_acquire);
+    // The pool is created with generation 0. Reading the current value here instead would miss a
+    // region published before this thread first ran, and the caller would wait for it forever.
+    uint32_t seen = 0;
     for (;;) {
         uint64_t spin_start = now_ns();
         uint32_t g;

@@ -11,7 +11,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .customShort("n"), help: "Most tokens to generate.")
+    @Option(name: .customShort("n"), parsing: .unconditional, help: "Most tokens to generate.")
     var tokens: Int = 128
 
     @Option(name: .long, help: "Sampling temperature; 0 picks the most likely token (greedy).")
