@@ -274,6 +274,14 @@ enum ForwardOracle {
 /// for Q8_0 weights, whose step is max|block of 32| / 127, with max/RMS ≈ 2.5 for such blocks, so a
 /// relative standard deviation of 2.5 / (127 √12) ≈ 5.7e-3 per value. A dot product of independent
 /// errors keeps that relative size; 4L + 1 roundings in quadrature, the same gain and tail factor.
+///
+/// Measured on the 7 variants (d_model 64, 2 blocks, 12 positions, logit RMS ~2): the f32 path lies
+/// 0.005-0.014 from the oracle against bounds of ~0.08; rounding only Q, K and V to F16 inside the
+/// oracle moves it by 0.003-0.009, so the F16 accumulator accounts for the rest. The fast path with
+/// Q8_0 weights lies 0.18 away (bound 0.6), with F16 weights 0.007 (bound 0.1). Faults the bound
+/// catches, by the oracle's own numbers: the other RoPE pairing moves logits by 5-8, ignoring
+/// partial rotary by 5-7, ignoring the rope_freqs factors by 0.6; an RMSNorm eps of 1e-5 instead
+/// of 1e-6 (0.001-0.002) is below what F16 attention lets any bound see.
 enum TinyTolerance {
     static let u = 1.0 / 2048
     static let tail = 5.0
@@ -344,8 +352,15 @@ final class TinyModelOracleTests: XCTestCase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
+    /// Set EDGERT_KEEP_TINY_MODELS=1 to keep the written models (their folder is printed), e.g. to
+    /// run `oracle/forward.py` on them by hand.
     override func tearDownWithError() throws {
-        if let directory { try? FileManager.default.removeItem(at: directory) }
+        guard let directory else { return }
+        if ProcessInfo.processInfo.environment["EDGERT_KEEP_TINY_MODELS"] != nil {
+            print("tiny models kept in \(directory.path)")
+        } else {
+            try FileManager.default.removeItem(at: directory)
+        }
     }
 
     private func write(_ spec: TinyModelSpec, _ file: String) throws -> String {
@@ -427,7 +442,7 @@ final class TinyModelOracleTests: XCTestCase {
     /// on both paths.
     func testBatchingThreadingAndSplittingAreBitIdentical() async throws {
         let ids = Self.prompt
-        for (i, (name, spec)) in Self.variants.enumerated() where [0, 1, 5, 6].contains(i) {
+        for (i, (name, spec)) in Self.variants.enumerated() {
             let model = try Model(path: try write(spec, "inv\(i).gguf"))
             for f32 in [true, false] {
                 let label = "\(name), \(f32 ? "f32 activations" : "fast path")"

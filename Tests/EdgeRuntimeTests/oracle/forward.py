@@ -18,6 +18,7 @@ Q/K/V biases). Per block, with x the residual stream of shape (positions, d_mode
     x += (silu(h Wgate^T) * (h Wup^T)) Wdown^T   silu(z) = z / (1 + exp(-z))
 
 then logits = (rmsnorm(x) * output_norm) Wout^T, Wout = output.weight or token_embd.weight (tied).
+The head size is embedding_length / head_count (attention.key_length is not read).
 
 RoPE: pair p (0 <= p < n_rot/2) of a head at position m turns by the angle
     m * freq_scale * base^(-2p / n_rot) / factor[p]
