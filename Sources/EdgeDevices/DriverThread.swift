@@ -10,16 +10,17 @@ final class DriverThread: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [@Sendable () -> Void] = []
     private var stopping = false
-    private var thread: Thread?
 
     init(name: String, cpu: Int?) {
-        let t = Thread { [unowned self] in
+        // The running thread holds this object strongly until its loop returns (after stop()), so
+        // the object outlives the loop even when its owner is gone; it keeps no reference back to
+        // the Thread, so there is no cycle.
+        let t = Thread { [self] in
             if let cpu { _ = edge_pin_current_thread(Int32(cpu)) }
             self.loop()
         }
         t.name = name
         t.stackSize = 8 << 20
-        thread = t
         t.start()
     }
 
