@@ -52,7 +52,7 @@ let package = Package(
                     exclude: ["oracle"]),
         .testTarget(name: "EdgeTokenizerTests", dependencies: ["EdgeTokenizer", "EdgeFormats", "EdgeCore"]),
         .testTarget(name: "EdgeTemplateTests", dependencies: ["EdgeTemplate"], exclude: ["oracle", "templates", "golden"]),
-        .testTarget(name: "EdgeRuntimeTests", dependencies: ["EdgeRuntime", "EdgeFormats", "EdgeCore", "EdgeDevices", "EdgeKernels"],
+        .testTarget(name: "EdgeRuntimeTests", dependencies: ["EdgeRuntime", "EdgeFormats", "EdgeCore", "EdgeDevices", "EdgeKernels", "EdgeTemplate"],
                     exclude: ["oracle"]),
         .testTarget(name: "edgertCLITests", dependencies: ["EdgeFormats"]),
     ],

@@ -114,7 +114,7 @@ typedef struct {
 static void rope_range(void *vctx, int64_t b, int64_t e, int tid) {
     (void)tid;
     const rope_ctx *c = vctx;
-    float cache[2 * 512];  // cos/sin per pair; n_rot <= 1024 checked by the caller
+    float cache[2 * 512];  // cos/sin per pair; n_rot <= head size <= 512 (ModelConfig checks)
     const float theta_scale = powf(c->base, -2.0f / (float)c->n_rot);
     for (int64_t t = b; t < e; t++) {
         float theta = (float)c->pos[t];

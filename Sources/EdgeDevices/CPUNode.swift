@@ -18,7 +18,7 @@ public actor CPUNode {
             return local + topo.cpusByNode.joined().filter { !local.contains($0) }
         }()
         guard threads >= 1, threads <= max(allowed.count, 1) * 4 else {
-            throw .badThreadCount(requested: threads, available: allowed.count)
+            throw .badThreadCount(requested: threads, limit: max(allowed.count, 1) * 4)
         }
         let pin = allowed.count >= threads ? Array(allowed.prefix(threads)) : []
         self.nodeID = nodeID

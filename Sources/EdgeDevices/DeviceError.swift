@@ -4,14 +4,14 @@ public enum DeviceError: Error, Equatable, Sendable, CustomStringConvertible {
     case threadStartFailed(threads: Int)
     /// An allocation for a device buffer failed; `what` names the buffer.
     case allocationFailed(what: String, bytes: Int)
-    /// A thread count outside what this host allows.
-    case badThreadCount(requested: Int, available: Int)
+    /// A thread count below 1 or above `limit` (four threads per CPU this process may use).
+    case badThreadCount(requested: Int, limit: Int)
 
     public var description: String {
         switch self {
         case let .threadStartFailed(n): "could not start a worker pool of \(n) threads"
         case let .allocationFailed(what, bytes): "could not allocate \(bytes) bytes for \(what)"
-        case let .badThreadCount(r, a): "thread count \(r) is invalid: this host lets the process use 1 to \(a) CPUs"
+        case let .badThreadCount(r, l): "thread count \(r) is invalid: use 1 to \(l) (four per CPU this process may run on)"
         }
     }
 }

@@ -27,7 +27,10 @@ public struct EngineOptions: Sendable {
 public final class Engine: Sendable {
     public let model: Model
     public let tokenizer: Tokenizer
-    public let chatTemplate: ChatTemplate?
+    /// The model's chat template, parsed; nil when the file has none. A template that fails to
+    /// parse does not stop the model from loading: the error is raised by ``chatPrompt(user:system:addGenerationPrompt:)``.
+    public var chatTemplate: ChatTemplate? { try? parsedTemplate?.get() }
+    private let parsedTemplate: Result<ChatTemplate, TemplateError>?
     public let node: CPUNode
     public let options: EngineOptions
     public let contextLength: Int
@@ -43,7 +46,7 @@ public final class Engine: Sendable {
             throw RuntimeError.badHyperparameter(key: "tokenizer.ggml.tokens",
                                                  reason: "\(tokenizer.vocabularySize) tokens but the embedding has \(model.config.vocabularySize) rows")
         }
-        chatTemplate = try tokenizer.chatTemplate.map { source throws(TemplateError) in try ChatTemplate(source) }
+        parsedTemplate = tokenizer.chatTemplate.map { source in Result { () throws(TemplateError) in try ChatTemplate(source) } }
         let ctx = options.contextLength ?? model.config.contextLength
         guard ctx >= 1, ctx <= 1 << 22 else {
             throw RuntimeError.badParameter(name: "context length", reason: "\(ctx) is not in 1...\(1 << 22)")
@@ -66,7 +69,8 @@ public final class Engine: Sendable {
 
     /// Renders a single-turn chat prompt with the model's own template.
     public func chatPrompt(user: String, system: String? = nil, addGenerationPrompt: Bool = true) throws -> String {
-        guard let chatTemplate else { throw EngineError.noChatTemplate }
+        guard let parsedTemplate else { throw EngineError.noChatTemplate }
+        let chatTemplate = try parsedTemplate.get()
         var messages: [ChatMessage] = []
         if let system { messages.append(ChatMessage(role: "system", content: system)) }
         messages.append(ChatMessage(role: "user", content: user))

@@ -84,9 +84,6 @@ public final class ForwardPass: @unchecked Sendable {
     /// Forgets the sequence.
     public func reset() { kv.clear() }
 
-    /// Drops the cached positions from `count` on (keeps 0..<count).
-    public func truncate(to count: Int) { kv.filled = min(kv.filled, max(0, count)) }
-
     /// Evaluates `tokens` at positions `position ..< position + tokens.count`, in batches of at most
     /// `maxBatch`, appending to the cache. Returns the logits (vocab) of the last token, or of every
     /// token ((tokens.count, vocab) row-major) when `allLogits` is set.

@@ -1,5 +1,8 @@
 import XCTest
 import EdgeRuntime
+import EdgeFormats
+import EdgeTemplate
+import Foundation
 
 /// The library surface: load, generate as a stream, cancel, typed errors.
 final class SessionTests: XCTestCase {
@@ -69,5 +72,36 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(Array(text.utf8), Array(String(decoding: pieces, as: UTF8.self).utf8))
         XCTAssertEqual(stats?.promptTokens, entry.promptIDs.count)
         XCTAssertNotNil(stats?.peakResidentBytes)
+    }
+}
+
+/// A chat template edgert cannot parse must not stop the model from running raw prompts.
+final class ChatTemplateLoadingTests: XCTestCase {
+    func testUnsupportedTemplateFailsOnlyWhenChatIsAsked() async throws {
+        let source = try GGUFFile(path: try Shared.model("aidreams260K.F32.gguf"))
+        var writer = try GGUFWriter()
+        for key in source.metadataKeys where key != "general.alignment" && key != "tokenizer.chat_template" {
+            try writer.addMetadata(key, source.metadata[key]!)
+        }
+        try writer.addMetadata("tokenizer.chat_template", .string("{% raw %}{{ messages }}{% endraw %}"))
+        for t in source.tensors {
+            try writer.addTensor(name: t.name, type: t.type, dims: t.dims, data: Array(source.data(of: t)))
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("edgert-template-\(getpid()).gguf").path
+        try writer.write(toFile: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+
+        let engine = try Engine(modelPath: path, options: EngineOptions(threads: 1))
+        XCTAssertNil(engine.chatTemplate)
+        XCTAssertThrowsError(try engine.chatPrompt(user: "hi")) { error in
+            XCTAssertTrue(error is TemplateError, "expected the template's own error, got \(error)")
+        }
+        let session = try engine.makeSession()
+        let prompt = engine.tokenizer.encode("Once upon a time", addSpecial: true, parseSpecial: false)
+        var tokens = 0
+        for try await event in session.generate(prompt: prompt, maxTokens: 4) {
+            if case .token = event { tokens += 1 }
+        }
+        XCTAssertGreaterThan(tokens, 0)
     }
 }
