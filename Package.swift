@@ -16,8 +16,6 @@ let package = Package(
     ],
     targets: [
         // System libraries (installed by scripts/setup.sh with apt).
-        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS",
-                       providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CNuma", path: "Sources/CNuma",
                        providers: [.apt(["libnuma-dev"])]),
 
@@ -37,13 +35,15 @@ let package = Package(
         .target(name: "EdgeKernels", dependencies: ["EdgeCore", "CEdgeKernels"]),
         // Actors that own host resources: CPUNode (pinned worker pool), KV cache.
         .target(name: "EdgeDevices", dependencies: ["EdgeCore", "EdgeKernels", "CEdgeKernels", "CNuma"]),
+        // Pure placement decisions: what stays resident, what streams, and what it should cost.
+        .target(name: "EdgePlanner", dependencies: ["EdgeCore"]),
         // The embeddable facade: model, forward pass, sampler, generation stream.
         .target(name: "EdgeRuntime", dependencies: [
             "EdgeCore", "EdgeFormats", "EdgeTokenizer", "EdgeTemplate", "EdgeKernels", "EdgeDevices",
-            "COpenBLAS",
+            "EdgePlanner",
         ]),
         .executableTarget(name: "edgert", dependencies: [
-            "EdgeRuntime", "EdgeFormats", "EdgeTokenizer", "EdgeCore", "EdgeDevices",
+            "EdgeRuntime", "EdgeFormats", "EdgeTokenizer", "EdgeCore", "EdgeDevices", "EdgePlanner",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -54,6 +54,8 @@ let package = Package(
         .testTarget(name: "EdgeTemplateTests", dependencies: ["EdgeTemplate"], exclude: ["oracle", "templates", "golden"]),
         .testTarget(name: "EdgeRuntimeTests", dependencies: ["EdgeRuntime", "EdgeFormats", "EdgeCore", "EdgeDevices", "EdgeKernels", "EdgeTemplate"],
                     exclude: ["oracle"]),
+        .testTarget(name: "EdgePlannerTests", dependencies: ["EdgePlanner"]),
+        .testTarget(name: "EdgeDevicesTests", dependencies: ["EdgeDevices"]),
         .testTarget(name: "edgertCLITests", dependencies: ["EdgeFormats"]),
     ],
     swiftLanguageModes: [.v6]

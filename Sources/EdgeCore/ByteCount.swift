@@ -18,3 +18,33 @@ public struct ByteCount: Sendable, Hashable, Comparable, CustomStringConvertible
         return "\(r) \(unit)"
     }
 }
+
+extension ByteCount {
+    /// Parses a size such as `64M`, `1.5G`, `512MiB`, `800k` or `1048576` (binary units: K = 1024
+    /// bytes, M = 1024 K, G = 1024 M, T = 1024 G; an optional `B` or `iB` after the letter).
+    /// Returns nil for anything else, including zero and negative sizes.
+    public init?(parsing text: String) {
+        var s = text.trimmingCharacters(in: " ").uppercased()
+        if s.hasSuffix("IB") { s.removeLast(2) } else if s.hasSuffix("B") { s.removeLast() }
+        var multiplier: Double = 1
+        if let last = s.last, let power = ["K": 1, "M": 2, "G": 3, "T": 4][String(last)] {
+            multiplier = pow1024(power)
+            s.removeLast()
+        }
+        guard !s.isEmpty, s.allSatisfy({ $0.isNumber || $0 == "." }), let value = Double(s), value > 0 else { return nil }
+        let bytes = value * multiplier
+        guard bytes >= 1, bytes < 9e18 else { return nil }
+        self.init(Int64(bytes.rounded()))
+    }
+}
+
+private func pow1024(_ n: Int) -> Double { (0..<n).reduce(1.0) { acc, _ in acc * 1024 } }
+
+private extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        var s = Substring(self)
+        while s.first == set { s.removeFirst() }
+        while s.last == set { s.removeLast() }
+        return String(s)
+    }
+}

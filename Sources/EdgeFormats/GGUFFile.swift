@@ -198,6 +198,10 @@ public final class GGUFFile: Sendable {
     /// Base address of the whole mapping.
     public var mappedBytes: UnsafeRawBufferPointer { mapping.bytes }
 
+    /// Drops the mapping's resident pages (see ``MappedFile/dropResidentPages()``); the parsed
+    /// metadata and tensor index are copies and stay valid.
+    public func dropResidentPages() { mapping.dropResidentPages() }
+
     // MARK: typed metadata access
 
     public func value(_ key: String) -> GGUFValue? { metadata[key] }

@@ -56,6 +56,20 @@ public final class MappedFile: @unchecked Sendable {
     /// The mapped bytes.
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
 
+    /// Returns the pages of the mapping to the system: they leave this process's resident set and
+    /// the page cache (clean file pages; touching them again reads the file). Used when the weights
+    /// are read through a disk tier instead, so that pages touched while loading (metadata, norm
+    /// vectors and the kernel's fault-around neighbours) do not stay counted against a memory budget.
+    public func dropResidentPages() {
+        guard let base, !isCopy else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base), size, MADV_DONTNEED)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            posix_fadvise(fd, 0, off_t(size), POSIX_FADV_DONTNEED)
+            close(fd)
+        }
+    }
+
     deinit {
         guard let base else { return }
         if isCopy {

@@ -3,7 +3,7 @@ import EdgeFormats
 import EdgeTokenizer
 import EdgeTemplate
 import EdgeDevices
-import COpenBLAS
+import EdgePlanner
 
 /// How an ``Engine`` runs a model.
 public struct EngineOptions: Sendable {
@@ -15,6 +15,17 @@ public struct EngineOptions: Sendable {
     public var batchSize: Int = 512
     /// Multiply with F32 activations instead of 8-bit activation blocks (slower; the reference path).
     public var f32Activations = false
+    /// Memory the weights, KV cache and activations may use, in bytes; nil: map the whole file and
+    /// let the page cache hold it. With a budget, weights that do not fit stream from disk through
+    /// a sliding window (see ``WeightPlacement``); the budget covers one session.
+    public var memoryBudget: Int?
+    /// Read bandwidth of the model's disk in bytes/s for planning; nil: measured when the engine loads.
+    public var diskBytesPerSecond: Double?
+    /// Rate one compute thread consumes weight bytes at during generation, for planning: 12 GB/s,
+    /// measured for Q4_1 generation on one core of the development machine (issue 2's figures).
+    public var computeBytesPerSecondPerThread: Double = 12e9
+    /// Called with (bytes loaded, bytes to load) while resident weights are read from disk.
+    public var loadProgress: (@Sendable (Int, Int) -> Void)?
 
     public init(threads: Int? = nil, contextLength: Int? = nil) {
         self.threads = threads
@@ -37,11 +48,31 @@ public final class Engine: Sendable {
     /// Seconds spent opening the file and building the engine.
     public let loadSeconds: Double
 
-    public init(modelPath: String, options: EngineOptions = EngineOptions()) throws {
+    /// How the weights are placed: mapped in place, or resident copies plus a streaming window.
+    public let placement: WeightPlacement
+    /// Most tokens one batch evaluates (lowered under a tight memory budget).
+    public let batchSize: Int
+    /// Resident memory of the process before any weight, cache or activation buffer existed: the
+    /// runtime's fixed overhead (code, libraries, tokenizer, file metadata).
+    public let overheadBytes: Int?
+    /// Memory the budget must hold besides weights: KV cache, activations, sampling buffers, norms.
+    public let fixedBytes: Int
+
+    public convenience init(modelPath: String, options: EngineOptions = EngineOptions()) throws {
         let t0 = monotonicSeconds()
         let model = try Model(path: modelPath)
+        try self.init(model: model, tokenizer: try Tokenizer(gguf: model.file), options: options, startedAt: t0)
+    }
+
+    /// An engine over an opened model and its tokenizer (e.g. to count a prompt's tokens first).
+    public init(model: Model, tokenizer: Tokenizer, options: EngineOptions = EngineOptions(), startedAt: Double? = nil) throws {
+        let t0 = startedAt ?? monotonicSeconds()
+        // Under a budget no weight is read through the mapping: give back the pages that loading
+        // the metadata and norm vectors touched.
+        if options.memoryBudget != nil { model.file.dropResidentPages() }
+        overheadBytes = ProcessMemory.residentBytes()
         self.model = model
-        tokenizer = try Tokenizer(gguf: model.file)
+        self.tokenizer = tokenizer
         guard tokenizer.vocabularySize == model.config.vocabularySize else {
             throw RuntimeError.badHyperparameter(key: "tokenizer.ggml.tokens",
                                                  reason: "\(tokenizer.vocabularySize) tokens but the embedding has \(model.config.vocabularySize) rows")
@@ -53,11 +84,31 @@ public final class Engine: Sendable {
         }
         contextLength = ctx
         guard options.batchSize >= 1 else { throw RuntimeError.badParameter(name: "batch size", reason: "\(options.batchSize)") }
-        // One spinning pool only: OpenBLAS (linked for F32 BLAS work) must never start its own.
-        openblas_set_num_threads(1)
-        let available = WorkerPool.allowedCPUs().count
-        let threads = options.threads ?? max(1, available)
-        node = try CPUNode(threads: threads)
+        let c = model.config
+        var batch = min(options.batchSize, ctx)
+        if let budget = options.memoryBudget {
+            // Activations for a batch may take at most an eighth of the budget: a smaller batch
+            // reads the streamed weights more often during a prompt, but leaves room for residents.
+            while batch > 1 && ForwardPass.scratchBytes(config: c, maxBatch: batch) > budget / 8 { batch /= 2 }
+        }
+        batchSize = batch
+        let kvBytes = 2 * c.blockCount * ctx * c.kvDim * 2
+        let vectorBytes = 4 * (c.blockCount * (2 * c.embeddingLength + c.qDim + 2 * c.kvDim) + c.embeddingLength + c.ropeDimensions)
+        let samplingBytes = 4 * 4 * c.vocabularySize      // logits copies: session, sampler, candidates
+        let threadsWanted = options.threads ?? max(1, WorkerPool.allowedCPUs().count)
+        // Thread stacks (compute, I/O, loader, driver) and allocator slack: 1 MiB + 256 KiB a thread.
+        // Measured: a budgeted SmolLM2 run's peak exceeded the buffers above by 0.3 MiB on one thread.
+        let workingBytes = (1 << 20) + (256 << 10) * (threadsWanted + 6)
+        fixedBytes = kvBytes + ForwardPass.scratchBytes(config: c, maxBatch: batch) + vectorBytes + samplingBytes + workingBytes
+        if let budget = options.memoryBudget {
+            placement = try WeightPlacement(
+                budgeted: model.weights, path: model.path, budget: budget, fixedBytes: fixedBytes,
+                computeBytesPerSecond: options.computeBytesPerSecondPerThread * Double(threadsWanted),
+                diskBytesPerSecond: options.diskBytesPerSecond, progress: options.loadProgress)
+        } else {
+            placement = WeightPlacement(mapped: model.weights)
+        }
+        node = try CPUNode(threads: threadsWanted)
         self.options = options
         loadSeconds = monotonicSeconds() - t0
     }
@@ -70,7 +121,21 @@ public final class Engine: Sendable {
     /// Renders a single-turn chat prompt with the model's own template.
     public func chatPrompt(user: String, system: String? = nil, addGenerationPrompt: Bool = true) throws -> String {
         guard let parsedTemplate else { throw EngineError.noChatTemplate }
-        let chatTemplate = try parsedTemplate.get()
+        return try Engine.renderChat(try parsedTemplate.get(), tokenizer: tokenizer, user: user, system: system,
+                                     addGenerationPrompt: addGenerationPrompt)
+    }
+
+    /// Renders a single-turn chat prompt with the template of `tokenizer`'s file, without an engine
+    /// (e.g. to count a prompt's tokens before choosing the context length).
+    public static func chatPrompt(tokenizer: Tokenizer, user: String, system: String? = nil,
+                                  addGenerationPrompt: Bool = true) throws -> String {
+        guard let source = tokenizer.chatTemplate else { throw EngineError.noChatTemplate }
+        return try renderChat(try ChatTemplate(source), tokenizer: tokenizer, user: user, system: system,
+                              addGenerationPrompt: addGenerationPrompt)
+    }
+
+    private static func renderChat(_ chatTemplate: ChatTemplate, tokenizer: Tokenizer, user: String, system: String?,
+                                   addGenerationPrompt: Bool) throws -> String {
         var messages: [ChatMessage] = []
         if let system { messages.append(ChatMessage(role: "system", content: system)) }
         messages.append(ChatMessage(role: "user", content: user))

@@ -15,6 +15,8 @@ public final class ForwardPass: @unchecked Sendable {
     /// Multiply with F32 activations (dequantized weights) instead of rounding activations to
     /// 8-bit blocks: slower, the reference path for checking the fast one.
     public let f32Activations: Bool
+    /// Where each weight matrix is read from (mapped, resident copy or streamed).
+    public let placement: WeightPlacement
 
     // Scratch, all (maxBatch, ·) row-major floats.
     private let x: UnsafeMutablePointer<Float>       // (batch, d_model) residual stream
@@ -32,9 +34,20 @@ public final class ForwardPass: @unchecked Sendable {
     private var logits: UnsafeMutablePointer<Float>  // (logitRows, vocab)
     private var logitRows: Int
     private let ropeFactors: UnsafeMutablePointer<Float>?
+    /// Room for one embedding row read from disk (aligned span of a row), when rows come from disk.
+    private let embedBuffer: AlignedBuffer?
+    /// The streamed block being read and its first byte's address.
+    private var currentBlock: (index: Int, base: UnsafeRawPointer)?
 
-    public init(weights: ModelWeights, contextLength: Int, maxBatch: Int = 512, f32Activations: Bool = false) throws {
+    public init(weights: ModelWeights, contextLength: Int, maxBatch: Int = 512, f32Activations: Bool = false,
+                placement: WeightPlacement? = nil) throws {
         self.f32Activations = f32Activations
+        let placement = placement ?? WeightPlacement(mapped: weights)
+        self.placement = placement
+        embedBuffer = placement.embeddingFromDisk
+            ? try AlignedBuffer(byteCount: AlignedBuffer.span(offset: AlignedBuffer.alignment - 1, length: weights.tokenEmbedding.rowBytes),
+                                what: "embedding row")
+            : nil
         config = weights.config
         self.weights = weights
         guard contextLength >= 1 else { throw RuntimeError.badParameter(name: "context length", reason: "\(contextLength) < 1") }
@@ -69,6 +82,14 @@ public final class ForwardPass: @unchecked Sendable {
         } else {
             ropeFactors = nil
         }
+    }
+
+    /// Bytes of the scratch buffers a pass with batches of `maxBatch` tokens allocates (activations,
+    /// quantized activations, one row of logits per token when all are asked for: counted as one).
+    public static func scratchBytes(config c: ModelConfig, maxBatch b: Int) -> Int {
+        let floats = b * (3 * c.embeddingLength + 2 * c.qDim + 2 * c.kvDim + 2 * c.feedForwardLength) + c.vocabularySize
+        let act = b * 4 * max(c.embeddingLength, c.qDim, c.feedForwardLength)
+        return floats * 4 + act + b * 4
     }
 
     deinit {
@@ -123,20 +144,18 @@ public final class ForwardPass: @unchecked Sendable {
         for i in 0..<n { positions[i] = Int32(start + i) }
 
         // x = token_embd[ids]                                    (n, d_model)
-        guard edge_op_get_rows(Int32(w.tokenEmbedding.type.rawValue), w.tokenEmbedding.data,
-                               w.tokenEmbedding.rowBytes, ids.baseAddress, Int64(n), Int64(d), x) == 0 else {
-            throw RuntimeError.unsupportedTensorType(name: w.tokenEmbedding.name, type: w.tokenEmbedding.type)
-        }
+        try embed(ids, into: x)
         let scale = 1 / Float(c.headDim).squareRoot()
         let neox: Int32 = c.ropeStyle == .neox ? 1 : 0
 
         for (li, l) in w.layers.enumerated() {
+            let pieces = placement.layerPieces[li]
             // Attention: xn = rmsnorm(x) * attn_norm; q, k, v = xn Wq, xn Wk, xn Wv (+ biases)
             l.attnNorm.withUnsafeBufferPointer { edge_op_rmsnorm(p, x, $0.baseAddress, xn, Int64(n), Int64(d), c.rmsEpsilon) }
             var quantizedFor: Int32 = -1
-            matmul(l.wq, input: xn, n, out: q, &quantizedFor, pool: p)
-            matmul(l.wk, input: xn, n, out: k, &quantizedFor, pool: p)
-            matmul(l.wv, input: xn, n, out: v, &quantizedFor, pool: p)
+            try matmul(l.wq, pieces[WeightPlacement.Role.wq.rawValue], input: xn, n, out: q, &quantizedFor, pool: p)
+            try matmul(l.wk, pieces[WeightPlacement.Role.wk.rawValue], input: xn, n, out: k, &quantizedFor, pool: p)
+            try matmul(l.wv, pieces[WeightPlacement.Role.wv.rawValue], input: xn, n, out: v, &quantizedFor, pool: p)
             if let b = l.bq { addBias(b, to: q, rows: n) }
             if let b = l.bk { addBias(b, to: k, rows: n) }
             if let b = l.bv { addBias(b, to: v, rows: n) }
@@ -150,17 +169,17 @@ public final class ForwardPass: @unchecked Sendable {
             edge_op_attention(p, q, kv.keys(layer: li), kv.values(layer: li), positions, Int64(n),
                               Int32(c.headCount), Int32(c.headCountKV), Int32(c.headDim), scale, att)
             quantizedFor = -1
-            matmul(l.wo, input: att, n, out: tmp, &quantizedFor, pool: p)
+            try matmul(l.wo, pieces[WeightPlacement.Role.wo.rawValue], input: att, n, out: tmp, &quantizedFor, pool: p)
             edge_op_add(p, x, tmp, Int64(n * d))
 
             // Feed-forward: x += W_down (silu(xn W_gate) * (xn W_up))
             l.ffnNorm.withUnsafeBufferPointer { edge_op_rmsnorm(p, x, $0.baseAddress, xn, Int64(n), Int64(d), c.rmsEpsilon) }
             quantizedFor = -1
-            matmul(l.gate, input: xn, n, out: g, &quantizedFor, pool: p)
-            matmul(l.up, input: xn, n, out: u, &quantizedFor, pool: p)
+            try matmul(l.gate, pieces[WeightPlacement.Role.gate.rawValue], input: xn, n, out: g, &quantizedFor, pool: p)
+            try matmul(l.up, pieces[WeightPlacement.Role.up.rawValue], input: xn, n, out: u, &quantizedFor, pool: p)
             edge_op_swiglu(p, g, u, g, Int64(n * c.feedForwardLength))
             quantizedFor = -1
-            matmul(l.down, input: g, n, out: tmp, &quantizedFor, pool: p)
+            try matmul(l.down, pieces[WeightPlacement.Role.down.rawValue], input: g, n, out: tmp, &quantizedFor, pool: p)
             edge_op_add(p, x, tmp, Int64(n * d))
         }
         kv.filled = start + n
@@ -177,26 +196,65 @@ public final class ForwardPass: @unchecked Sendable {
             edge_op_rmsnorm(p, x + first * d, $0.baseAddress, xn, Int64(rows), Int64(d), c.rmsEpsilon)
         }
         var quantizedFor: Int32 = -1
-        matmul(w.output, input: xn, rows, out: logits, &quantizedFor, pool: p)
+        try matmul(w.output, placement.outputPieces, input: xn, rows, out: logits, &quantizedFor, pool: p)
         return rows
     }
 
-    /// out (rows, W.rows) = input (rows, W.columns) W^T. Quantizes `input` to the weight's activation
-    /// type unless it already is (`quantizedFor` remembers the last activation type produced).
-    private func matmul(_ W: MatrixWeight, input: UnsafeMutablePointer<Float>, _ rows: Int,
-                        out: UnsafeMutablePointer<Float>, _ quantizedFor: inout Int32, pool p: OpaquePointer) {
+    /// out (rows, W.rows) = input (rows, W.columns) W^T, one piece (row range of W) at a time, each
+    /// read from where the placement keeps it. Quantizes `input` to the weight's activation type
+    /// unless it already is (`quantizedFor` remembers the last activation type produced).
+    private func matmul(_ W: MatrixWeight, _ pieces: [WeightPlacement.Piece], input: UnsafeMutablePointer<Float>, _ rows: Int,
+                        out: UnsafeMutablePointer<Float>, _ quantizedFor: inout Int32, pool p: OpaquePointer) throws {
         let wt = Int32(W.type.rawValue)
-        if f32Activations {
-            edge_op_matmul_f32(p, wt, Int64(W.columns), W.data, W.rowBytes, Int64(W.rows), input, Int64(rows), out, Int64(W.rows))
+        if !f32Activations {
+            let actType = edge_vec_dot_type(wt)
+            if actType != quantizedFor {
+                edge_op_quantize(p, wt, input, Int64(rows), Int64(W.columns), act)
+                quantizedFor = actType
+            }
+        }
+        let actRow = edge_act_row_bytes(wt, Int64(W.columns))
+        for piece in pieces {
+            let data: UnsafeRawPointer
+            switch piece.source {
+            case let .memory(ptr): data = ptr
+            case let .streamed(block, offset):
+                if currentBlock?.index != block { currentBlock = (block, try placement.scheduler!.acquire(block)) }
+                data = currentBlock!.base + offset
+            }
+            // Rows [rowStart, rowStart + rows) of W land in columns rowStart... of out (stride W.rows).
+            if f32Activations {
+                edge_op_matmul_f32(p, wt, Int64(W.columns), data, W.rowBytes, Int64(piece.rows), input, Int64(rows),
+                                   out + piece.rowStart, Int64(W.rows))
+            } else {
+                edge_op_matmul(p, wt, Int64(W.columns), data, W.rowBytes, Int64(piece.rows), act, actRow, Int64(rows),
+                               out + piece.rowStart, Int64(W.rows))
+            }
+            if piece.releasesBlock, case let .streamed(block, _) = piece.source {
+                placement.scheduler!.release(block)
+                currentBlock = nil
+            }
+        }
+    }
+
+    /// x (n, d_model) = rows `ids` of the token embedding, from the mapping or, when the weights are
+    /// not mapped in place, read from disk row by row (a few KiB per token).
+    private func embed(_ ids: UnsafeBufferPointer<Int32>, into x: UnsafeMutablePointer<Float>) throws {
+        let e = weights.tokenEmbedding
+        let type = Int32(e.type.rawValue)
+        guard let bounce = embedBuffer, let disk = placement.disk else {
+            guard edge_op_get_rows(type, e.data, e.rowBytes, ids.baseAddress, Int64(ids.count), Int64(e.columns), x) == 0 else {
+                throw RuntimeError.unsupportedTensorType(name: e.name, type: e.type)
+            }
             return
         }
-        let actType = edge_vec_dot_type(wt)
-        let actRow = edge_act_row_bytes(wt, Int64(W.columns))
-        if actType != quantizedFor {
-            edge_op_quantize(p, wt, input, Int64(rows), Int64(W.columns), act)
-            quantizedFor = actType
+        for (t, id) in ids.enumerated() {
+            let row = try disk.read(offset: e.fileOffset + Int(id) * e.rowBytes, length: e.rowBytes, into: bounce.base)
+            var zero: Int32 = 0
+            guard edge_op_get_rows(type, row, e.rowBytes, &zero, 1, Int64(e.columns), x + t * e.columns) == 0 else {
+                throw RuntimeError.unsupportedTensorType(name: e.name, type: e.type)
+            }
         }
-        edge_op_matmul(p, wt, Int64(W.columns), W.data, W.rowBytes, Int64(W.rows), act, actRow, Int64(rows), out, Int64(W.rows))
     }
 
     private func addBias(_ b: [Float], to y: UnsafeMutablePointer<Float>, rows: Int) {

@@ -12,6 +12,8 @@ public struct MatrixWeight: @unchecked Sendable {
     public let rows: Int
     public let rowBytes: Int
     public let data: UnsafeRawPointer
+    /// Absolute offset of the first row in the model file.
+    public let fileOffset: Int
 
     public var byteCount: Int { rows * rowBytes }
 }
@@ -67,7 +69,7 @@ public final class ModelWeights: Sendable {
             guard t.type.isSupported else { throw RuntimeError.unsupportedTensorType(name: name, type: t.type) }
             let base = file.data(of: t).baseAddress ?? file.mappedBytes.baseAddress!
             return MatrixWeight(name: name, type: t.type, columns: cols, rows: rows,
-                                rowBytes: t.type.rowBytes(cols)!, data: base)
+                                rowBytes: t.type.rowBytes(cols)!, data: base, fileOffset: t.fileOffset)
         }
         func vector(_ name: String, count: Int) throws -> [Float] {
             let t = try info(name)

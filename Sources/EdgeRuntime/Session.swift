@@ -18,10 +18,35 @@ public struct GenerationStats: Sendable {
     public var evaluatedGenerationTokens = 0
     public var stopReason = StopReason.maxTokens
     public var peakResidentBytes: Int?
+    /// Weight streaming while generating (nil when nothing streams).
+    public var streaming: StreamingFigures?
 
     public var promptTokensPerSecond: Double { promptSeconds > 0 ? Double(promptTokens) / promptSeconds : 0 }
     public var generationTokensPerSecond: Double {
         generationSeconds > 0 ? Double(evaluatedGenerationTokens) / generationSeconds : 0
+    }
+}
+
+/// What the weight scheduler did during the generation phase (tokens after the first).
+public struct StreamingFigures: Sendable {
+    /// Forward passes (one per generated token evaluated).
+    public var passes = 0
+    /// Bytes read from disk.
+    public var bytesRead = 0
+    /// Seconds the loader spent reading.
+    public var loadSeconds = 0.0
+    /// Seconds compute waited for a block: reading not hidden behind compute.
+    public var exposedSeconds = 0.0
+
+    public var bytesPerToken: Double { passes > 0 ? Double(bytesRead) / Double(passes) : 0 }
+    /// Reading that overlapped compute.
+    public var hiddenSeconds: Double { max(0, loadSeconds - exposedSeconds) }
+
+    init(from a: SchedulerStatistics, to b: SchedulerStatistics, passes: Int) {
+        self.passes = passes
+        bytesRead = b.bytesLoaded - a.bytesLoaded
+        loadSeconds = b.loadSeconds - a.loadSeconds
+        exposedSeconds = b.exposedSeconds - a.exposedSeconds
     }
 }
 
@@ -44,7 +69,8 @@ public actor Session {
     init(engine: Engine) throws {
         self.engine = engine
         pass = try ForwardPass(weights: engine.model.weights, contextLength: engine.contextLength,
-                               maxBatch: engine.options.batchSize, f32Activations: engine.options.f32Activations)
+                               maxBatch: engine.batchSize, f32Activations: engine.options.f32Activations,
+                               placement: engine.placement)
     }
 
     /// Positions left in the context.
@@ -106,6 +132,8 @@ public actor Session {
         stats.promptSeconds = monotonicSeconds() - t0
 
         var genStart = monotonicSeconds()
+        let scheduler = engine.placement.scheduler
+        var streamStart = scheduler?.statistics()
         var generated = 0
         while generated < maxTokens {
             if Task.isCancelled { stats.stopReason = .cancelled; break }
@@ -117,12 +145,18 @@ public actor Session {
             }
             emit(.token(id: token, text: decoder.append(token)))
             if generated == maxTokens { break }
-            if generated == 1 { genStart = monotonicSeconds() }
+            if generated == 1 {
+                genStart = monotonicSeconds()
+                streamStart = scheduler?.statistics()
+            }
             logits = try await evaluate([token])
             stats.evaluatedGenerationTokens += 1
         }
         stats.generationSeconds = monotonicSeconds() - genStart
         stats.generatedTokens = generated
+        if let scheduler, let streamStart {
+            stats.streaming = StreamingFigures(from: streamStart, to: scheduler.statistics(), passes: stats.evaluatedGenerationTokens)
+        }
         let tail = decoder.finish()
         if !tail.isEmpty { emit(.token(id: -1, text: tail)) }
         stats.peakResidentBytes = ProcessMemory.peakResidentBytes()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EdgeRuntime
+import EdgeCore
 import Foundation
 
 /// Options every model-running command shares.
@@ -16,6 +17,15 @@ struct ModelOptions: ParsableArguments {
     @Flag(name: .long, help: "Multiply with F32 activations instead of 8-bit activation blocks (slower reference path).")
     var f32Activations = false
 
+    @Option(name: .long, help: ArgumentHelp("Memory for weights, KV cache and activations, e.g. 64M or 1.5G; weights that do not fit stream from disk.", valueName: "size"),
+            transform: { text in
+                guard let b = ByteCount(parsing: text) else {
+                    throw ValidationError("--memory-budget: '\(text)' is not a size (examples: 64M, 1.5G, 800MiB)")
+                }
+                return Int(b.bytes)
+            })
+    var memoryBudget: Int?
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
         if let ctx, ctx < 1 { throw ValidationError("--ctx must be at least 1 (got \(ctx))") }
@@ -29,6 +39,7 @@ struct ModelOptions: ParsableArguments {
     func engineOptions(contextOverride: Int? = nil) -> EngineOptions {
         var o = EngineOptions(threads: threads, contextLength: contextOverride ?? ctx)
         o.f32Activations = f32Activations
+        o.memoryBudget = memoryBudget
         return o
     }
 }

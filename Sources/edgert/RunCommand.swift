@@ -1,6 +1,7 @@
 import ArgumentParser
 import EdgeRuntime
 import EdgeDevices
+import EdgeTokenizer
 import Foundation
 
 struct RunCommand: AsyncParsableCommand {
@@ -52,18 +53,28 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let path = try modelOptions.resolvedModelPath()
-            let engine = try Engine(modelPath: path, options: modelOptions.engineOptions())
-            let tok = engine.tokenizer
+            let t0 = ProcessInfo.processInfo.systemUptime
+            let model = try Model(path: path)
+            let tok = try Tokenizer(gguf: model.file)
             var text = prompt
-            if chat { text = try engine.chatPrompt(user: prompt, system: system) }
+            if chat { text = try Engine.chatPrompt(tokenizer: tok, user: prompt, system: system) }
             var ids = tok.encode(text, addSpecial: true, parseSpecial: true)
             // A template that writes BOS itself must not get a second one.
             if chat, tok.addBOS, let bos = tok.bos, ids.count >= 2, ids[0] == bos, ids[1] == bos { ids.removeFirst() }
+            var options = modelOptions.engineOptions()
+            if options.memoryBudget != nil && modelOptions.ctx == nil {
+                // Under a budget the KV cache is sized for this run: the prompt and the tokens asked for.
+                options.contextLength = min(model.config.contextLength, ids.count + tokens)
+            }
+            options.loadProgress = loadProgressPrinter()
+            let engine = try Engine(model: model, tokenizer: tok, options: options,
+                                    startedAt: monotonicSeconds() - (ProcessInfo.processInfo.systemUptime - t0))
             let c = engine.model.config
             printError(String(format: "load: %.3f s — %@ (%@, %d layers, d_model %d), %@ of weights, context %d, %d threads",
                               engine.loadSeconds, (path as NSString).lastPathComponent, c.architecture, c.blockCount,
                               c.embeddingLength, formatBytes(engine.model.weightBytes), engine.contextLength,
                               engine.node.pool.threadCount))
+            if let budget = options.memoryBudget { printPlacement(engine, budget: budget, verbose: verbose) }
             if verbose {
                 let topo = NUMATopology.current()
                 printError("host: \(topo.nodeCount) NUMA node(s) \(topo.cpusByNode); pool pinned to CPUs \(engine.node.pool.cpus)")
@@ -97,6 +108,9 @@ struct RunCommand: AsyncParsableCommand {
                 printError(String(format: "generation: %d tokens, %.1f tokens/s (stopped at the %@)", s.generatedTokens,
                                   s.generationTokensPerSecond, s.stopReason.rawValue))
                 printError("peak memory (RSS): \(formatBytes(s.peakResidentBytes))")
+                if let budget = options.memoryBudget {
+                    printStreamingFigures(engine, stats: s, budget: budget)
+                }
             }
         }
     }

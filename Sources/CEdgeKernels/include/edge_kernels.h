@@ -3,3 +3,4 @@
 #include "edge_quant.h"
 #include "edge_pool.h"
 #include "edge_ops.h"
+#include "edge_io.h"

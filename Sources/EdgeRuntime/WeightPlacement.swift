@@ -1,0 +1,197 @@
+import EdgeCore
+import EdgeDevices
+import EdgePlanner
+
+/// Where a forward pass reads each weight matrix from: the file's memory mapping (the default),
+/// resident copies in owned memory, or blocks streamed through the ``WeightScheduler``'s window.
+///
+/// A matrix is read as one or more pieces — row ranges — so that a matrix larger than a window
+/// slot streams in chunks; a row range of a GGUF matrix is contiguous in the file, and each output
+/// element depends on one row only, so cutting a matrix into row ranges gives the same numbers.
+///
+/// Invariant for `@unchecked Sendable`: built once, then read-only, except the scheduler (itself
+/// thread-safe) and the resident buffer, written only while the placement is built.
+public final class WeightPlacement: @unchecked Sendable {
+    /// Where one piece's bytes are.
+    enum Source {
+        case memory(UnsafeRawPointer)
+        case streamed(block: Int, offset: Int)   // offset from the block's first byte
+    }
+
+    /// Rows [rowStart, rowStart + rows) of a matrix.
+    struct Piece {
+        let rowStart: Int
+        let rows: Int
+        let source: Source
+        /// The block is released after this piece (its last use in the pass).
+        let releasesBlock: Bool
+    }
+
+    /// The seven matrices of a block, in the order the forward pass reads them.
+    enum Role: Int, CaseIterable { case wq, wk, wv, wo, gate, up, down }
+
+    /// pieces[layer][role]
+    let layerPieces: [[[Piece]]]
+    let outputPieces: [Piece]
+    /// Row ranges the output projection is read in (1 unless it streams in chunks).
+    public var outputChunkCount: Int { outputPieces.count }
+    /// The streaming window (nil when nothing streams).
+    public let scheduler: WeightScheduler?
+    /// The disk the streamed blocks come from (nil for a mapped model).
+    public let disk: DiskTier?
+    /// Token embedding rows come from disk (the embedding is not resident).
+    let embeddingFromDisk: Bool
+    /// The streaming decisions (nil for a mapped model).
+    public let plan: StreamingPlan?
+    /// Bytes of weights copied into owned memory.
+    public let residentBytes: Int
+    /// Read bandwidth used for planning (bytes/s; measured unless given), 0 for a mapped model.
+    public let diskBytesPerSecond: Double
+    private let residentStore: AlignedBuffer?
+
+    /// Every matrix read in place from the memory mapping.
+    public init(mapped w: ModelWeights) {
+        func one(_ m: MatrixWeight) -> [Piece] {
+            [Piece(rowStart: 0, rows: m.rows, source: .memory(m.data), releasesBlock: false)]
+        }
+        layerPieces = w.layers.map { l in [one(l.wq), one(l.wk), one(l.wv), one(l.wo), one(l.gate), one(l.up), one(l.down)] }
+        outputPieces = one(w.output)
+        scheduler = nil
+        disk = nil
+        embeddingFromDisk = false
+        plan = nil
+        residentBytes = 0
+        residentStore = nil
+        diskBytesPerSecond = 0
+    }
+
+    /// A unit of the plan: rows of one matrix, or a group of whole matrices that lie together in
+    /// the file, read as one contiguous range.
+    private struct Block {
+        var offset: Int
+        var length: Int
+        var members: [(layer: Int, role: Int, rowStart: Int, rows: Int, offset: Int)]  // layer -1: output
+    }
+
+    /// Plans residency for `budget` bytes and loads the resident blocks.
+    /// - Parameters:
+    ///   - fixedBytes: KV cache, activations and other buffers the budget must also hold.
+    ///   - diskBytesPerSecond: measured read bandwidth (nil: measured here on the file).
+    ///   - computeBytesPerSecond: rate the compute threads consume weights at.
+    ///   - progress: called with (bytes loaded, bytes to load) while resident blocks load.
+    ///   - blockTarget: largest block in bytes (default: the planner's choice for the budget).
+    public init(budgeted w: ModelWeights, path: String, budget: Int, fixedBytes: Int, computeBytesPerSecond: Double,
+         diskBytesPerSecond: Double?, progress: ((Int, Int) -> Void)?, blockTarget: Int? = nil) throws {
+        let disk = try DiskTier(path: path)
+        self.disk = disk
+        let target = blockTarget ?? StreamingPlanner.blockTarget(budget: budget)
+        let blocks = WeightPlacement.makeBlocks(w, target: target)
+        let spans = blocks.map { AlignedBuffer.span(offset: $0.offset, length: $0.length) }
+        let diskRate = try diskBytesPerSecond ?? WeightPlacement.measureDisk(disk, blocks: blocks, piece: min(16 << 20, 2 * target))
+        self.diskBytesPerSecond = diskRate
+        let plan = try StreamingPlanner.plan(StreamingRequest(
+            budget: budget, fixedBytes: fixedBytes, blockBytes: spans,
+            diskBytesPerSecond: diskRate, computeBytesPerSecond: computeBytesPerSecond))
+        self.plan = plan
+
+        // Resident blocks: one owned buffer, each block at an aligned position.
+        let residentSpans = zip(spans, plan.resident).filter { $0.1 }.map(\.0)
+        let storeBytes = residentSpans.reduce(0, +)
+        let store = storeBytes > 0 ? try AlignedBuffer(byteCount: storeBytes, what: "resident weights") : nil
+        residentStore = store
+        residentBytes = storeBytes
+        var streamed: [StreamedBlock] = []
+        var streamedIndex: [Int: Int] = [:]      // block -> index in the scheduler's order
+        var residentBase: [Int: UnsafeRawPointer] = [:]
+        var at = 0, loaded = 0
+        for (i, b) in blocks.enumerated() {
+            if plan.resident[i], let store {
+                let p = try disk.read(offset: b.offset, length: b.length, into: store.base + at)
+                residentBase[i] = UnsafeRawPointer(p)
+                at += spans[i]
+                loaded += spans[i]
+                progress?(loaded, storeBytes)
+            } else {
+                streamedIndex[i] = streamed.count
+                streamed.append(StreamedBlock(offset: b.offset, length: b.length))
+            }
+        }
+        scheduler = streamed.isEmpty ? nil : try WeightScheduler(disk: disk, blocks: streamed, window: plan.window)
+
+        var layers = Array(repeating: Array(repeating: [Piece](), count: Role.allCases.count), count: w.layers.count)
+        var output: [Piece] = []
+        for (i, b) in blocks.enumerated() {
+            for (k, m) in b.members.enumerated() {
+                let source: Source
+                if let base = residentBase[i] {
+                    source = .memory(base + (m.offset - b.offset))
+                } else {
+                    source = .streamed(block: streamedIndex[i]!, offset: m.offset - b.offset)
+                }
+                let piece = Piece(rowStart: m.rowStart, rows: m.rows, source: source,
+                                  releasesBlock: residentBase[i] == nil && k == b.members.count - 1)
+                if m.layer < 0 { output.append(piece) } else { layers[m.layer][m.role].append(piece) }
+            }
+        }
+        layerPieces = layers
+        outputPieces = output
+        embeddingFromDisk = true
+    }
+
+    /// Cuts the model into blocks in the order a forward pass reads them: per layer the attention
+    /// matrices, then the feed-forward ones, then the output projection. A group whose matrices
+    /// lie together in the file and fit `target` is one block (one read); otherwise each matrix is
+    /// its own block, and a matrix larger than `target` is cut into row ranges.
+    private static func makeBlocks(_ w: ModelWeights, target: Int) -> [Block] {
+        var out: [Block] = []
+        func chunks(_ m: MatrixWeight, layer: Int, role: Int) {
+            // Rows per chunk: a multiple of 64 where the matrix is that large, so kernels that work
+            // on groups of rows see the same groups as in a whole-matrix pass.
+            var rowsPer = max(1, target / m.rowBytes)
+            if rowsPer >= 64 { rowsPer -= rowsPer % 64 }
+            var r = 0
+            while r < m.rows {
+                let n = min(rowsPer, m.rows - r)
+                let off = m.fileOffset + r * m.rowBytes
+                out.append(Block(offset: off, length: n * m.rowBytes, members: [(layer, role, r, n, off)]))
+                r += n
+            }
+        }
+        func group(_ ms: [(MatrixWeight, Int)], layer: Int) {
+            let lo = ms.map(\.0.fileOffset).min()!
+            let hi = ms.map { $0.0.fileOffset + $0.0.byteCount }.max()!
+            let used = ms.reduce(0) { $0 + $1.0.byteCount }
+            // Gaps (norm vectors between the matrices) cost at most 2% extra reading.
+            if hi - lo <= target, Double(hi - lo - used) <= 0.02 * Double(used) {
+                out.append(Block(offset: lo, length: hi - lo,
+                                 members: ms.map { (layer, $0.1, 0, $0.0.rows, $0.0.fileOffset) }))
+            } else {
+                for (m, role) in ms { chunks(m, layer: layer, role: role) }
+            }
+        }
+        for (i, l) in w.layers.enumerated() {
+            group([(l.wq, Role.wq.rawValue), (l.wk, Role.wk.rawValue), (l.wv, Role.wv.rawValue), (l.wo, Role.wo.rawValue)], layer: i)
+            group([(l.gate, Role.gate.rawValue), (l.up, Role.up.rawValue), (l.down, Role.down.rawValue)], layer: i)
+        }
+        chunks(w.output, layer: -1, role: 0)
+        return out
+    }
+
+    /// Sequential read bandwidth of the file, measured by reading up to 128 MiB of its weight
+    /// blocks with the tier's parallel reads (direct I/O: the page cache cannot inflate it).
+    private static func measureDisk(_ disk: DiskTier, blocks: [Block], piece: Int) throws -> Double {
+        let lo = blocks.map(\.offset).min() ?? 0
+        let hi = blocks.map { $0.offset + $0.length }.max() ?? 0
+        let buffer = try AlignedBuffer(byteCount: piece + 2 * AlignedBuffer.alignment, what: "disk bandwidth probe")
+        let total = min(128 << 20, hi - lo)
+        guard total > 0 else { return 1e9 }
+        let t0 = monotonicSeconds()
+        var at = lo
+        while at < lo + total {
+            let n = min(piece, lo + total - at)
+            _ = try disk.read(offset: at, length: n, into: buffer.base)
+            at += n
+        }
+        return Double(total) / max(monotonicSeconds() - t0, 1e-6)
+    }
+}

@@ -1,0 +1,68 @@
+import EdgeRuntime
+import EdgeDevices
+import Foundation
+
+/// A progress line on standard error while resident weights load (redrawn in place).
+func loadProgressPrinter() -> @Sendable (Int, Int) -> Void {
+    let start = ProcessInfo.processInfo.systemUptime
+    let last = LastPrint()
+    return { done, total in
+        let now = ProcessInfo.processInfo.systemUptime
+        // At most five lines a second, and the last one.
+        guard done >= total || last.due(now) else { return }
+        let seconds = max(now - start, 1e-6)
+        FileHandle.standardError.write(String(format: "\rloading resident weights: %3.0f%% (%@ of %@, %.0f MB/s)%@",
+                                              100 * Double(done) / Double(max(total, 1)), formatBytes(done), formatBytes(total),
+                                              Double(done) / seconds / 1e6, done >= total ? "\n" : "").data(using: .utf8)!)
+    }
+}
+
+/// The placement under a memory budget: what is resident, what streams, the window.
+func printPlacement(_ engine: Engine, budget: Int, verbose: Bool) {
+    let p = engine.placement
+    guard let plan = p.plan else { return }
+    let streamed = plan.streamedBlockCount
+    printError("memory budget \(formatBytes(budget)): fixed \(formatBytes(engine.fixedBytes)) (KV cache for \(engine.contextLength) positions, activations for batches of \(engine.batchSize)), "
+        + "resident weights \(formatBytes(plan.residentBytes)) in \(plan.resident.count - streamed) blocks, "
+        + "streamed \(formatBytes(plan.streamedBytesPerPass)) per pass in \(streamed) blocks, window \(plan.window) × \(formatBytes(plan.slotBytes)); "
+        + "disk \(p.disk?.directIO == true ? "direct I/O" : "buffered reads, pages dropped")")
+    if verbose {
+        for r in plan.reasons { printError("  plan: \(r)") }
+        let rows = plan.resident.enumerated().map { $0.element ? "R" : "s" }.joined()
+        printError("  blocks in pass order (R resident, s streamed): \(rows)")
+        printError(String(format: "  predicted: %.2f tokens/s (disk %.3f s, compute %.3f s per token)",
+                          plan.predictedTokensPerSecond, plan.predictedDiskSeconds, plan.predictedComputeSeconds))
+    }
+}
+
+/// Bytes read per token, I/O hidden vs exposed, and the roofline.
+func printStreamingFigures(_ engine: Engine, stats s: GenerationStats, budget: Int) {
+    if let overhead = engine.overheadBytes, let peak = s.peakResidentBytes {
+        printError("runtime overhead (RSS before weights, cache and activations): \(formatBytes(overhead)); "
+            + "peak above it: \(formatBytes(peak - overhead)) (budget \(formatBytes(budget)))")
+    }
+    guard let f = s.streaming, let plan = engine.placement.plan, f.passes > 0 else { return }
+    let perToken = Double(s.generationSeconds) / Double(f.passes)
+    let exposedPerToken = f.exposedSeconds / Double(f.passes)
+    let computePerToken = max(perToken - exposedPerToken, 1e-9)
+    let diskRate = engine.placement.diskBytesPerSecond
+    let diskBound = f.bytesPerToken > 0 ? diskRate / f.bytesPerToken : .infinity
+    let computeBound = 1 / computePerToken
+    let roofline = min(diskBound, computeBound)
+    let achieved = s.generationTokensPerSecond
+    printError(String(format: "streaming: %@ read per token; reading %.3f s per token, %.3f s hidden behind compute, %.3f s exposed",
+                      formatBytes(Int(f.bytesPerToken)), f.loadSeconds / Double(f.passes), f.hiddenSeconds / Double(f.passes), exposedPerToken))
+    printError(String(format: "roofline: min(disk %.2f tokens/s at %.2f GB/s measured, compute %.2f tokens/s) = %.2f tokens/s; achieved %.2f tokens/s (%.0f%%); predicted %.2f",
+                      diskBound, diskRate / 1e9, computeBound, roofline, achieved, 100 * achieved / roofline, plan.predictedTokensPerSecond))
+}
+
+/// When the progress line was last drawn.
+/// Invariant for `@unchecked Sendable`: loading calls the progress callback from one thread.
+private final class LastPrint: @unchecked Sendable {
+    private var at = -1.0
+    func due(_ now: Double) -> Bool {
+        if now - at < 0.2 { return false }
+        at = now
+        return true
+    }
+}
