@@ -8,8 +8,6 @@ import CEdgeKernels
 public struct DiskStatistics: Sendable {
     /// Bytes delivered to callers (aligned spans, as read from the device).
     public var bytesRead = 0
-    /// Read calls issued to the kernel.
-    public var requests = 0
     /// Wall seconds spent inside ``DiskTier/read(offset:length:into:)`` calls.
     public var seconds = 0.0
 
@@ -72,12 +70,35 @@ public actor DiskTier {
     /// covers the enclosing aligned span. Returns the address of the byte at `offset` inside
     /// `buffer`. Blocks the calling thread until every piece has arrived.
     public nonisolated func read(offset: Int, length: Int, into buffer: UnsafeMutableRawPointer) throws(DeviceError) -> UnsafeMutableRawPointer {
+        let t0 = monotonicNow()
+        let done = NSCondition()
+        nonisolated(unsafe) var result: DeviceError?? = nil
+        try submit(offset: offset, length: length, into: buffer) { error in
+            done.lock()
+            result = .some(error)
+            done.signal()
+            done.unlock()
+        }
+        done.lock()
+        while result == nil { done.wait() }
+        let error = result!
+        done.unlock()
+        if let error { throw error }
+        stats.add(bytes: AlignedBuffer.span(offset: offset, length: length), seconds: monotonicNow() - t0)
+        return buffer + (offset - AlignedBuffer.roundDown(offset))
+    }
+
+    /// Queues a read of file bytes [offset, offset + length) into `buffer` (aligned, holding the
+    /// aligned span as for ``read(offset:length:into:)``) and returns at once; `completion` runs on
+    /// an I/O thread when every piece has arrived, with the first failure if any. Reads queued one
+    /// after another keep the device busy with no gap between them.
+    public nonisolated func submit(offset: Int, length: Int, into buffer: UnsafeMutableRawPointer,
+                                   completion: @escaping @Sendable (DeviceError?) -> Void) throws(DeviceError) {
         guard offset >= 0, length >= 0, offset + length <= size else {
             throw .readOutOfBounds(path: path, offset: offset, length: length, fileSize: size)
         }
         let start = AlignedBuffer.roundDown(offset)
         let end = AlignedBuffer.roundUp(offset + length)
-        let t0 = monotonicNow()
         // Cut into one piece per I/O thread, no smaller than 256 KiB and no larger than 8 MiB
         // (larger requests did not read faster in the measurement above).
         let pieceBytes = min(8 << 20, max(256 << 10, AlignedBuffer.roundUp((end - start + ioThreads - 1) / ioThreads)))
@@ -90,34 +111,39 @@ public actor DiskTier {
             pieces.append(IOWorkers.Piece(fileOffset: at, length: n, required: need, destination: buffer + (at - start)))
             at += n
         }
-        if let failure = workers.run(pieces) {
-            throw .readFailed(path: path, offset: failure.offset, reason: failure.reason)
+        let path = self.path
+        workers.submit(pieces) { failure in
+            completion(failure.map { .readFailed(path: path, offset: $0.offset, reason: $0.reason) })
         }
-        stats.add(bytes: end - start, requests: pieces.count, seconds: monotonicNow() - t0)
-        return buffer + (offset - start)
     }
 
-    /// Figures of every read so far.
+    /// Figures of the blocking reads so far (queued reads are counted by their owner).
     public nonisolated func statistics() -> DiskStatistics { stats.value }
 }
 
-/// Threads that serve the pieces of a tier's reads.
+/// Threads that serve the pieces of a tier's reads, in the order they were queued.
 ///
-/// Invariant for `@unchecked Sendable`: `queue`, `failures`, `outstanding` and `stopping` are
-/// only touched with `condition` locked; a piece's destination is written by one thread.
+/// Invariant for `@unchecked Sendable`: `queue`, `batches` and `stopping` are only touched with
+/// `condition` locked; a piece's destination is written by one thread.
 final class IOWorkers: @unchecked Sendable {
-    struct Piece {
+    struct Piece: @unchecked Sendable {
+        // Invariant: the destination belongs to the submitter until the batch completes.
         let fileOffset: Int
         let length: Int
         let required: Int
         let destination: UnsafeMutableRawPointer
     }
     struct Failure: Error { let offset: Int; let reason: String }
+    private struct Batch {
+        var remaining: Int
+        var failure: Failure?
+        let completion: @Sendable (Failure?) -> Void
+    }
 
     private let condition = NSCondition()
-    private var queue: [(Piece, Int)] = []          // piece, batch id
-    private var outstanding: [Int: Int] = [:]       // batch id -> pieces not yet done
-    private var failures: [Int: Failure] = [:]
+    private var queue: [(Piece, Int)] = []          // piece, batch id (FIFO)
+    private var head = 0
+    private var batches: [Int: Batch] = [:]
     private var nextBatch = 0
     private var stopping = false
     private let fd: Int32
@@ -141,35 +167,35 @@ final class IOWorkers: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Runs `pieces` on the workers and waits for all of them; returns the first failure.
-    func run(_ pieces: [Piece]) -> Failure? {
-        if pieces.count == 1 { return perform(pieces[0]) }
+    /// Queues `pieces`; `completion` runs on the worker that finishes the last one.
+    func submit(_ pieces: [Piece], completion: @escaping @Sendable (Failure?) -> Void) {
+        guard !pieces.isEmpty else { return completion(nil) }
         condition.lock()
         let id = nextBatch
         nextBatch += 1
-        outstanding[id] = pieces.count
+        batches[id] = Batch(remaining: pieces.count, failure: nil, completion: completion)
         for p in pieces { queue.append((p, id)) }
         condition.broadcast()
-        while outstanding[id]! > 0 { condition.wait() }
-        outstanding[id] = nil
-        let f = failures.removeValue(forKey: id)
         condition.unlock()
-        return f
     }
 
     private func loop() {
         while true {
             condition.lock()
-            while queue.isEmpty && !stopping { condition.wait() }
+            while head == queue.count && !stopping { condition.wait() }
             if stopping { condition.unlock(); return }
-            let (piece, id) = queue.removeFirst()
+            let (piece, id) = queue[head]
+            head += 1
+            if head == queue.count { queue.removeAll(keepingCapacity: true); head = 0 }
             condition.unlock()
             let failure = perform(piece)
             condition.lock()
-            if let failure, failures[id] == nil { failures[id] = failure }
-            outstanding[id]! -= 1
-            if outstanding[id]! == 0 { condition.broadcast() }
+            var batch = batches[id]!
+            if let failure, batch.failure == nil { batch.failure = failure }
+            batch.remaining -= 1
+            if batch.remaining == 0 { batches[id] = nil } else { batches[id] = batch }
             condition.unlock()
+            if batch.remaining == 0 { batch.completion(batch.failure) }
         }
     }
 
@@ -194,10 +220,9 @@ final class IOWorkers: @unchecked Sendable {
 final class StatisticsBox: @unchecked Sendable {
     private let lock = NSLock()
     private var totals = DiskStatistics()
-    func add(bytes: Int, requests: Int, seconds: Double) {
+    func add(bytes: Int, seconds: Double) {
         lock.lock()
         totals.bytesRead += bytes
-        totals.requests += requests
         totals.seconds += seconds
         lock.unlock()
     }

@@ -29,15 +29,18 @@ public struct SchedulerStatistics: Sendable {
 
 /// The sliding window over streamed weights (in the manner of TPI-LLM's memory scheduler): the
 /// blocks are consumed in a fixed cyclic order (one forward pass reads them all, the next pass
-/// starts again); a loader thread keeps up to `window` of them in memory, reading block i + window
-/// while the compute thread works on block i, and reuses a block's slot once it is released.
+/// starts again); up to `window` of them are in memory or on their way. Releasing block i queues
+/// the read of the block that takes its slot (i + window in the order), so the disk always has
+/// the next reads queued while the compute thread works: reading overlaps compute with no loader
+/// thread and no gap between reads.
 ///
 /// Use: `acquire(b)` before reading block b (waits until it has arrived), `release(b)` when done;
 /// both in the planned order.
 ///
 /// Invariant for `@unchecked Sendable`: all counters live in `State`, touched only with its
-/// condition locked; a slot's bytes are written by the loader before its block is published
-/// (`loaded` advanced under the lock) and read by the consumer only between acquire and release.
+/// condition locked; a slot's bytes are written by the disk tier's threads before its sequence
+/// number is published in `arrived` (under the lock) and read by the consumer only between acquire
+/// and release, after which the slot is handed to the next read.
 public final class WeightScheduler: @unchecked Sendable {
     public let blocks: [StreamedBlock]
     public let window: Int
@@ -45,13 +48,15 @@ public final class WeightScheduler: @unchecked Sendable {
     public let slotBytes: Int
     private let slots: AlignedBuffer
     private let state: State
+    private let disk: DiskTier
 
     final class State: @unchecked Sendable {
         let condition = NSCondition()
-        var loaded = 0          // sequence numbers < loaded are in their slots
-        var acquired = 0        // next sequence number to acquire
-        var released = 0        // sequence numbers < released have given their slot back
-        var stopping = false
+        var arrived = Set<Int>()  // sequence numbers whose block is in its slot
+        var acquired = 0          // next sequence number to acquire
+        var released = 0          // sequence numbers < released have given their slot back
+        var inFlight = 0          // reads queued and not finished
+        var busySince = 0.0       // when inFlight last went from 0 to 1
         var failure: DeviceError?
         var stats = SchedulerStatistics()
     }
@@ -63,27 +68,41 @@ public final class WeightScheduler: @unchecked Sendable {
         precondition(!blocks.isEmpty && window >= 1, "a scheduler needs blocks and a window")
         self.blocks = blocks
         self.window = window
+        self.disk = disk
         slotBytes = blocks.map { AlignedBuffer.span(offset: $0.offset, length: $0.length) }.max()!
         slots = try AlignedBuffer(byteCount: slotBytes * window, what: "weight streaming window (\(window) slots)")
         state = State()
-        let state = self.state, slots = self.slots, slotBytes = self.slotBytes
-        let t = Thread {
-            WeightScheduler.loaderLoop(disk: disk, blocks: blocks, window: window, slots: slots,
-                                       slotBytes: slotBytes, state: state)
-        }
-        t.name = "edgert-stream"
-        t.start()
-    }
-
-    deinit {
-        state.condition.lock()
-        state.stopping = true
-        state.condition.broadcast()
-        state.condition.unlock()
+        for seq in 0..<window { try queueRead(seq) }
     }
 
     /// Memory the window holds.
     public var windowBytes: Int { slotBytes * window }
+
+    /// Queues the read of sequence number `seq` into its slot. Called with the lock held or
+    /// before the scheduler is shared.
+    private func queueRead(_ seq: Int) throws(DeviceError) {
+        let b = blocks[seq % blocks.count]
+        let s = state, span = AlignedBuffer.span(offset: b.offset, length: b.length)
+        // The completion keeps the slots alive: a read still in flight when the scheduler goes
+        // away writes into memory that still exists.
+        let slots = self.slots
+        if s.inFlight == 0 { s.busySince = monotonicNow() }
+        s.inFlight += 1
+        try disk.submit(offset: b.offset, length: b.length, into: slots.base + (seq % window) * slotBytes) { error in
+            s.condition.lock()
+            withExtendedLifetime(slots) {}
+            s.inFlight -= 1
+            if s.inFlight == 0 { s.stats.loadSeconds += monotonicNow() - s.busySince }
+            if let error, s.failure == nil { s.failure = error }
+            if error == nil {
+                s.arrived.insert(seq)
+                s.stats.blocksLoaded += 1
+                s.stats.bytesLoaded += span
+            }
+            s.condition.broadcast()
+            s.condition.unlock()
+        }
+    }
 
     /// Waits until block `block` is in memory and returns the address of its first byte.
     public func acquire(_ block: Int) throws(DeviceError) -> UnsafeRawPointer {
@@ -93,70 +112,40 @@ public final class WeightScheduler: @unchecked Sendable {
         let seq = s.acquired
         let expected = seq % blocks.count
         guard block == expected else { throw .blockOutOfOrder(requested: block, expected: expected) }
-        if s.loaded <= seq {
+        if !s.arrived.contains(seq) {
             let t0 = monotonicNow()
-            while s.loaded <= seq && s.failure == nil { s.condition.wait() }
+            while !s.arrived.contains(seq) && s.failure == nil { s.condition.wait() }
             s.stats.exposedSeconds += monotonicNow() - t0
         }
         if let f = s.failure { throw f }
+        s.arrived.remove(seq)
         s.acquired += 1
         s.stats.acquisitions += 1
         let b = blocks[block]
         return UnsafeRawPointer(slots.base + (seq % window) * slotBytes + (b.offset - AlignedBuffer.roundDown(b.offset)))
     }
 
-    /// Gives block `block`'s slot back to the loader.
+    /// Gives block `block`'s slot back: the read of the block that reuses it is queued at once.
     public func release(_ block: Int) {
         let s = state
         s.condition.lock()
+        defer { s.condition.unlock() }
         precondition(s.released < s.acquired && s.released % blocks.count == block,
                      "weight block \(block) released out of order")
         s.released += 1
-        s.condition.broadcast()
-        s.condition.unlock()
+        do {
+            try queueRead(s.released - 1 + window)
+        } catch {
+            if s.failure == nil { s.failure = error }
+        }
     }
 
-    /// Figures so far.
+    /// Figures so far. `loadSeconds` counts the time at least one read was in flight, up to now.
     public func statistics() -> SchedulerStatistics {
         state.condition.lock()
         defer { state.condition.unlock() }
-        return state.stats
-    }
-
-    private static func loaderLoop(disk: DiskTier, blocks: [StreamedBlock], window: Int, slots: AlignedBuffer,
-                                   slotBytes: Int, state s: State) {
-        var seq = 0
-        while true {
-            s.condition.lock()
-            // Slot seq % window is free once sequence number seq - window has been released.
-            while !s.stopping && seq - window >= s.released { s.condition.wait() }
-            if s.stopping { s.condition.unlock(); return }
-            s.condition.unlock()
-
-            let b = blocks[seq % blocks.count]
-            let t0 = monotonicNow()
-            var failure: DeviceError?
-            do {
-                _ = try disk.read(offset: b.offset, length: b.length, into: slots.base + (seq % window) * slotBytes)
-            } catch {
-                failure = error
-            }
-            let dt = monotonicNow() - t0
-
-            s.condition.lock()
-            if let failure {
-                s.failure = failure
-                s.condition.broadcast()
-                s.condition.unlock()
-                return
-            }
-            s.stats.loadSeconds += dt
-            s.stats.blocksLoaded += 1
-            s.stats.bytesLoaded += AlignedBuffer.span(offset: b.offset, length: b.length)
-            seq += 1
-            s.loaded = seq
-            s.condition.broadcast()
-            s.condition.unlock()
-        }
+        var st = state.stats
+        if state.inFlight > 0 { st.loadSeconds += monotonicNow() - state.busySince }
+        return st
     }
 }

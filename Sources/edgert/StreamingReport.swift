@@ -45,15 +45,20 @@ func printStreamingFigures(_ engine: Engine, stats s: GenerationStats, budget: I
     let perToken = Double(s.generationSeconds) / Double(f.passes)
     let exposedPerToken = f.exposedSeconds / Double(f.passes)
     let computePerToken = max(perToken - exposedPerToken, 1e-9)
-    let diskRate = engine.placement.diskBytesPerSecond
+    // The disk's bandwidth: the probe at load, or what the reads achieved while streaming when that
+    // was more (a short probe can catch a slow moment); never below what was delivered.
+    let achievedRead = f.loadSeconds > 0 ? Double(f.bytesRead) / f.loadSeconds : 0
+    let diskRate = max(engine.placement.diskBytesPerSecond, achievedRead)
     let diskBound = f.bytesPerToken > 0 ? diskRate / f.bytesPerToken : .infinity
     let computeBound = 1 / computePerToken
     let roofline = min(diskBound, computeBound)
     let achieved = s.generationTokensPerSecond
-    printError(String(format: "streaming: %@ read per token; reading %.3f s per token, %.3f s hidden behind compute, %.3f s exposed",
-                      formatBytes(Int(f.bytesPerToken)), f.loadSeconds / Double(f.passes), f.hiddenSeconds / Double(f.passes), exposedPerToken))
-    printError(String(format: "roofline: min(disk %.2f tokens/s at %.2f GB/s measured, compute %.2f tokens/s) = %.2f tokens/s; achieved %.2f tokens/s (%.0f%%); predicted %.2f",
-                      diskBound, diskRate / 1e9, computeBound, roofline, achieved, 100 * achieved / roofline, plan.predictedTokensPerSecond))
+    printError(String(format: "streaming: %@ read per token at %.2f GB/s; reading %.3f s per token, %.3f s of it hidden behind compute, %.3f s exposed (compute waited)",
+                      formatBytes(Int(f.bytesPerToken)), achievedRead / 1e9, f.loadSeconds / Double(f.passes),
+                      f.hiddenSeconds / Double(f.passes), exposedPerToken))
+    printError(String(format: "roofline: min(disk %.2f tokens/s at %.2f GB/s [load probe %.2f GB/s], compute %.2f tokens/s) = %.2f tokens/s; achieved %.2f tokens/s (%.0f%% of roofline); planner predicted %.2f",
+                      diskBound, diskRate / 1e9, engine.placement.diskBytesPerSecond / 1e9, computeBound, roofline, achieved,
+                      100 * achieved / roofline, plan.predictedTokensPerSecond))
 }
 
 /// When the progress line was last drawn.
