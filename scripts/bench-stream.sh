@@ -21,6 +21,7 @@ overhead=${OVERHEAD:-30M}
 root=$(cd "$(dirname "$0")/.." && pwd)
 edgert=${EDGERT:-$root/.build/release/edgert}
 out_dir=${OUT_DIR:-$(mktemp -d /tmp/edgert-bench-stream.XXXXXX)}
+mkdir -p "$out_dir"
 cg_root=/sys/fs/cgroup/memory
 prompt="Once upon a time"
 

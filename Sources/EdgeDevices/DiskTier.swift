@@ -36,7 +36,7 @@ public actor DiskTier {
     private nonisolated let stats = StatisticsBox()
 
     /// Opens `path` for reading. `ioThreads`: concurrent requests for one large read.
-    public init(path: String, ioThreads: Int = 4) throws(DeviceError) {
+    public init(path: String, ioThreads: Int = 8) throws(DeviceError) {
         self.path = path
         var flags = O_RDONLY | O_CLOEXEC
         var fd = open(path, flags | edge_open_flag_direct())

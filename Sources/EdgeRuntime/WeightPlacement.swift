@@ -1,4 +1,5 @@
 import EdgeCore
+import Foundation
 import EdgeDevices
 import EdgePlanner
 
@@ -177,21 +178,43 @@ public final class WeightPlacement: @unchecked Sendable {
         return out
     }
 
-    /// Sequential read bandwidth of the file, measured by reading up to 128 MiB of its weight
-    /// blocks with the tier's parallel reads (direct I/O: the page cache cannot inflate it).
+    /// Read bandwidth of the file as streaming will see it: reads of `piece` bytes, two in flight
+    /// (as with a two-slot window), over up to 32 pieces (at least 64 MiB where the file has it) of
+    /// the weights. Direct I/O, so the page cache cannot inflate it.
     private static func measureDisk(_ disk: DiskTier, blocks: [Block], piece: Int) throws -> Double {
         let lo = blocks.map(\.offset).min() ?? 0
         let hi = blocks.map { $0.offset + $0.length }.max() ?? 0
-        let buffer = try AlignedBuffer(byteCount: piece + 2 * AlignedBuffer.alignment, what: "disk bandwidth probe")
-        let total = min(128 << 20, hi - lo)
+        let total = min(max(32 * piece, 64 << 20), hi - lo)
         guard total > 0 else { return 1e9 }
+        let buffers = try (0..<2).map { _ in try AlignedBuffer(byteCount: piece + 2 * AlignedBuffer.alignment, what: "disk bandwidth probe") }
+        let done = NSCondition()
+        nonisolated(unsafe) var finished = 0
+        nonisolated(unsafe) var failure: DeviceError?
         let t0 = monotonicSeconds()
-        var at = lo
-        while at < lo + total {
+        var at = lo, submitted = 0
+        while at < lo + total || finished < submitted {
+            done.lock()
+            while submitted - finished >= 2 { done.wait() }
+            done.unlock()
+            if let failure { throw failure }
+            guard at < lo + total else {
+                done.lock()
+                while finished < submitted { done.wait() }
+                done.unlock()
+                break
+            }
             let n = min(piece, lo + total - at)
-            _ = try disk.read(offset: at, length: n, into: buffer.base)
+            try disk.submit(offset: at, length: n, into: buffers[submitted % 2].base) { error in
+                done.lock()
+                if let error { failure = error }
+                finished += 1
+                done.signal()
+                done.unlock()
+            }
+            submitted += 1
             at += n
         }
+        if let failure { throw failure }
         return Double(total) / max(monotonicSeconds() - t0, 1e-6)
     }
 }
