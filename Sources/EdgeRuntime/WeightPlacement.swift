@@ -190,30 +190,36 @@ public final class WeightPlacement: @unchecked Sendable {
         let done = NSCondition()
         nonisolated(unsafe) var finished = 0
         nonisolated(unsafe) var failure: DeviceError?
+        func waitUntil(inFlight most: Int, _ submitted: Int) {
+            done.lock()
+            while submitted - finished > most { done.wait() }
+            done.unlock()
+        }
         let t0 = monotonicSeconds()
         var at = lo, submitted = 0
-        while at < lo + total || finished < submitted {
-            done.lock()
-            while submitted - finished >= 2 { done.wait() }
-            done.unlock()
-            if let failure { throw failure }
-            guard at < lo + total else {
-                done.lock()
-                while finished < submitted { done.wait() }
-                done.unlock()
-                break
-            }
+        var thrown: Error?
+        while at < lo + total && failure == nil {
+            waitUntil(inFlight: 1, submitted)
             let n = min(piece, lo + total - at)
-            try disk.submit(offset: at, length: n, into: buffers[submitted % 2].base) { error in
-                done.lock()
-                if let error { failure = error }
-                finished += 1
-                done.signal()
-                done.unlock()
+            do {
+                try disk.submit(offset: at, length: n, into: buffers[submitted % 2].base) { error in
+                    done.lock()
+                    if let error { failure = error }
+                    finished += 1
+                    done.signal()
+                    done.unlock()
+                }
+            } catch {
+                thrown = error
+                break
             }
             submitted += 1
             at += n
         }
+        // Every read in flight writes into `buffers`: wait for all of them, keeping the buffers alive.
+        waitUntil(inFlight: 0, submitted)
+        withExtendedLifetime(buffers) {}
+        if let thrown { throw thrown }
         if let failure { throw failure }
         return Double(total) / max(monotonicSeconds() - t0, 1e-6)
     }
