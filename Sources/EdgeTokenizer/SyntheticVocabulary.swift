@@ -21,8 +21,8 @@ public enum SyntheticVocabulary {
     public static let eosText = "<|end_of_text|>"
     /// The fewest tokens a synthetic vocabulary can have: 256 bytes and the two special tokens.
     public static let minimumSize = 258
-    /// Most merges learned from ``trainingText``; fewer are learned when the text runs out of
-    /// pairs that occur twice, or when the size leaves no room.
+    /// Most merges learned from ``trainingText``. Merging goes on until every word of the text is
+    /// one token (about 500 merges), or until the size leaves no more room.
     public static let maximumMerges = 2000
 
     /// GGUF token types (llama.cpp `llama_token_type`).
