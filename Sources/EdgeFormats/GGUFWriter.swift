@@ -204,9 +204,14 @@ public struct GGUFWriter: Sendable {
     /// order, to stream exactly `tensor.byteCount` bytes into the sink (in chunks of any size).
     /// The file is written as `path.partial` and renamed to `path` only when complete; on any
     /// error, the writer's or the closure's, the partial file is removed and the error rethrown.
-    public func write(toFile path: String, fill: (GGUFTensorInfo, GGUFDataSink) throws -> Void) throws {
+    /// - Parameter uncached: write past the page cache (Linux `O_DIRECT` in whole aligned
+    ///   buffers, macOS `F_NOCACHE`) where the file system allows it, else through it. For files
+    ///   of gigabytes this is faster and steadier than filling the cache with dirty pages, and it
+    ///   leaves the cache to the programs that will read the file.
+    public func write(toFile path: String, uncached: Bool = false,
+                      fill: (GGUFTensorInfo, GGUFDataSink) throws -> Void) throws {
         let temp = path + ".partial"
-        let out = try GGUFOutput(creating: temp)
+        let out = try GGUFOutput(creating: temp, uncached: uncached)
         do {
             try emit(to: out, fill: fill)
             try out.close()

@@ -1,3 +1,5 @@
+import EdgeCore
+
 /// GGUF tensor names: the only place they are spelled (foreign names at the border).
 enum TensorNames {
     static let tokenEmbedding = "token_embd.weight"
@@ -17,4 +19,27 @@ enum TensorNames {
     static func gate(_ i: Int) -> String { "blk.\(i).ffn_gate.weight" }
     static func up(_ i: Int) -> String { "blk.\(i).ffn_up.weight" }
     static func down(_ i: Int) -> String { "blk.\(i).ffn_down.weight" }
+
+    /// The GGUF name of a tensor given by its role (llama.cpp's `LLM_TENSOR_*` names).
+    static func name(of t: WeightTensor) -> String {
+        let i = t.layer ?? 0
+        switch t.role {
+        case .tokenEmbedding: return tokenEmbedding
+        case .outputNorm: return outputNorm
+        case .output: return output
+        case .ropeFrequencies: return ropeFrequencies
+        case .attentionNorm: return attnNorm(i)
+        case .query: return wq(i)
+        case .key: return wk(i)
+        case .value: return wv(i)
+        case .queryBias: return bq(i)
+        case .keyBias: return bk(i)
+        case .valueBias: return bv(i)
+        case .attentionOutput: return wo(i)
+        case .feedForwardNorm: return ffnNorm(i)
+        case .gate: return gate(i)
+        case .up: return up(i)
+        case .down: return down(i)
+        }
+    }
 }

@@ -23,6 +23,8 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
     case duplicateToken(text: String, firstID: Int, secondID: Int)
     /// A flag asks for a special token to be added (`flagKey` is true) but there is no such token.
     case missingSpecialToken(flagKey: String, idKey: String)
+    /// A ``SyntheticVocabulary`` was asked for fewer tokens than its bytes and special tokens take.
+    case vocabularyTooSmall(requested: Int, minimum: Int)
 
     public var description: String {
         switch self {
@@ -41,6 +43,8 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .duplicateToken(text, first, second):
             "duplicate token in vocabulary: '\(text)' has ids \(first) and \(second)"
         case let .missingSpecialToken(flagKey, idKey): "'\(flagKey)' is true, but '\(idKey)' is not set"
+        case let .vocabularyTooSmall(requested, minimum):
+            "a synthetic vocabulary of \(requested) tokens is too small: it needs at least \(minimum) (256 bytes, BOS and EOS)"
         }
     }
 }

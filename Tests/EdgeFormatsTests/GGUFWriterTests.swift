@@ -116,6 +116,41 @@ final class GGUFWriterTests: XCTestCase {
         XCTAssertEqual([UInt8](try Data(contentsOf: URL(fileURLWithPath: fdPath))), try inMemory.bytes())
     }
 
+    /// An uncached (direct I/O) write gives the same bytes as an in-memory one: tensors larger
+    /// than the 8 MiB staging buffer, chunks that straddle it, an unaligned tail, padding.
+    func testUncachedWriteMatchesInMemoryBytes() throws {
+        let dir = try temporaryDirectory(self)
+        var streamed = try GGUFWriter()
+        var inMemory = try GGUFWriter()
+        let shapes: [(String, TensorType, [Int])] = [
+            ("a.f32", .f32, [4096, 700]), ("b.q8_0", .q8_0, [4096, 70]), ("c.f32", .f32, [3]), ("d.f16", .f16, [4099, 1000]),
+        ]
+        for (i, (name, type, dims)) in shapes.enumerated() {
+            try streamed.addMetadata("k\(i)", .string(name))
+            try inMemory.addMetadata("k\(i)", .string(name))
+            try streamed.addTensor(name: name, type: type, dims: dims)
+            let n = try GGUFWriter.byteCount(name: name, type: type, dims: dims)
+            try inMemory.addTensor(name: name, type: type, dims: dims, data: pattern(n, seed: UInt8(i)))
+        }
+        let path = dir.appendingPathComponent("uncached.gguf").path
+        var index = 0
+        try streamed.write(toFile: path, uncached: true) { tensor, sink in
+            let all = pattern(tensor.byteCount, seed: UInt8(index))
+            index += 1
+            var at = 0
+            while at < all.count {  // 3 MiB + 1 byte at a time: never aligned to the staging buffer
+                let end = min(all.count, at + (3 << 20) + 1)
+                try all[at..<end].withUnsafeBytes { try sink.write($0) }
+                at = end
+            }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".partial"))
+        let expected = try inMemory.bytes()
+        XCTAssertGreaterThan(expected.count, 16 << 20)
+        XCTAssertNotEqual(expected.count % 4096, 0, "the file ends with an unaligned tail")
+        XCTAssertEqual([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))), expected)
+    }
+
     func testStreamingWrongSizesFailAndLeaveNoFile() throws {
         let dir = try temporaryDirectory(self)
         var w = try GGUFWriter()
