@@ -3,7 +3,8 @@
 // VPDPWSSD for the integer products and mask registers for bit spreading; the legacy-block dots
 // (Q4_0, Q4_1, Q5_0, Q8_0) are then replaced by 512-bit versions that take two 32-element blocks
 // per step and build both blocks' scales with one VCVTPH2PS, since those kernels are bound by
-// per-block work rather than by memory bandwidth.
+// per-block work rather than by memory bandwidth. The tiled matmul for prompts (register tiles
+// of rows x tokens over decoded weight blocks, same bits as these dots) is at the end of the file.
 #define EDGE_X86_TARGET "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c"
 #define EDGE_X86_AVX512 1
 #include "edge_x86_kernels.h"
