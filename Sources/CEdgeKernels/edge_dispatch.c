@@ -139,10 +139,17 @@ void edge_matvec(int weight_type, int64_t n, const void *W, size_t w_row_bytes,
 // Rows per tile: a tile of weight rows stays in L2 while every activation column passes over it.
 // 16 rows of a 4096-wide Q8_0 matrix are ~70 KiB.
 #define EDGE_MATMUL_ROW_TILE 16
+// Fewest tokens for which the ISA's tiled matmul (when it has one) is used: below this, decoding the
+// weight rows into the tiled form costs more than it saves. (Either path gives the same bits.)
+#define EDGE_MATMUL_MIN_TILED 4
 
 void edge_matmul(int weight_type, int64_t n, const void *W, size_t w_row_bytes,
                  int64_t r0, int64_t r1, const void *A, size_t a_row_bytes, int64_t ncols,
                  float *Y, int64_t y_stride) {
+    if (ncols >= EDGE_MATMUL_MIN_TILED && weight_type >= 0 && weight_type < EDGE_TYPE_SLOTS) {
+        const edge_matmul_fn m = edge_table()->matmul[weight_type];
+        if (m && m(n, W, w_row_bytes, r0, r1, A, a_row_bytes, ncols, Y, y_stride) == 0) return;
+    }
     const edge_vec_dot_fn f = edge_dot_fn(weight_type);
     const char *wbase = (const char *)W, *abase = (const char *)A;
     for (int64_t rt = r0; rt < r1; rt += EDGE_MATMUL_ROW_TILE) {

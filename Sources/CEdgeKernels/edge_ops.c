@@ -220,6 +220,13 @@ static void attn_one_scalar(const attn_ctx *c, int64_t t, int h) {
 #if defined(__x86_64__)
 // Same arithmetic with F16C/FMA 8-lane vectors (hd a multiple of 8). The conversions are exact
 // RNE like the scalar ones; only the K·Q summation order differs.
+// S * ms + vs with one rounding, spelled out (a plain `S * ms + vs` is contracted at the
+// compiler's choice), so attn_one_f16c and attn_group_f16c are the same arithmetic by construction.
+__attribute__((target("avx2,fma,f16c")))
+static inline float attn_fma_ss(float a, float b, float c) {
+    return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+}
+
 __attribute__((target("avx2,fma,f16c")))
 static void attn_one_f16c(const attn_ctx *c, int64_t t, int h) {
     const int hd = c->hd, group = c->n_head / c->n_kv, kvh = h / group;
@@ -260,11 +267,142 @@ static void attn_one_f16c(const attn_ctx *c, int64_t t, int h) {
             __m256 vv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + 8 * i)));
             acc[i] = _mm256_cvtps_ph(_mm256_fmadd_ps(vv, vsv, _mm256_cvtph_ps(acc[i])), _MM_FROUND_TO_NEAREST_INT);
         }
-        S = S * ms + vs;
+        S = attn_fma_ss(S, ms, vs);
     }
     float *o = c->out + (t * c->n_head + h) * (int64_t)hd;
     const __m256 inv = _mm256_set1_ps(S == 0.0f ? 0.0f : 1.0f / S);
     for (int i = 0; i < nv; i++) _mm256_storeu_ps(o + 8 * i, _mm256_mul_ps(_mm256_cvtph_ps(acc[i]), inv));
+}
+
+// Query heads per KV head that attn_group_f16c takes together.
+#define EDGE_ATTN_MAX_GROUP 8
+
+// All query heads of KV head kvh for token t, in lockstep over the keys: each head gets exactly
+// attn_one_f16c's operations in the same order (its own M, S and F16 accumulators), while the
+// F16 -> F32 conversion of each K and V row is done once for the group and the heads' independent
+// chains overlap. Requires group <= EDGE_ATTN_MAX_GROUP.
+__attribute__((target("avx2,fma,f16c")))
+static void attn_group_f16c(const attn_ctx *c, int64_t t, int kvh) {
+    const int hd = c->hd, group = c->n_head / c->n_kv, nv = hd / 8;
+    const int64_t kv_stride = (int64_t)c->n_kv * hd;
+    __m256 q16[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 8];
+    __m128i acc[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 8];
+    float S[EDGE_ATTN_MAX_GROUP], M[EDGE_ATTN_MAX_GROUP];
+    for (int g = 0; g < group; g++) {
+        const float *q = c->q + (t * c->n_head + kvh * group + g) * (int64_t)hd;
+        for (int i = 0; i < nv; i++) {
+            q16[g][i] = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(q + 8 * i), _MM_FROUND_TO_NEAREST_INT));
+            acc[g][i] = _mm_setzero_si128();
+        }
+        S[g] = 0.0f;
+        M[g] = -INFINITY;
+    }
+    const int64_t last = c->pos[t];
+    __m256 kf[EDGE_MAX_HEAD_DIM / 8], vf[EDGE_MAX_HEAD_DIM / 8];
+    for (int64_t j = 0; j <= last; j++) {
+        const edge_f16 *k = c->kc + j * kv_stride + (int64_t)kvh * hd;
+        const edge_f16 *v = c->vc + j * kv_stride + (int64_t)kvh * hd;
+        for (int i = 0; i < nv; i++) {
+            kf[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + 8 * i)));
+            vf[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + 8 * i)));
+        }
+        for (int g = 0; g < group; g++) {
+            __m256 sv = _mm256_setzero_ps();
+            for (int i = 0; i < nv; i++) sv = _mm256_fmadd_ps(kf[i], q16[g][i], sv);
+            __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(sv), _mm256_extractf128_ps(sv, 1));
+            s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+            s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
+            const float s = _mm_cvtss_f32(s4) * c->scale;
+            const float Mold = M[g];
+            float ms = 1.0f, vs = 1.0f;
+            if (s > Mold) {
+                M[g] = s;
+                ms = expf(Mold - s);
+                const __m256 msv = _mm256_set1_ps(ms);
+                for (int i = 0; i < nv; i++)
+                    acc[g][i] = _mm256_cvtps_ph(_mm256_mul_ps(_mm256_cvtph_ps(acc[g][i]), msv), _MM_FROUND_TO_NEAREST_INT);
+            } else {
+                vs = expf(s - Mold);
+            }
+            const __m256 vsv = _mm256_set1_ps(vs);
+            for (int i = 0; i < nv; i++)
+                acc[g][i] = _mm256_cvtps_ph(_mm256_fmadd_ps(vf[i], vsv, _mm256_cvtph_ps(acc[g][i])), _MM_FROUND_TO_NEAREST_INT);
+            S[g] = attn_fma_ss(S[g], ms, vs);
+        }
+    }
+    for (int g = 0; g < group; g++) {
+        float *o = c->out + (t * c->n_head + kvh * group + g) * (int64_t)hd;
+        const __m256 inv = _mm256_set1_ps(S[g] == 0.0f ? 0.0f : 1.0f / S[g]);
+        for (int i = 0; i < nv; i++) _mm256_storeu_ps(o + 8 * i, _mm256_mul_ps(_mm256_cvtph_ps(acc[g][i]), inv));
+    }
+}
+
+// attn_group_f16c with the V side in 16-lane vectors (hd a multiple of 16): the F16 accumulators'
+// update is element-wise, so converting, scaling and rounding 16 lanes at a time is the same
+// arithmetic in half the conversions, which bound this loop. K·Q keeps the 8-lane order.
+__attribute__((target("avx512f,avx512vl,avx2,fma,f16c")))
+static void attn_group_avx512(const attn_ctx *c, int64_t t, int kvh) {
+    const int hd = c->hd, group = c->n_head / c->n_kv, nv = hd / 8, nw = hd / 16;
+    const int64_t kv_stride = (int64_t)c->n_kv * hd;
+    __m256 q16[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 8];
+    __m256i acc[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 16];
+    float S[EDGE_ATTN_MAX_GROUP], M[EDGE_ATTN_MAX_GROUP];
+    for (int g = 0; g < group; g++) {
+        const float *q = c->q + (t * c->n_head + kvh * group + g) * (int64_t)hd;
+        for (int i = 0; i < nv; i++)
+            q16[g][i] = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(q + 8 * i), _MM_FROUND_TO_NEAREST_INT));
+        for (int i = 0; i < nw; i++) acc[g][i] = _mm256_setzero_si256();
+        S[g] = 0.0f;
+        M[g] = -INFINITY;
+    }
+    const int64_t last = c->pos[t];
+    __m256 kf[EDGE_MAX_HEAD_DIM / 8];
+    __m512 vf[EDGE_MAX_HEAD_DIM / 16];
+    for (int64_t j = 0; j <= last; j++) {
+        const edge_f16 *k = c->kc + j * kv_stride + (int64_t)kvh * hd;
+        const edge_f16 *v = c->vc + j * kv_stride + (int64_t)kvh * hd;
+        for (int i = 0; i < nv; i++) kf[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + 8 * i)));
+        for (int i = 0; i < nw; i++) vf[i] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(v + 16 * i)));
+        for (int g = 0; g < group; g++) {
+            __m256 sv = _mm256_setzero_ps();
+            for (int i = 0; i < nv; i++) sv = _mm256_fmadd_ps(kf[i], q16[g][i], sv);
+            __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(sv), _mm256_extractf128_ps(sv, 1));
+            s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+            s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
+            const float s = _mm_cvtss_f32(s4) * c->scale;
+            const float Mold = M[g];
+            float ms = 1.0f, vs = 1.0f;
+            if (s > Mold) {
+                M[g] = s;
+                ms = expf(Mold - s);
+                const __m512 msv = _mm512_set1_ps(ms);
+                for (int i = 0; i < nw; i++)
+                    acc[g][i] = _mm512_cvtps_ph(_mm512_mul_ps(_mm512_cvtph_ps(acc[g][i]), msv), _MM_FROUND_TO_NEAREST_INT);
+            } else {
+                vs = expf(s - Mold);
+            }
+            const __m512 vsv = _mm512_set1_ps(vs);
+            for (int i = 0; i < nw; i++)
+                acc[g][i] = _mm512_cvtps_ph(_mm512_fmadd_ps(vf[i], vsv, _mm512_cvtph_ps(acc[g][i])), _MM_FROUND_TO_NEAREST_INT);
+            S[g] = attn_fma_ss(S[g], ms, vs);
+        }
+    }
+    for (int g = 0; g < group; g++) {
+        float *o = c->out + (t * c->n_head + kvh * group + g) * (int64_t)hd;
+        const __m512 inv = _mm512_set1_ps(S[g] == 0.0f ? 0.0f : 1.0f / S[g]);
+        for (int i = 0; i < nw; i++) _mm512_storeu_ps(o + 16 * i, _mm512_mul_ps(_mm512_cvtph_ps(acc[g][i]), inv));
+    }
+}
+
+// Work items are (token, KV head) pairs: the group's heads go together.
+static void attn_group_range(void *vctx, int64_t b, int64_t e, int tid) {
+    (void)tid;
+    const attn_ctx *c = vctx;
+    const int wide = edge_isa_current() >= EDGE_ISA_AVX512 && c->hd % 16 == 0;
+    for (int64_t i = b; i < e; i++) {
+        if (wide) attn_group_avx512(c, i / c->n_kv, (int)(i % c->n_kv));
+        else attn_group_f16c(c, i / c->n_kv, (int)(i % c->n_kv));
+    }
 }
 #endif
 
@@ -290,6 +428,12 @@ void edge_op_attention(edge_pool *pool, const float *q, const edge_f16 *kc, cons
                        const int32_t *pos, int64_t ntok, int n_head, int n_kv, int hd, float scale,
                        float *out) {
     attn_ctx c = { q, kc, vc, pos, n_head, n_kv, hd, scale, out };
+#if defined(__x86_64__)
+    if (edge_isa_current() >= EDGE_ISA_AVX2 && hd % 8 == 0 && n_head / n_kv <= EDGE_ATTN_MAX_GROUP) {
+        edge_pool_for(pool, ntok * n_kv, 1, attn_group_range, &c);
+        return;
+    }
+#endif
     edge_pool_for(pool, ntok * n_head, 1, attn_range, &c);
 }
 

@@ -358,6 +358,12 @@ EDGE_K void k_scales_mins_k4(const uint8_t *s, int16_t sc[8], int16_t m[8]) {
     }
 }
 
+// a * b + c with one rounding. Spelled out because the tiled matmul (edge_avx512.c) must repeat
+// the exact operation: left to `c += a * b`, contraction into an FMA would be the compiler's choice.
+EDGE_K float k_fma_ss(float a, float b, float c) {
+    return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+}
+
 // sum_j m[j] * (bsums[2j] + bsums[2j+1]) for the 8 sub-blocks of 32: one VPMADDWD over the 16
 // bsums against the mins each repeated twice.
 EDGE_K int32_t k_mins_dot(const int16_t m[8], const int16_t *bsums) {
@@ -392,7 +398,7 @@ static float k_dot_q4_K(int64_t n, const void *vw, const void *va) {
         }
         const float dy = a[b].d;
         acc = _mm256_fmadd_ps(_mm256_set1_ps(k_h2f(w[b].d) * dy), _mm256_cvtepi32_ps(sumi), acc);
-        summ += (k_h2f(w[b].dmin) * dy) * (float)k_mins_dot(m, a[b].bsums);
+        summ = k_fma_ss(k_h2f(w[b].dmin) * dy, (float)k_mins_dot(m, a[b].bsums), summ);
     }
     return k_hsum_ps(acc) - summ;
 }
@@ -426,7 +432,7 @@ static float k_dot_q5_K(int64_t n, const void *vw, const void *va) {
         }
         const float dy = a[b].d;
         acc = _mm256_fmadd_ps(_mm256_set1_ps(k_h2f(w[b].d) * dy), _mm256_cvtepi32_ps(sumi), acc);
-        summ += (k_h2f(w[b].dmin) * dy) * (float)k_mins_dot(m, a[b].bsums);
+        summ = k_fma_ss(k_h2f(w[b].dmin) * dy, (float)k_mins_dot(m, a[b].bsums), summ);
     }
     return k_hsum_ps(acc) - summ;
 }

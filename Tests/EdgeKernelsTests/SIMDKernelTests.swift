@@ -382,6 +382,68 @@ final class SIMDKernelTests: XCTestCase {
         }
     }
 
+    /// The tiled matmul (AVX-512: register tiles of rows x tokens over decoded weight blocks) on
+    /// shapes that exercise its edges: row counts and token counts that are not multiples of the
+    /// tile (4 x 4) or of its decode/prepare groups (64 rows, 64 tokens), odd block counts (left to
+    /// the per-element loop), row ranges not starting at 0, and the same rows computed in arbitrary
+    /// row chunks. Every element must equal matvec's bit for bit.
+    func testTiledMatmulIsBitIdenticalToMatvecOnOddShapes() {
+        var rng = TestRNG(state: 0x51_4D_44_06)
+        var checked = 0
+        forEachISA { isa in
+            typeLoop: for type in KernelType.all where type.quantBytes != nil {
+                let widths = type.isKQuant ? [256, 768, 1536] : [64, 96, 576, 1536]
+                let shapes: [(rows: Int, r0: Int, ncols: Int)] = [(1, 0, 4), (5, 1, 7), (9, 0, 1), (70, 3, 13), (67, 0, 67), (13, 2, 4), (7, 0, 130)]
+                for (si, shape) in shapes.enumerated() {
+                    let n = widths[si % widths.count]
+                    let rowBytes = n / type.blockElems * type.blockBytes
+                    var W = [UInt8]()
+                    for _ in 0..<shape.rows { W += weightRow(type, n, exact: false, rng: &rng) }
+                    let actBytes = edge_act_row_bytes(type.id, Int64(n))
+                    var A = [UInt8](repeating: 0, count: actBytes * shape.ncols)
+                    for c in 0..<shape.ncols {
+                        let scale: Float = [1, 1e-3, 30][c % 3]
+                        let x = (0..<n).map { _ in rng.unit() * scale }
+                        A.withUnsafeMutableBytes { buf in
+                            _ = edge_quantize_act(type.actType, x, buf.baseAddress! + c * actBytes, Int64(n))
+                        }
+                    }
+                    let r0 = shape.r0, r1 = shape.rows, stride = shape.rows + 3
+                    var whole = [Float](repeating: .nan, count: stride * shape.ncols)
+                    edge_matmul(type.id, Int64(n), W, rowBytes, Int64(r0), Int64(r1), A, actBytes, Int64(shape.ncols), &whole, Int64(stride))
+                    // the same rows in random chunks of 1...9
+                    var chunked = [Float](repeating: .nan, count: stride * shape.ncols)
+                    var b = r0
+                    while b < r1 {
+                        let e = min(r1, b + rng.int(1...9))
+                        edge_matmul(type.id, Int64(n), W, rowBytes, Int64(b), Int64(e), A, actBytes, Int64(shape.ncols), &chunked, Int64(stride))
+                        b = e
+                    }
+                    for c in 0..<shape.ncols {
+                        var y = [Float](repeating: 0, count: r1 - r0)
+                        A.withUnsafeBytes { abuf in
+                            edge_matvec(type.id, Int64(n), W, rowBytes, Int64(r0), Int64(r1), abuf.baseAddress! + c * actBytes, &y)
+                        }
+                        for r in 0..<stride {
+                            let got = whole[c * stride + r], gotChunked = chunked[c * stride + r]
+                            if (r0..<r1).contains(r) {
+                                let want = y[r - r0]
+                                if got.bitPattern != want.bitPattern || gotChunked.bitPattern != want.bitPattern {
+                                    XCTFail("\(isaName(isa)) \(type) n=\(n) rows=\(shape.rows) ncols=\(shape.ncols) col \(c) row \(r): matmul \(got), chunked \(gotChunked), matvec \(want)")
+                                    continue typeLoop  // one report per type
+                                }
+                                checked += 1
+                            } else {
+                                XCTAssertTrue(got.isNaN && gotChunked.isNaN, "\(isaName(isa)) \(type) col \(c) row \(r) outside [r0, r1) written")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(checked, 0)
+    }
+
     /// Not a test of behaviour: prints the Q8_0 matvec bandwidth over a 256 MiB matrix, once per
     /// ISA, median of 7 runs after one warm-up. Runs only with EDGE_BENCH=1 in the environment.
     func testBenchmarkQ8_0MatvecBandwidth() throws {

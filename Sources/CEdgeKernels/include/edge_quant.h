@@ -96,7 +96,10 @@ void edge_matvec(int weight_type, int64_t n, const void *W, size_t w_row_bytes,
                  int64_t r0, int64_t r1, const void *a, float *y);
 // For each weight row r in [r0, r1) and each activation row c in [0, ncols):
 //   Y[c * y_stride + r] = dot(W row r, A row c)   (A rows `a_row_bytes` apart).
-// Same per-element arithmetic as edge_matvec, so a batch gives bit-identical results. (prompt)
+// Same per-element arithmetic as edge_matvec, so a batch gives bit-identical results however the
+// rows are split into ranges. With 4 or more columns the ISA's tiled kernel runs when it has one
+// (AVX-512: every quantized type except an odd count of 32-element blocks); it uses a per-thread
+// scratch buffer of about (64 rows + 64 tokens) x n x 3 bytes, kept until the thread exits. (prompt)
 void edge_matmul(int weight_type, int64_t n, const void *W, size_t w_row_bytes,
                  int64_t r0, int64_t r1, const void *A, size_t a_row_bytes, int64_t ncols,
                  float *Y, int64_t y_stride);
