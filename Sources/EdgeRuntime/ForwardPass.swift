@@ -249,7 +249,10 @@ public final class ForwardPass: @unchecked Sendable {
             return
         }
         for (t, id) in ids.enumerated() {
-            let row = try disk.read(offset: e.fileOffset + Int(id) * e.rowBytes, length: e.rowBytes, into: bounce.base)
+            // From a resident block when one holds the row (a tied output projection), else disk.
+            let offset = e.fileOffset + Int(id) * e.rowBytes
+            let row = try placement.residentAddress(fileOffset: offset, length: e.rowBytes)
+                ?? UnsafeRawPointer(try disk.read(offset: offset, length: e.rowBytes, into: bounce.base))
             var zero: Int32 = 0
             guard edge_op_get_rows(type, row, e.rowBytes, &zero, 1, Int64(e.columns), x + t * e.columns) == 0 else {
                 throw RuntimeError.unsupportedTensorType(name: e.name, type: e.type)

@@ -49,6 +49,21 @@ public final class WeightPlacement: @unchecked Sendable {
     /// Read bandwidth used for planning (bytes/s; measured unless given), 0 for a mapped model.
     public let diskBytesPerSecond: Double
     private let residentStore: AlignedBuffer?
+    /// File ranges held by resident blocks and where they are, sorted by offset.
+    private let residentRanges: [(offset: Int, length: Int, base: UnsafeRawPointer)]
+
+    /// The address of file bytes [offset, offset + length) when a resident block holds them all.
+    func residentAddress(fileOffset offset: Int, length: Int) -> UnsafeRawPointer? {
+        var lo = 0, hi = residentRanges.count
+        while lo < hi {   // first range starting after offset
+            let mid = (lo + hi) / 2
+            if residentRanges[mid].offset <= offset { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo > 0 else { return nil }
+        let r = residentRanges[lo - 1]
+        guard offset + length <= r.offset + r.length else { return nil }
+        return r.base + (offset - r.offset)
+    }
 
     /// Every matrix read in place from the memory mapping.
     public init(mapped w: ModelWeights) {
@@ -63,6 +78,7 @@ public final class WeightPlacement: @unchecked Sendable {
         plan = nil
         residentBytes = 0
         residentStore = nil
+        residentRanges = []
         diskBytesPerSecond = 0
     }
 
@@ -117,6 +133,7 @@ public final class WeightPlacement: @unchecked Sendable {
                 streamed.append(StreamedBlock(offset: b.offset, length: b.length))
             }
         }
+        residentRanges = residentBase.map { (blocks[$0.key].offset, blocks[$0.key].length, $0.value) }.sorted { $0.0 < $1.0 }
         scheduler = streamed.isEmpty ? nil : try WeightScheduler(disk: disk, blocks: streamed, window: plan.window)
 
         var layers = Array(repeating: Array(repeating: [Piece](), count: Role.allCases.count), count: w.layers.count)
