@@ -99,9 +99,10 @@ public actor DiskTier {
         }
         let start = AlignedBuffer.roundDown(offset)
         let end = AlignedBuffer.roundUp(offset + length)
-        // Cut into one piece per I/O thread, no smaller than 256 KiB and no larger than 8 MiB
-        // (larger requests did not read faster in the measurement above).
-        let pieceBytes = min(8 << 20, max(256 << 10, AlignedBuffer.roundUp((end - start + ioThreads - 1) / ioThreads)))
+        // Cut into four pieces of 256 KiB to 8 MiB: with two blocks queued that keeps eight requests
+        // of a few MiB in flight, which read faster here than more, smaller ones (measured with the
+        // 3.4 GB synthetic model: 16 MiB blocks in 4 pieces 2.29-2.35 GB/s, in 8 pieces 1.92-2.25).
+        let pieceBytes = min(8 << 20, max(256 << 10, AlignedBuffer.roundUp((end - start + 3) / 4)))
         var pieces: [IOWorkers.Piece] = []
         var at = start
         while at < end {
