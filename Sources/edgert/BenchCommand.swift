@@ -98,7 +98,10 @@ struct BenchCommand: AsyncParsableCommand {
                 let engine = try Engine(model: model, tokenizer: tokenizer, options: options)
                 let threadWord = "\(t) thread\(t == 1 ? "" : "s")"
                 printError("bench: \(name), \(threadWord): batch \(engine.batchSize), context \(engine.contextLength), CPUs \(engine.node.pool.cpus.isEmpty ? "not pinned" : engine.node.pool.cpus.map(String.init).joined(separator: ","))")
-                if let budget = modelFile.memoryBudget { printPlacement(engine, budget: budget, verbose: false) }
+                if let budget = modelFile.memoryBudget {
+                    printPlacement(engine, budget: budget, verbose: false)
+                    if engine.placement.scheduler != nil { report.diskProbe[t] = engine.placement.diskBytesPerSecond }
+                }
                 if !noRoofline {
                     let rate = try await engine.node.run { pool in try MemoryBandwidth.measure(pool: pool) }
                     report.bandwidth[t] = rate

@@ -26,6 +26,8 @@ struct BenchReport {
     let warmup: Bool
     /// Measured memory read bandwidth in bytes/s, by thread count (empty with --no-roofline).
     var bandwidth: [Int: Double] = [:]
+    /// Disk read bandwidth the streaming planner measured at load, bytes/s, by thread count (with a budget).
+    var diskProbe: [Int: Double] = [:]
     private(set) var rows: [Row] = []
 
     init(model: Model, path: String, memoryBudget: Int?, repetitions: Int, warmup: Bool) throws {
@@ -57,6 +59,11 @@ struct BenchReport {
         return 100 * w / b
     }
 
+    /// Bytes per second read from disk during the timed runs (streamed runs only).
+    func streamedBytesPerSecond(_ row: Row) -> Double? {
+        row.result.streamedBytesPerToken.map { $0 * row.result.meanTokensPerSecond }
+    }
+
     // MARK: markdown
 
     func markdown() -> String {
@@ -69,8 +76,8 @@ struct BenchReport {
             rightAligned.formUnion([header.count - 2, header.count - 1])
         }
         if streamed {
-            header.append("streamed MiB/token")
-            rightAligned.insert(header.count - 1)
+            header += ["streamed MiB/token", "disk GB/s"]
+            rightAligned.formUnion([header.count - 2, header.count - 1])
         }
         let name = (path as NSString).lastPathComponent
         var table: [[String]] = []
@@ -84,7 +91,10 @@ struct BenchReport {
                 cells.append(generation ? memoryBandwidth(row).map { String(format: "%.2f", $0 / 1e9) } ?? "" : "")
                 cells.append(rooflinePercent(row).map { String(format: "%.0f%%", $0) } ?? "")
             }
-            if streamed { cells.append(r.streamedBytesPerToken.map { String(format: "%.2f", $0 / 1048576) } ?? "0") }
+            if streamed {
+                cells.append(r.streamedBytesPerToken.map { String(format: "%.2f", $0 / 1048576) } ?? "0")
+                cells.append(streamedBytesPerSecond(row).map { String(format: "%.2f", $0 / 1e9) } ?? "")
+            }
             table.append(cells)
         }
         let widths = header.indices.map { i in max(header[i].count, table.map { $0[i].count }.max() ?? 0, 3) }
@@ -111,15 +121,18 @@ struct BenchReport {
             out.append(String(format: "weights GB/s = %.1f MiB of weights read per generated token (every matrix once, plus the output projection) × t/s.",
                               Double(weightBytesPerToken) / 1048576))
             if !bandwidth.isEmpty {
-                out.append("mem GB/s = main-memory read bandwidth measured with the same threads (\(formatBytes(MemoryBandwidth.defaultProbeBytes)) buffer, "
+                out.append("mem GB/s = main-memory read bandwidth measured with the same threads (\(MemoryBandwidth.defaultProbeBytes >> 20) MiB buffer, "
                     + "\(MemoryBandwidth.loadWidth) loads, fastest of \(MemoryBandwidth.defaultPasses) passes); % roofline = weights GB/s ÷ mem GB/s.")
                 out.append(String(format: "Note: weights that partly fit in the last-level cache (these are %.1f MiB) are partly read from the cache, "
                     + "faster than from memory, so their %% roofline can exceed 100.", Double(weightBytesPerToken) / 1048576))
             }
         }
         if let memoryBudget {
+            let probes = diskProbe.sorted { $0.key < $1.key }.map { String(format: "%.2f", $0.value / 1e9) }
             out.append("Memory budget \(formatBytes(memoryBudget)): weights that do not fit stream from disk; "
-                + "streamed MiB/token = bytes read from disk per evaluated token during the timed runs.")
+                + "streamed MiB/token = bytes read from disk per evaluated token during the timed runs, disk GB/s = that × t/s"
+                + (probes.isEmpty ? "" : " (the disk read \(Set(probes).count == 1 ? probes[0] : probes.joined(separator: ", ")) GB/s in the probe at load)")
+                + "; while weights stream, the disk rather than memory bounds generation.")
         }
         return out
     }
@@ -151,6 +164,7 @@ struct BenchReport {
         let rooflinePct: Double?
         let memoryBudget: Int?
         let streamedBytesPerToken: Double?
+        let streamedGbps: Double?
         let warmup: Bool
 
         enum CodingKeys: String, CodingKey {
@@ -161,7 +175,7 @@ struct BenchReport {
             case samplesNs = "samples_ns", samplesTs = "samples_ts"
             case weightBytesPerToken = "weight_bytes_per_token", weightGbps = "weight_gbps"
             case rooflineGbps = "roofline_gbps", rooflinePct = "roofline_pct", memoryBudget = "memory_budget"
-            case streamedBytesPerToken = "streamed_bytes_per_token", warmup
+            case streamedBytesPerToken = "streamed_bytes_per_token", streamedGbps = "streamed_gbps", warmup
         }
     }
 
@@ -182,7 +196,8 @@ struct BenchReport {
                 weightGbps: weightBytesPerSecond(row).map { $0 / 1e9 },
                 rooflineGbps: generation ? memoryBandwidth(row).map { $0 / 1e9 } : nil,
                 rooflinePct: rooflinePercent(row),
-                memoryBudget: memoryBudget, streamedBytesPerToken: r.streamedBytesPerToken, warmup: warmup)
+                memoryBudget: memoryBudget, streamedBytesPerToken: r.streamedBytesPerToken,
+                streamedGbps: streamedBytesPerSecond(row).map { $0 / 1e9 }, warmup: warmup)
         }
     }
 

@@ -118,6 +118,7 @@ final class BenchCommandTests: XCTestCase {
         for o in records {
             XCTAssertEqual(o["memory_budget"] as? Int, 3 << 20, "\(o)")
             XCTAssertGreaterThan(o["streamed_bytes_per_token"] as? Double ?? 0, 0, "\(o)")
+            XCTAssertGreaterThan(o["streamed_gbps"] as? Double ?? 0, 0, "\(o)")
         }
     }
 
