@@ -3,13 +3,11 @@ import EdgeRuntime
 import EdgeCore
 import Foundation
 
-/// Options every model-running command shares.
-struct ModelOptions: ParsableArguments {
+/// The model and how it is held in memory: options every model-running command shares, including
+/// `bench`, which sweeps threads with its own `-t` list.
+struct ModelFileOptions: ParsableArguments {
     @Option(name: .long, help: "Path of a GGUF model file (default: the SmolLM2-135M-Instruct Q4_1 model fetched by scripts/fetch-model.sh).")
     var model: String?
-
-    @Option(name: [.customShort("t"), .long], help: "Threads to compute with (default: every CPU this process may use).")
-    var threads: Int?
 
     @Option(name: .long, help: "Context length in tokens (default: the model's trained context).")
     var ctx: Int?
@@ -27,7 +25,6 @@ struct ModelOptions: ParsableArguments {
     var memoryBudget: Int?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
         if let ctx, ctx < 1 { throw ValidationError("--ctx must be at least 1 (got \(ctx))") }
     }
 
@@ -36,11 +33,35 @@ struct ModelOptions: ParsableArguments {
         return try DefaultModel.locate()
     }
 
-    func engineOptions(contextOverride: Int? = nil) -> EngineOptions {
+    /// Engine options for `threads` threads (nil: every CPU this process may use).
+    func engineOptions(threads: Int?, contextOverride: Int? = nil) -> EngineOptions {
         var o = EngineOptions(threads: threads, contextLength: contextOverride ?? ctx)
         o.f32Activations = f32Activations
         o.memoryBudget = memoryBudget
         return o
+    }
+}
+
+/// Options every command that runs a model with one thread count shares.
+struct ModelOptions: ParsableArguments {
+    @OptionGroup var file: ModelFileOptions
+
+    @Option(name: [.customShort("t"), .long], help: "Threads to compute with (default: every CPU this process may use).")
+    var threads: Int?
+
+    var model: String? { file.model }
+    var ctx: Int? { file.ctx }
+    var f32Activations: Bool { file.f32Activations }
+    var memoryBudget: Int? { file.memoryBudget }
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
+
+    func resolvedModelPath() throws -> String { try file.resolvedModelPath() }
+
+    func engineOptions(contextOverride: Int? = nil) -> EngineOptions {
+        file.engineOptions(threads: threads, contextOverride: contextOverride)
     }
 }
 

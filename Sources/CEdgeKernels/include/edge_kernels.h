@@ -4,3 +4,4 @@
 #include "edge_pool.h"
 #include "edge_ops.h"
 #include "edge_io.h"
+#include "edge_membw.h"

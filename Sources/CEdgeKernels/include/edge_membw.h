@@ -1,0 +1,27 @@
+// edge_membw.h — main-memory read bandwidth, the roofline of generation (which reads every weight
+// once per token).
+#pragma once
+#include <stddef.h>
+#include "edge_pool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Allocates `bytes` (rounded up to 2 MiB), writes it once from the pool's threads (so every page is
+// really backed, not the shared zero page), then reads it `passes` times with all of the pool's
+// threads, each taking 1 MiB chunks in turn, with the widest loads the dispatched ISA has
+// (AVX-512, AVX2, else portable 64-bit loads). Returns the fastest pass in bytes per second, or
+// -1 if the buffer could not be allocated. `bytes` should be several times the last-level cache,
+// or the figure is the cache's bandwidth, not memory's. Call from the thread that drives the pool.
+double edge_membw_read(edge_pool *pool, size_t bytes, int passes);
+
+// The loop edge_membw_read times, over one range: returns the XOR of every 64-bit word of
+// buf[0, bytes) (bytes a multiple of 256, buf 64-byte aligned). Each ISA's variant must give the
+// same value; the tests check them against the portable one.
+unsigned long long edge_membw_xor(const void *buf, size_t bytes);
+unsigned long long edge_membw_xor_generic(const void *buf, size_t bytes);
+
+#ifdef __cplusplus
+}
+#endif

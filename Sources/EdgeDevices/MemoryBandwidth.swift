@@ -1,0 +1,33 @@
+import CEdgeKernels
+
+/// Main-memory read bandwidth as the threads of one pool see it: the roofline of token generation,
+/// which reads every weight once per token. Measured by `edge_membw_read` (see `edge_membw.h`).
+public enum MemoryBandwidth {
+    /// Bytes the probe streams by default: 1 GiB. Measured on the development VM (2 vCPUs, "AMD
+    /// EPYC", 32 MiB of L3 reported): buffers up to ~128 MiB read at cache speed, and 256-512 MiB
+    /// buffers still read at up to twice memory speed on some passes (the vCPUs move between host
+    /// cores whose caches keep parts of the buffer); from 1 GiB one thread read a steady 18-20 GB/s.
+    public static let defaultProbeBytes = 1 << 30
+    /// Passes the probe times by default; the fastest counts (as STREAM reports its best run).
+    public static let defaultPasses = 5
+
+    /// The loads the probe uses on this CPU: "AVX-512", "AVX2" or "64-bit" (the portable loop).
+    public static var loadWidth: String {
+        switch edge_isa_current() {
+        case Int32(EDGE_ISA_AVX512.rawValue): "AVX-512"
+        case Int32(EDGE_ISA_AVX2.rawValue): "AVX2"
+        default: "64-bit"
+        }
+    }
+
+    /// Reads a fresh buffer of `bytes` `passes` times with every thread of `pool` and returns the
+    /// fastest pass in bytes per second. The buffer exists only during the call.
+    ///
+    /// Call it where the pool is driven (inside ``CPUNode/run(_:)``): the calling thread is the
+    /// pool's thread 0.
+    public static func measure(pool: WorkerPool, bytes: Int = defaultProbeBytes, passes: Int = defaultPasses) throws(DeviceError) -> Double {
+        let rate = edge_membw_read(pool.raw, max(bytes, 1), Int32(max(passes, 1)))
+        guard rate > 0 else { throw .allocationFailed(what: "memory bandwidth probe", bytes: bytes) }
+        return rate
+    }
+}
