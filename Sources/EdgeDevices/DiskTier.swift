@@ -31,7 +31,6 @@ public actor DiskTier {
     public nonisolated let directIO: Bool
     /// Concurrent requests one read is cut into.
     public nonisolated let ioThreads: Int
-    private nonisolated let fd: Int32
     private nonisolated let workers: IOWorkers
     private nonisolated let stats = StatisticsBox()
 
@@ -53,17 +52,15 @@ public actor DiskTier {
             close(fd)
             throw .cannotOpen(path: path, reason: reason)
         }
-        self.fd = fd
         self.ioThreads = max(1, ioThreads)
         directIO = direct
         size = Int(st.st_size)
         workers = IOWorkers(count: max(1, ioThreads), fd: fd, directIO: direct)
     }
 
-    deinit {
-        workers.stop()
-        close(fd)
-    }
+    // The workers own the descriptor and close it once their last thread has ended, so that a
+    // read still running never sees it closed (or reused for another file).
+    deinit { workers.stop() }
 
     /// Reads file bytes [offset, offset + length) into `buffer`, which must be aligned to
     /// ``AlignedBuffer/alignment`` and hold ``AlignedBuffer/span(offset:length:)`` bytes: the read
@@ -160,6 +157,8 @@ final class IOWorkers: @unchecked Sendable {
             t.start()
         }
     }
+
+    deinit { close(fd) }
 
     func stop() {
         condition.lock()
