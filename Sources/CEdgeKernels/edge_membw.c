@@ -95,8 +95,11 @@ typedef struct {
 static void membw_fill(void *vctx, int64_t begin, int64_t end, int tid) {
     (void)tid;
     membw_ctx *c = vctx;
-    // A non-zero, position-dependent pattern: a page of zeros could be deduplicated by the host.
-    for (int64_t i = begin; i < end; i++) memset(c->buf + i * MEMBW_ITEM, (int)(i * 131 + 7) & 0xff, MEMBW_ITEM);
+    // Every 64-bit word distinct (its index times an odd constant): no page equals another, so
+    // neither the zero page nor a host that merges identical pages can stand in for memory.
+    uint64_t *w = (uint64_t *)(c->buf + begin * MEMBW_ITEM);
+    const int64_t n = (end - begin) * (MEMBW_ITEM / 8), first = begin * (MEMBW_ITEM / 8);
+    for (int64_t i = 0; i < n; i++) w[i] = (uint64_t)(first + i + 1) * 0x9e3779b97f4a7c15ull;
 }
 
 static void membw_read(void *vctx, int64_t begin, int64_t end, int tid) {

@@ -8,11 +8,11 @@
 extern "C" {
 #endif
 
-// Allocates `bytes` (rounded up to 2 MiB), writes it once from the pool's threads (so every page is
-// really backed, not the shared zero page), then reads it `passes` times with all of the pool's
-// threads, each taking 1 MiB chunks in turn, with the widest loads the dispatched ISA has
-// (AVX-512, AVX2, else portable 64-bit loads). Returns the fastest pass in bytes per second, or
-// -1 if the buffer could not be allocated. `bytes` should be several times the last-level cache,
+// Allocates `bytes` (rounded up to 2 MiB), writes it once from the pool's threads (every word
+// distinct, so every page is really backed: no zero page, nothing a host could merge), then reads
+// it `passes` times with all of the pool's threads, each taking 1 MiB chunks in turn, with the
+// widest loads the dispatched ISA has (AVX-512, AVX2, else portable 64-bit loads). Returns the
+// fastest pass in bytes per second, or -1 if the buffer could not be allocated. `bytes` should be several times the last-level cache,
 // or the figure is the cache's bandwidth, not memory's. Call from the thread that drives the pool.
 double edge_membw_read(edge_pool *pool, size_t bytes, int passes);
 
