@@ -84,7 +84,8 @@ static void run_chunks(edge_pool *p, int tid) {
 static void *worker_main(void *arg) {
     edge_worker *w = arg;
     edge_pool *p = w->pool;
-    if (w->cpu >= 0) edge_pin_current_thread(w->cpu);
+    // Pinned, or free to run on every CPU of the process (not only on its creator's).
+    if (w->cpu >= 0) edge_pin_current_thread(w->cpu); else edge_unpin_current_thread();
     // The pool is created with generation 0. Reading the current value here instead would miss a
     // region published before this thread first ran, and the caller would wait for it forever.
     uint32_t seen = 0;
@@ -193,10 +194,25 @@ int edge_pin_current_thread(int cpu) {
     return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
+// The CPUs the process may use: the main thread's mask (pid = the main thread's id), which is what
+// taskset and cpusets set. Not the calling thread's: a thread inherits the affinity of the thread
+// that created it, so one created by a pinned thread (a pool's driver resuming a Swift
+// continuation can make the runtime start a worker thread) would report that one CPU.
+static int process_cpu_set(cpu_set_t *set) {
+    CPU_ZERO(set);
+    if (sched_getaffinity(getpid(), sizeof(*set), set) == 0) return 0;
+    return sched_getaffinity(0, sizeof(*set), set);
+}
+
+int edge_unpin_current_thread(void) {
+    cpu_set_t set;
+    if (process_cpu_set(&set) != 0) return -1;
+    return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
 int edge_allowed_cpus(int *cpus, int max) {
     cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
+    if (process_cpu_set(&set) != 0) return 0;
     int n = 0;
     for (int c = 0; c < CPU_SETSIZE && n < max; c++)
         if (CPU_ISSET(c, &set)) cpus[n++] = c;

@@ -16,7 +16,8 @@ final class DriverThread: @unchecked Sendable {
         // the object outlives the loop even when its owner is gone; it keeps no reference back to
         // the Thread, so there is no cycle.
         let t = Thread { [self] in
-            if let cpu { _ = edge_pin_current_thread(Int32(cpu)) }
+            // Unpinned, it may still run anywhere the process may, whatever thread created it.
+            if let cpu { _ = edge_pin_current_thread(Int32(cpu)) } else { _ = edge_unpin_current_thread() }
             self.loop()
         }
         t.name = name

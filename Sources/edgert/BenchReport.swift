@@ -122,7 +122,8 @@ struct BenchReport {
                               Double(weightBytesPerToken) / 1048576))
             if !bandwidth.isEmpty {
                 out.append("mem GB/s = main-memory read bandwidth measured with the same threads (\(MemoryBandwidth.defaultProbeBytes >> 20) MiB buffer, "
-                    + "\(MemoryBandwidth.loadWidth) loads, fastest of \(MemoryBandwidth.defaultPasses) passes); % roofline = weights GB/s ÷ mem GB/s.")
+                    + "\(MemoryBandwidth.loadWidth) loads, fastest of \(MemoryBandwidth.defaultPasses) passes, probed before and after the tests and the larger kept); "
+                    + "% roofline = weights GB/s ÷ mem GB/s.")
                 out.append(String(format: "Note: weights that partly fit in the last-level cache (these are %.1f MiB) are partly read from the cache, "
                     + "faster than from memory, so their %% roofline can exceed 100.", Double(weightBytesPerToken) / 1048576))
             }

@@ -35,7 +35,11 @@ void edge_pool_reset_stats(edge_pool *pool);
 
 // Pins the calling thread to one CPU. Returns 0 on success.
 int edge_pin_current_thread(int cpu);
-// Number of CPUs the process may run on, and their ids (up to max). Returns the count.
+// Lets the calling thread run on every CPU the process may use (undoing an affinity it inherited
+// from a pinned creator). Returns 0 on success.
+int edge_unpin_current_thread(void);
+// Number of CPUs the process may run on, and their ids (up to max). Returns the count. The
+// process's mask is the main thread's, whichever thread asks.
 int edge_allowed_cpus(int *cpus, int max);
 
 #ifdef __cplusplus
