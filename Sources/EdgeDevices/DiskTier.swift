@@ -29,12 +29,13 @@ public actor DiskTier {
     public nonisolated let size: Int
     /// True when reads bypass the page cache with O_DIRECT.
     public nonisolated let directIO: Bool
-    /// Concurrent requests one read is cut into.
+    /// Threads serving the pieces of queued reads (the most requests in flight at once).
     public nonisolated let ioThreads: Int
     private nonisolated let workers: IOWorkers
     private nonisolated let stats = StatisticsBox()
 
-    /// Opens `path` for reading. `ioThreads`: concurrent requests for one large read.
+    /// Opens `path` for reading. `ioThreads`: threads serving reads, so at most that many requests
+    /// are in flight.
     public init(path: String, ioThreads: Int = 8) throws(DeviceError) {
         self.path = path
         var flags = O_RDONLY | O_CLOEXEC
