@@ -104,3 +104,10 @@ public enum TensorType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
         }
     }
 }
+
+extension TensorType {
+    /// The type whose ``description`` is `name` (`Q8_0`, `q4_k`), case-insensitively.
+    public static func named(_ name: String) -> TensorType? {
+        allCases.first { $0.description.lowercased() == name.lowercased() }
+    }
+}
