@@ -24,6 +24,20 @@ public struct StreamingPlan: Sendable, Equatable {
     /// Why, in words, one line per decision.
     public let reasons: [String]
 
+    public init(resident: [Bool], window: Int, slotBytes: Int, residentBytes: Int, streamedBytesPerPass: Int, plannedBytes: Int,
+                predictedDiskSeconds: Double, predictedComputeSeconds: Double, overlapped: Bool, reasons: [String]) {
+        self.resident = resident
+        self.window = window
+        self.slotBytes = slotBytes
+        self.residentBytes = residentBytes
+        self.streamedBytesPerPass = streamedBytesPerPass
+        self.plannedBytes = plannedBytes
+        self.predictedDiskSeconds = predictedDiskSeconds
+        self.predictedComputeSeconds = predictedComputeSeconds
+        self.overlapped = overlapped
+        self.reasons = reasons
+    }
+
     public var windowBytes: Int { window * slotBytes }
     public var streamedBlockCount: Int { resident.lazy.filter { !$0 }.count }
 }

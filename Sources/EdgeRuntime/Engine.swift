@@ -26,6 +26,14 @@ public struct EngineOptions: Sendable {
     public var computeBytesPerSecondPerThread: Double = 12e9
     /// Called with (bytes loaded, bytes to load) while resident weights are read from disk.
     public var loadProgress: (@Sendable (Int, Int) -> Void)?
+    /// A saved placement to execute (`edgert run --plan`): its context, threads, budget, residency
+    /// and window replace the options above. It must be a CPU plan made for this model file.
+    public var plan: PlacementPlan?
+    /// The host's profile: when given (and no `plan`), the engine plans with it — rates from
+    /// measurement instead of the constants above — and keeps the plan's predictions.
+    public var hostProfile: HostProfile?
+    /// Prompt length the plan's time to first token is predicted for.
+    public var expectedPromptTokens: Int = 128
 
     public init(threads: Int? = nil, contextLength: Int? = nil) {
         self.threads = threads
@@ -57,6 +65,10 @@ public final class Engine: Sendable {
     public let overheadBytes: Int?
     /// Memory the budget must hold besides weights: KV cache, activations, sampling buffers, norms.
     public let fixedBytes: Int
+    /// The placement executed, with its predictions (nil without a host profile or a saved plan).
+    public let plan: PlacementPlan?
+    /// What the planner knows about the model.
+    public let manifest: ModelManifest
 
     public convenience init(modelPath: String, options: EngineOptions = EngineOptions()) throws {
         let t0 = monotonicSeconds()
@@ -78,39 +90,79 @@ public final class Engine: Sendable {
                                                  reason: "\(tokenizer.vocabularySize) tokens but the embedding has \(model.config.vocabularySize) rows")
         }
         parsedTemplate = tokenizer.chatTemplate.map { source in Result { () throws(TemplateError) in try ChatTemplate(source) } }
-        let ctx = options.contextLength ?? model.config.contextLength
+        let askedContext = options.plan?.context ?? options.contextLength ?? model.config.contextLength
+        let ctx = askedContext
         guard ctx >= 1, ctx <= 1 << 22 else {
             throw RuntimeError.badParameter(name: "context length", reason: "\(ctx) is not in 1...\(1 << 22)")
         }
-        contextLength = ctx
         guard options.batchSize >= 1 else { throw RuntimeError.badParameter(name: "batch size", reason: "\(options.batchSize)") }
         let c = model.config
-        var batch = min(options.batchSize, ctx)
-        if let budget = options.memoryBudget {
-            // Activations for a batch may take at most an eighth of the budget: a smaller batch
-            // reads the streamed weights more often during a prompt, but leaves room for residents.
-            while batch > 1 && ForwardPass.scratchBytes(config: c, maxBatch: batch) > budget / 8 { batch /= 2 }
+        let manifest = ModelManifest(model: model)
+        self.manifest = manifest
+        var budget = options.memoryBudget
+        var threadsWanted = options.threads ?? max(1, WorkerPool.allowedCPUs().count)
+        var plan = options.plan
+        if let saved = plan {
+            try Engine.check(saved, manifest: manifest)
+            threadsWanted = saved.threads.count
+            // Executed with the budget it was planned for; without one, a plan keeping every block
+            // resident runs from the mapping.
+            let cpu = saved.devices.first { $0.id == "cpu0" }
+            if saved.window.slots > 0 || options.memoryBudget != nil { budget = cpu?.capacityBytes }
+        } else if let profile = options.hostProfile {
+            plan = try PlacementPlanner.plan(PlacementRequest(
+                manifest: manifest, host: profile, memoryBudget: options.memoryBudget, context: ctx,
+                promptTokens: min(options.expectedPromptTokens, ctx - 1), threads: threadsWanted, batch: options.batchSize,
+                diskBytesPerSecond: options.diskBytesPerSecond, useGPUs: false))
         }
+        contextLength = ctx
+        self.plan = plan
+        let batch = RuntimeFootprint.batchSize(manifest, wanted: options.batchSize, context: ctx, budget: budget)
         batchSize = batch
-        let kvBytes = 2 * c.blockCount * ctx * c.kvDim * 2
-        let vectorBytes = 4 * (c.blockCount * (2 * c.embeddingLength + c.qDim + 2 * c.kvDim) + c.embeddingLength + c.ropeDimensions)
-        let samplingBytes = 4 * 4 * c.vocabularySize      // logits copies: session, sampler, candidates
-        let threadsWanted = options.threads ?? max(1, WorkerPool.allowedCPUs().count)
-        // Thread stacks (compute, I/O, loader, driver) and allocator slack: 1 MiB + 256 KiB a thread.
-        // Measured: a budgeted SmolLM2 run's peak exceeded the buffers above by 0.3 MiB on one thread.
-        let workingBytes = (1 << 20) + (256 << 10) * (threadsWanted + 6)
-        fixedBytes = kvBytes + ForwardPass.scratchBytes(config: c, maxBatch: batch) + vectorBytes + samplingBytes + workingBytes
-        if let budget = options.memoryBudget {
+        fixedBytes = RuntimeFootprint.fixedBytes(manifest, context: ctx, batch: batch, threads: threadsWanted)
+        if let budget {
+            let decided = plan.map { Engine.streamingPlan(of: $0) }
+            let computeRate = plan.flatMap { $0.devices.first { $0.id == "cpu0" }?.rateGBPerS }.map { $0 * 1e9 }
+                ?? options.computeBytesPerSecondPerThread * Double(threadsWanted)
             placement = try WeightPlacement(
-                budgeted: model.weights, path: model.path, budget: budget, fixedBytes: fixedBytes,
-                computeBytesPerSecond: options.computeBytesPerSecondPerThread * Double(threadsWanted),
-                diskBytesPerSecond: options.diskBytesPerSecond, progress: options.loadProgress)
+                budgeted: model.weights, manifest: manifest, path: model.path, budget: budget, fixedBytes: fixedBytes,
+                computeBytesPerSecond: computeRate, diskBytesPerSecond: options.diskBytesPerSecond,
+                progress: options.loadProgress, blockTarget: plan?.blockTarget, decided: decided)
         } else {
             placement = WeightPlacement(mapped: model.weights)
         }
         node = try CPUNode(threads: threadsWanted)
         self.options = options
         loadSeconds = monotonicSeconds() - t0
+    }
+
+    /// Checks that a saved plan can run here: a CPU plan (one node, the disk) made for this file.
+    static func check(_ plan: PlacementPlan, manifest: ModelManifest) throws(PlacementError) {
+        guard plan.schema == PlacementPlan.schemaName, plan.schemaVersion == PlacementPlan.currentVersion else {
+            throw .unsupported("not an \(PlacementPlan.schemaName) version \(PlacementPlan.currentVersion) plan (found '\(plan.schema)' version \(plan.schemaVersion))")
+        }
+        if let other = plan.devicesUsed.subtracting(["cpu0", "disk"]).sorted().first {
+            throw .unsupported("the plan places work on '\(other)'; this build runs plans on one CPU node and the disk only (strategy \(plan.strategy))")
+        }
+        let blocks = manifest.blocks(target: plan.blockTarget)
+        guard plan.model.fileBytes == manifest.fileBytes, plan.model.weightBytesPerToken == manifest.bytesPerToken,
+              blocks.count == plan.blocks.count, zip(blocks, plan.blocks).allSatisfy({ $0.name == $1.name && $0.length == $1.bytes && $0.offset == $1.offset }) else {
+            throw .modelMismatch(plan: plan.model.name, model: manifest.name,
+                                 detail: "its \(plan.blocks.count) blocks (\(plan.model.fileBytes) bytes of file) are not this file's \(blocks.count) (\(manifest.fileBytes) bytes)")
+        }
+    }
+
+    /// The CPU-and-disk part of a plan, as the weight placement executes it.
+    static func streamingPlan(of p: PlacementPlan) -> StreamingPlan {
+        let resident = p.blocks.map { $0.tier == .resident }
+        let residentBytes = zip(p.blocks, resident).reduce(0) { $0 + ($1.1 ? PlacementPlanner.span(offset: $1.0.offset, length: $1.0.bytes) : 0) }
+        let cpu = p.devices.first { $0.id == "cpu0" }
+        return StreamingPlan(
+            resident: resident, window: p.window.slots, slotBytes: p.window.slotBytes, residentBytes: residentBytes,
+            streamedBytesPerPass: p.devices.first { $0.id == "disk" }?.weightBytes ?? 0,
+            plannedBytes: cpu?.plannedBytes ?? 0, predictedDiskSeconds: p.predicted.diskSeconds,
+            predictedComputeSeconds: p.predicted.computeSeconds, overlapped: p.window.overlapped,
+            reasons: p.reasons)
     }
 
     /// A new conversation state (its own KV cache).

@@ -1,4 +1,5 @@
 import EdgeCore
+import EdgePlanner
 import EdgeDevices
 import CEdgeKernels
 
@@ -87,9 +88,8 @@ public final class ForwardPass: @unchecked Sendable {
     /// Bytes of the scratch buffers a pass with batches of `maxBatch` tokens allocates (activations,
     /// quantized activations, one row of logits per token when all are asked for: counted as one).
     public static func scratchBytes(config c: ModelConfig, maxBatch b: Int) -> Int {
-        let floats = b * (3 * c.embeddingLength + 2 * c.qDim + 2 * c.kvDim + 2 * c.feedForwardLength) + c.vocabularySize
-        let act = b * 4 * max(c.embeddingLength, c.qDim, c.feedForwardLength)
-        return floats * 4 + act + b * 4
+        RuntimeFootprint.scratchBytes(embedding: c.embeddingLength, qDim: c.qDim, kvDim: c.kvDim, feedForward: c.feedForwardLength,
+                                      vocabulary: c.vocabularySize, batch: b)
     }
 
     deinit {

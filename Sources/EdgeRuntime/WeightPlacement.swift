@@ -82,14 +82,6 @@ public final class WeightPlacement: @unchecked Sendable {
         diskBytesPerSecond = 0
     }
 
-    /// A unit of the plan: rows of one matrix, or a group of whole matrices that lie together in
-    /// the file, read as one contiguous range.
-    private struct Block {
-        var offset: Int
-        var length: Int
-        var members: [(layer: Int, role: Int, rowStart: Int, rows: Int, offset: Int)]  // layer -1: output
-    }
-
     /// Plans residency for `budget` bytes and loads the resident blocks.
     /// - Parameters:
     ///   - fixedBytes: KV cache, activations and other buffers the budget must also hold.
@@ -97,16 +89,24 @@ public final class WeightPlacement: @unchecked Sendable {
     ///   - computeBytesPerSecond: rate the compute threads consume weights at.
     ///   - progress: called with (bytes loaded, bytes to load) while resident blocks load.
     ///   - blockTarget: largest block in bytes (default: the planner's choice for the budget).
-    public init(budgeted w: ModelWeights, path: String, budget: Int, fixedBytes: Int, computeBytesPerSecond: Double,
-         diskBytesPerSecond: Double?, progress: ((Int, Int) -> Void)?, blockTarget: Int? = nil) throws {
+    ///   - decided: residency and window decided beforehand (a saved ``PlacementPlan``), one flag
+    ///     per block of `manifest.blocks(target:)`; nil: planned here.
+    public init(budgeted w: ModelWeights, manifest: ModelManifest, path: String, budget: Int, fixedBytes: Int,
+                computeBytesPerSecond: Double, diskBytesPerSecond: Double?, progress: ((Int, Int) -> Void)?,
+                blockTarget: Int? = nil, decided: StreamingPlan? = nil) throws {
         let disk = try DiskTier(path: path)
         self.disk = disk
         let target = blockTarget ?? StreamingPlanner.blockTarget(budget: budget)
-        let blocks = WeightPlacement.makeBlocks(w, target: target)
+        let blocks = manifest.blocks(target: target)
         let spans = blocks.map { AlignedBuffer.span(offset: $0.offset, length: $0.length) }
-        let diskRate = try diskBytesPerSecond ?? WeightPlacement.measureDisk(disk, blocks: blocks, piece: min(16 << 20, 2 * target))
+        if let decided, decided.resident.count != blocks.count {
+            throw PlacementError.modelMismatch(plan: "the plan", model: manifest.name,
+                                               detail: "\(decided.resident.count) blocks planned, the file has \(blocks.count) of \(target) bytes at most")
+        }
+        let needsDisk = decided.map { $0.streamedBlockCount > 0 } ?? true
+        let diskRate = needsDisk ? try diskBytesPerSecond ?? WeightPlacement.measureDisk(disk, blocks: blocks, piece: min(16 << 20, 2 * target)) : diskBytesPerSecond ?? 0
         self.diskBytesPerSecond = diskRate
-        let plan = try StreamingPlanner.plan(StreamingRequest(
+        let plan = try decided ?? StreamingPlanner.plan(StreamingRequest(
             budget: budget, fixedBytes: fixedBytes, blockBytes: spans,
             diskBytesPerSecond: diskRate, computeBytesPerSecond: computeBytesPerSecond))
         self.plan = plan
@@ -140,6 +140,7 @@ public final class WeightPlacement: @unchecked Sendable {
         var output: [Piece] = []
         for (i, b) in blocks.enumerated() {
             for (k, m) in b.members.enumerated() {
+                let layer = manifest.matrices[m.matrix].layer, role = manifest.matrices[m.matrix].role
                 let source: Source
                 if let base = residentBase[i] {
                     source = .memory(base + (m.offset - b.offset))
@@ -148,7 +149,7 @@ public final class WeightPlacement: @unchecked Sendable {
                 }
                 let piece = Piece(rowStart: m.rowStart, rows: m.rows, source: source,
                                   releasesBlock: residentBase[i] == nil && k == b.members.count - 1)
-                if m.layer < 0 { output.append(piece) } else { layers[m.layer][m.role].append(piece) }
+                if layer < 0 { output.append(piece) } else { layers[layer][role].append(piece) }
             }
         }
         layerPieces = layers
@@ -156,49 +157,10 @@ public final class WeightPlacement: @unchecked Sendable {
         embeddingFromDisk = true
     }
 
-    /// Cuts the model into blocks in the order a forward pass reads them: per layer the attention
-    /// matrices, then the feed-forward ones, then the output projection. A group whose matrices
-    /// lie together in the file and fit `target` is one block (one read); otherwise each matrix is
-    /// its own block, and a matrix larger than `target` is cut into row ranges.
-    private static func makeBlocks(_ w: ModelWeights, target: Int) -> [Block] {
-        var out: [Block] = []
-        func chunks(_ m: MatrixWeight, layer: Int, role: Int) {
-            // Rows per chunk: a multiple of 64 where the matrix is that large, so kernels that work
-            // on groups of rows see the same groups as in a whole-matrix pass.
-            var rowsPer = max(1, target / m.rowBytes)
-            if rowsPer >= 64 { rowsPer -= rowsPer % 64 }
-            var r = 0
-            while r < m.rows {
-                let n = min(rowsPer, m.rows - r)
-                let off = m.fileOffset + r * m.rowBytes
-                out.append(Block(offset: off, length: n * m.rowBytes, members: [(layer, role, r, n, off)]))
-                r += n
-            }
-        }
-        func group(_ ms: [(MatrixWeight, Int)], layer: Int) {
-            let lo = ms.map(\.0.fileOffset).min()!
-            let hi = ms.map { $0.0.fileOffset + $0.0.byteCount }.max()!
-            let used = ms.reduce(0) { $0 + $1.0.byteCount }
-            // Gaps (norm vectors between the matrices) cost at most 2% extra reading.
-            if hi - lo <= target, Double(hi - lo - used) <= 0.02 * Double(used) {
-                out.append(Block(offset: lo, length: hi - lo,
-                                 members: ms.map { (layer, $0.1, 0, $0.0.rows, $0.0.fileOffset) }))
-            } else {
-                for (m, role) in ms { chunks(m, layer: layer, role: role) }
-            }
-        }
-        for (i, l) in w.layers.enumerated() {
-            group([(l.wq, Role.wq.rawValue), (l.wk, Role.wk.rawValue), (l.wv, Role.wv.rawValue), (l.wo, Role.wo.rawValue)], layer: i)
-            group([(l.gate, Role.gate.rawValue), (l.up, Role.up.rawValue), (l.down, Role.down.rawValue)], layer: i)
-        }
-        chunks(w.output, layer: -1, role: 0)
-        return out
-    }
-
     /// Read bandwidth of the file as streaming will see it: reads of `piece` bytes, two in flight
     /// (as with a two-slot window), over up to 32 pieces (at least 64 MiB where the file has it) of
     /// the weights. Direct I/O, so the page cache cannot inflate it.
-    private static func measureDisk(_ disk: DiskTier, blocks: [Block], piece: Int) throws -> Double {
+    private static func measureDisk(_ disk: DiskTier, blocks: [WeightBlock], piece: Int) throws -> Double {
         let lo = blocks.map(\.offset).min() ?? 0
         let hi = blocks.map { $0.offset + $0.length }.max() ?? 0
         let total = min(max(32 * piece, 64 << 20), hi - lo)

@@ -40,12 +40,12 @@ final class StreamingTests: XCTestCase {
             for budget in [0, weights / 3, weights * 2 / 3] {
                 let placement: WeightPlacement
                 do {
-                    placement = try WeightPlacement(budgeted: model.weights, path: path, budget: budget, fixedBytes: 0,
+                    placement = try WeightPlacement(budgeted: model.weights, manifest: ModelManifest(model: model), path: path, budget: budget, fixedBytes: 0,
                                                     computeBytesPerSecond: 1e10, diskBytesPerSecond: 1e9, progress: nil,
                                                     blockTarget: 4096)
                 } catch let PlanError.budgetTooSmall(_, minimum, _, _) {
                     XCTAssertEqual(budget, 0, "\(name): budget \(budget) refused, minimum \(minimum)")
-                    placement = try WeightPlacement(budgeted: model.weights, path: path, budget: minimum, fixedBytes: 0,
+                    placement = try WeightPlacement(budgeted: model.weights, manifest: ModelManifest(model: model), path: path, budget: minimum, fixedBytes: 0,
                                                     computeBytesPerSecond: 1e10, diskBytesPerSecond: 1e9, progress: nil,
                                                     blockTarget: 4096)
                     XCTAssertEqual(placement.plan?.window, 1, "\(name): at the minimum one slot")
