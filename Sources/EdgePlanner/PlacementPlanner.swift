@@ -13,6 +13,8 @@ public struct PlacementRequest: Sendable {
     public var context: Int
     /// Prompt length the time to first token is predicted for.
     public var promptTokens: Int
+    /// Tokens the run generates: with the prompt, the positions whose KV cache pages are touched.
+    public var generateTokens: Int
     /// Compute threads (nil: every CPU of the host).
     public var threads: Int?
     /// Largest prompt batch wanted (shrunk under a budget as the engine does).
@@ -23,7 +25,7 @@ public struct PlacementRequest: Sendable {
     public var useGPUs: Bool
 
     public init(manifest: ModelManifest, host: HostProfile, memoryBudget: Int? = nil, gpuBudgets: [String: Int] = [:],
-                context: Int, promptTokens: Int = 128, threads: Int? = nil, batch: Int = 512,
+                context: Int, promptTokens: Int = 128, generateTokens: Int = 128, threads: Int? = nil, batch: Int = 512,
                 diskBytesPerSecond: Double? = nil, useGPUs: Bool = true) {
         self.manifest = manifest
         self.host = host
@@ -31,6 +33,7 @@ public struct PlacementRequest: Sendable {
         self.gpuBudgets = gpuBudgets
         self.context = context
         self.promptTokens = promptTokens
+        self.generateTokens = generateTokens
         self.threads = threads
         self.batch = batch
         self.diskBytesPerSecond = diskBytesPerSecond
@@ -264,6 +267,16 @@ public enum PlacementPlanner {
     /// KV cache bytes per transformer block.
     static func kvPerLayer(_ c: Context) -> Int { RuntimeFootprint.kvBytes(c.m, context: c.request.context) / max(c.m.blockCount, 1) }
 
+    /// The part of the fixed buffers a run touches (the resident set counts touched pages only): the
+    /// KV cache of the prompt and generated positions, activations for the prompt's batch.
+    static func touchedFixed(_ c: Context, threads: Int, layers: Int) -> Int {
+        let positions = min(c.request.context, c.request.promptTokens + c.request.generateTokens)
+        let batch = min(c.batch, max(c.request.promptTokens, 1))
+        let kvPerLayerTouched = RuntimeFootprint.kvBytes(c.m, context: positions) / max(c.m.blockCount, 1)
+        return RuntimeFootprint.fixedBytes(c.m, context: positions, batch: batch, threads: threads)
+            - kvPerLayerTouched * (c.m.blockCount - layers)
+    }
+
     /// Per-token seconds of the non-weight work (norms, attention, syncs) for `layers` blocks on a CPU node.
     static func cpuOverhead(_ c: Context, layers: Int, node: Int) -> Double {
         // Attention reads the K and V of every earlier position: at the middle of the context on average.
@@ -326,7 +339,9 @@ public enum PlacementPlanner {
             transferSeconds: 0, placements: placements,
             window: .init(slots: sp.window, slotBytes: sp.slotBytes, overlapped: streaming && sp.overlapped),
             kv: nLayers > 0 ? [.init(device: "cpu\(node.id)", layers: nLayers, bytes: kvPerLayer(c) * nLayers)] : [],
-            devices: devices, peaks: ["cpu\(node.id)": c.processBytes + cpuBytes], reasons: reasons, threadCPUs: threads,
+            devices: devices, peaks: ["cpu\(node.id)": c.processBytes + sp.residentBytes + (streaming ? sp.window * sp.slotBytes : 0)
+                                        + touchedFixed(c, threads: threads.count, layers: nLayers)],
+            reasons: reasons, threadCPUs: threads,
             streamedBytes: sp.streamedBytesPerPass, cpuFlops: c.rates.cpuFlopsByNode[node.id] ?? 1e9,
             gpuFraction: 0, gpuFlops: 0, gpuBytesPerSecond: 0)
     }
@@ -520,17 +535,17 @@ public enum PlacementPlanner {
     }
 
     /// Time to first token: the prompt's multiply-adds at the devices' prompt rates (in batches;
-    /// streamed weights are read again for every batch), then one generated token.
+    /// streamed weights are read again for every batch); its last logits give the first token.
     static func ttft(_ c: Context, _ best: Candidate) -> Double {
         let p = Double(c.request.promptTokens)
-        guard p > 0 else { return best.seconds }
+        guard p > 0 else { return 0 }
         let flops = p * c.m.flopsPerToken
         let passes = (c.request.promptTokens + c.batch - 1) / c.batch
         let gpu = best.gpuFraction > 0 ? flops * best.gpuFraction / max(best.gpuFlops, 1) : 0
         let cpu = flops * (1 - best.gpuFraction) / max(best.cpuFlops, 1)
         let disk = Double(passes * best.streamedBytes) / max(c.disk ?? 1, 1)
         let compute = best.strategy == "gpu-split" ? max(gpu, cpu) : gpu + cpu
-        return (best.window.overlapped ? max(compute, disk) : compute + disk) + best.seconds
+        return best.window.overlapped ? max(compute, disk) : compute + disk
     }
 
     /// Bytes a block occupies in memory: its file range widened to 4 KiB pages (direct I/O alignment).

@@ -32,8 +32,10 @@ public struct EngineOptions: Sendable {
     /// The host's profile: when given (and no `plan`), the engine plans with it — rates from
     /// measurement instead of the constants above — and keeps the plan's predictions.
     public var hostProfile: HostProfile?
-    /// Prompt length the plan's time to first token is predicted for.
+    /// Prompt length the plan's time to first token is predicted for, and tokens to be generated
+    /// (the plan's peak memory counts the KV cache pages they touch).
     public var expectedPromptTokens: Int = 128
+    public var expectedGeneratedTokens: Int = 128
 
     public init(threads: Int? = nil, contextLength: Int? = nil) {
         self.threads = threads
@@ -112,7 +114,8 @@ public final class Engine: Sendable {
         } else if let profile = options.hostProfile {
             plan = try PlacementPlanner.plan(PlacementRequest(
                 manifest: manifest, host: profile, memoryBudget: options.memoryBudget, context: ctx,
-                promptTokens: min(options.expectedPromptTokens, ctx - 1), threads: threadsWanted, batch: options.batchSize,
+                promptTokens: min(options.expectedPromptTokens, ctx - 1), generateTokens: options.expectedGeneratedTokens,
+                threads: threadsWanted, batch: options.batchSize,
                 diskBytesPerSecond: options.diskBytesPerSecond, useGPUs: false))
         }
         contextLength = ctx

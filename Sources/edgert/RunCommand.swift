@@ -2,6 +2,8 @@ import ArgumentParser
 import EdgeRuntime
 import EdgeDevices
 import EdgeTokenizer
+import EdgeCore
+import EdgePlanner
 import Foundation
 
 struct RunCommand: AsyncParsableCommand {
@@ -42,8 +44,23 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the prompt's tokens and the engine set-up to standard error.")
     var verbose = false
 
+    @Option(name: .long, help: "Execute a plan saved by `edgert plan --out FILE` (its context, threads, budget and placement).")
+    var plan: String?
+
+    @Option(name: .long, help: "Plan with this host profile (default: this host's profile in Profiles/, when there is one).")
+    var profile: String?
+
+    @Option(name: .long, help: "Also write the measured and predicted figures to this file as JSON.")
+    var statsJson: String?
+
     @Argument(help: "The prompt.")
     var prompt: String
+
+    /// The host profile `run` plans with: --profile, else this host's own from Profiles/ when present.
+    private func profileForRun() throws -> (profile: HostProfile, path: String)? {
+        if let profile { return (try HostProfileFile.read(profile), profile) }
+        return try HostProfileFile.findOwn()
+    }
 
     func validate() throws {
         if tokens < 0 { throw ValidationError("-n must be 0 or more (got \(tokens))") }
@@ -67,6 +84,18 @@ struct RunCommand: AsyncParsableCommand {
                 options.contextLength = min(model.config.contextLength, ids.count + tokens)
             }
             options.loadProgress = loadProgressPrinter()
+            options.expectedPromptTokens = ids.count
+            options.expectedGeneratedTokens = tokens
+            var hostName: String?
+            if let plan {
+                let saved = try loadPlan(plan)
+                try HostDevices.check(saved, profile: try? HostProfileFile.load(profile: profile, device: nil).profile)
+                options.plan = saved
+                hostName = saved.host
+            } else if let found = try profileForRun() {
+                options.hostProfile = found.profile
+                hostName = found.path
+            }
             let engine = try Engine(model: model, tokenizer: tok, options: options,
                                     startedAt: monotonicSeconds() - (ProcessInfo.processInfo.systemUptime - t0))
             let c = engine.model.config
@@ -74,7 +103,14 @@ struct RunCommand: AsyncParsableCommand {
                               engine.loadSeconds, (path as NSString).lastPathComponent, c.architecture, c.blockCount,
                               c.embeddingLength, formatBytes(engine.model.weightBytes), engine.contextLength,
                               engine.node.pool.threadCount))
-            if let budget = options.memoryBudget { printPlacement(engine, budget: budget, verbose: verbose) }
+            if let p = engine.plan {
+                printError(String(format: "plan: %@ from %@; predicted %.2f tokens/s, peak %@, time to first token %.3f s",
+                                  p.strategy, hostName ?? p.host, p.predicted.genTokensPerSecond,
+                                  formatBytes(p.predicted.hostPeakBytes), p.predicted.timeToFirstTokenSeconds))
+                if verbose { for r in p.reasons { printError("  plan: \(r)") } }
+            }
+            let budget = engine.plan?.devices.first { $0.id == "cpu0" }?.capacityBytes ?? options.memoryBudget ?? 0
+            if engine.placement.plan != nil { printPlacement(engine, budget: budget, verbose: verbose) }
             if verbose {
                 let topo = NUMATopology.current()
                 printError("host: \(topo.nodeCount) NUMA node(s) \(topo.cpusByNode); pool pinned to CPUs \(engine.node.pool.cpus)")
@@ -108,9 +144,10 @@ struct RunCommand: AsyncParsableCommand {
                 printError(String(format: "generation: %d tokens, %.1f tokens/s (stopped at the %@)", s.generatedTokens,
                                   s.generationTokensPerSecond, s.stopReason.rawValue))
                 printError("peak memory (RSS): \(formatBytes(s.peakResidentBytes))")
-                if let budget = options.memoryBudget {
-                    printStreamingFigures(engine, stats: s, budget: budget)
-                }
+                if engine.placement.plan != nil { printStreamingFigures(engine, stats: s, budget: budget) }
+                let report = RunStats(stats: s, plan: engine.plan, model: (path as NSString).lastPathComponent, threads: engine.node.pool.threadCount)
+                if let line = report.comparisonLine { printError(line) }
+                if let statsJson { try report.write(to: statsJson) }
             }
         }
     }
