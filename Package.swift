@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "EdgeTemplateTests", dependencies: ["EdgeTemplate"], exclude: ["oracle", "templates", "golden"]),
         .testTarget(name: "EdgeRuntimeTests", dependencies: ["EdgeRuntime", "EdgeFormats", "EdgeCore", "EdgeDevices", "EdgeKernels", "EdgeTemplate"],
                     exclude: ["oracle"]),
-        .testTarget(name: "EdgePlannerTests", dependencies: ["EdgePlanner"]),
+        .testTarget(name: "EdgePlannerTests", dependencies: ["EdgePlanner", "EdgeCore"], exclude: ["golden"]),
         .testTarget(name: "EdgeDevicesTests", dependencies: ["EdgeDevices"]),
         .testTarget(name: "edgertCLITests", dependencies: ["EdgeFormats"]),
     ],

@@ -247,11 +247,37 @@ public enum RuntimeFootprint {
     /// norm vectors (F32 copies), the sampler's logits copies, and per-thread stacks and slack
     /// (1 MiB + 256 KiB per thread, counting 6 I/O, loader and driver threads; measured: a budgeted
     /// SmolLM2 run's peak exceeded the buffers by 0.3 MiB on one thread).
-    public static func fixedBytes(_ m: ModelManifest, context: Int, batch: Int, threads: Int) -> Int {
+    ///
+    /// Under a budget the activations are counted as ``activationReserve(_:budget:)``, not as
+    /// the batch's exact size, so that the room left for weights never shrinks as the budget grows.
+    public static func fixedBytes(_ m: ModelManifest, context: Int, batch: Int, threads: Int, budget: Int? = nil) -> Int {
+        let activations = budget.map { activationReserve(m, budget: $0) } ?? scratchBytes(m, batch: batch)
+        return kvBytes(m, context: context) + activations + otherBytes(m, threads: threads)
+    }
+
+    /// Norm vectors, sampling buffers, stacks and slack.
+    static func otherBytes(_ m: ModelManifest, threads: Int) -> Int {
         let vectors = 4 * (m.blockCount * (2 * m.embeddingLength + m.qDim + 2 * m.kvDim) + m.embeddingLength + m.headDim)
         let sampling = 4 * 4 * m.vocabularySize
         let working = (1 << 20) + (256 << 10) * (threads + 6)
-        return kvBytes(m, context: context) + scratchBytes(m, batch: batch) + vectors + sampling + working
+        return vectors + sampling + working
+    }
+
+    /// Memory set aside for activations under a budget: an eighth of it (the batch is the largest
+    /// that fits there), or one token's activations when that is more. It grows with the budget
+    /// continuously; reserving the batch's exact size instead would take a jump of memory from the
+    /// weights each time the batch doubles, and a larger budget could then run slower.
+    public static func activationReserve(_ m: ModelManifest, budget: Int) -> Int {
+        max(scratchBytes(m, batch: 1), budget / 8)
+    }
+
+    /// The smallest budget whose room, after the fixed buffers and their activation reserve, holds
+    /// `needed` bytes (e.g. one window slot).
+    public static func minimumBudget(_ m: ModelManifest, context: Int, threads: Int, needing needed: Int) -> Int {
+        let rest = kvBytes(m, context: context) + otherBytes(m, threads: threads) + needed
+        let one = scratchBytes(m, batch: 1)
+        if rest + one <= 8 * one { return rest + one }       // the one-token floor governs
+        return (8 * rest + 6) / 7                             // B - B/8 >= rest
     }
 
     /// The process itself before any weight or buffer: code, libraries, the tokenizer's tables and

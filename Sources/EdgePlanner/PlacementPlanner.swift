@@ -86,6 +86,58 @@ public enum PlacementPlanner {
     public static var cpuLayerSeconds: Double { 70e-6 }
 
     public static func plan(_ r: PlacementRequest) throws(PlacementError) -> PlacementPlan {
+        do {
+            return try planBest(r)
+        } catch let .budgetTooSmall(device, budget, minimum, detail) {
+            // The block size follows the budget, so the minimum computed at this budget may need a
+            // larger slot itself: climb to the fixed point (blocks only grow with the budget).
+            var least = minimum
+            for _ in 0..<16 {
+                var probe = r
+                probe.memoryBudget = least
+                do {
+                    _ = try planBest(probe)
+                    break
+                } catch let .budgetTooSmall(_, _, next, _) where next > least {
+                    least = next
+                } catch {
+                    least += 1 << 20
+                }
+            }
+            throw .budgetTooSmall(device: device, budget: budget, minimum: max(least, minimum), detail: detail)
+        }
+    }
+
+    /// Plans with the budget's block size and every smaller one of the ladder, keeping the fastest:
+    /// smaller blocks waste less memory on the window and pack residents tighter, larger ones mean
+    /// fewer reads. Trying every size up to the budget's own keeps a larger budget never slower.
+    static func planBest(_ r: PlacementRequest) throws(PlacementError) -> PlacementPlan {
+        let available = Int(r.host.memory.availableBytes.value)
+        let top = StreamingPlanner.blockTarget(budget: r.memoryBudget ?? max(0, available - RuntimeFootprint.processBytes(r.manifest)))
+        var best: PlacementPlan?
+        var firstError: PlacementError?
+        var target = top
+        while true {
+            do {
+                let p = try planOnce(r, target: target)
+                if best == nil || p.predicted.genTokensPerSecond > best!.predicted.genTokensPerSecond * (1 + 1e-12) { best = p }
+                // Nothing streams and nothing is split: smaller blocks cannot do better.
+                if p.window.slots == 0 && p.devices.allSatisfy({ $0.kind == "cpu" }) { break }
+            } catch {
+                // Report the smallest minimum any block size allows (the smallest blocks, usually).
+                if case let .budgetTooSmall(_, _, m, _) = error, case let .budgetTooSmall(_, _, m0, _)? = firstError, m >= m0 {
+                } else {
+                    firstError = error
+                }
+            }
+            if target <= StreamingPlanner.minimumBlockTarget { break }
+            target /= 2
+        }
+        if let best { return best }
+        throw firstError!
+    }
+
+    static func planOnce(_ r: PlacementRequest, target: Int) throws(PlacementError) -> PlacementPlan {
         let m = r.manifest, host = r.host
         guard r.context >= 1 else { throw .badRequest("context length \(r.context) must be at least 1") }
         guard r.promptTokens >= 0, r.promptTokens < r.context else {
@@ -108,7 +160,6 @@ public enum PlacementPlanner {
             reasons.append("warning: budget \(mib(b)) + \(mib(processBytes)) of code and tables exceeds the host's available memory \(mib(available))")
         }
         let batch = RuntimeFootprint.batchSize(m, wanted: r.batch, context: r.context, budget: r.memoryBudget)
-        let target = StreamingPlanner.blockTarget(budget: cpuBudget)
         let blocks = m.blocks(target: target)
         let spans = blocks.map { span(offset: $0.offset, length: $0.length) }
         let byType = blocks.map { m.bytesByType($0) }
@@ -292,15 +343,16 @@ public enum PlacementPlanner {
         let threads = c.rates.threadsByNode[node.id] ?? []
         guard !threads.isEmpty else { throw .badRequest("no thread of the plan runs on node \(node.id)") }
         let nLayers = layers ?? c.m.blockCount
-        let fixed = RuntimeFootprint.fixedBytes(c.m, context: c.request.context, batch: c.batch, threads: threads.count)
-            - (subset == nil ? 0 : kvPerLayer(c) * (c.m.blockCount - nLayers))
+        let budgetBytes = budget ?? c.cpuBudget
+        let kvElsewhere = subset == nil ? 0 : kvPerLayer(c) * (c.m.blockCount - nLayers)
+        let fixed = RuntimeFootprint.fixedBytes(c.m, context: c.request.context, batch: c.batch, threads: threads.count,
+                                                budget: c.request.memoryBudget.map { _ in budgetBytes }) - kvElsewhere
         var bytes: [String: Int] = [:]
         for i in idx { for (t, b) in c.byType[i] { bytes[t, default: 0] += b } }
         let weightSeconds = c.rates.cpuSeconds(node: node.id, bytes)
         let compute = weightSeconds + cpuOverhead(c, layers: nLayers, node: node.id)
         let spanBytes = idx.map { c.spans[$0] }
         let total = spanBytes.reduce(0, +)
-        let budgetBytes = budget ?? c.cpuBudget
         let computeRate = Double(max(total, 1)) / max(compute, 1e-9)
         let sp: StreamingPlan
         do {
@@ -310,7 +362,10 @@ public enum PlacementPlanner {
         } catch {
             switch error {
             case let .budgetTooSmall(b, minimum, f, s):
-                throw .budgetTooSmall(device: "cpu\(node.id)", budget: b, minimum: minimum,
+                // With a budget the activation reserve grows with it: solve for the true minimum.
+                let least = c.request.memoryBudget == nil ? minimum
+                    : RuntimeFootprint.minimumBudget(c.m, context: c.request.context, threads: threads.count, needing: s) - kvElsewhere
+                throw .budgetTooSmall(device: "cpu\(node.id)", budget: b, minimum: least,
                                       detail: "the KV cache for \(c.request.context) tokens and activations need \(mib(f)) and one streamed block \(mib(s))")
             }
         }
@@ -416,23 +471,30 @@ public enum PlacementPlanner {
             cpuFlops: active.reduce(0) { $0 + (c.rates.cpuFlopsByNode[$1.id] ?? 0) }, gpuFraction: 0, gpuFlops: 0, gpuBytesPerSecond: 0)
     }
 
-    /// GPU memory for weights, and the GPU's weight rate.
-    static func gpuCapacity(_ c: Context, _ gpu: HostProfile.GPU) -> (capacity: Int, rate: Double, flops: Double) {
-        let budget = c.request.gpuBudgets[gpu.id] ?? (Int(gpu.memoryBytes.value) - gpuReserveBytes)
-        let scratch = RuntimeFootprint.scratchBytes(c.m, batch: c.batch)
-        var cap = budget - scratch
+    /// The GPU's usable memory (its budget, or its memory less the runtime's reserve; for a GPU
+    /// sharing host memory, no more than the host budget leaves after the CPU's own buffers), the
+    /// part of it left for weights and KV cache after the activations, and its rates.
+    /// Activations on the GPU: the batch asked for (the host budget does not shrink it).
+    static func gpuScratch(_ c: Context) -> Int {
+        RuntimeFootprint.scratchBytes(c.m, batch: max(1, min(c.request.batch, c.request.context)))
+    }
+
+    static func gpuCapacity(_ c: Context, _ gpu: HostProfile.GPU) -> (device: Int, room: Int, rate: Double, flops: Double) {
+        var device = c.request.gpuBudgets[gpu.id] ?? (Int(gpu.memoryBytes.value) - gpuReserveBytes)
         if gpu.sharesHostMemory {
-            // Taken from the host's RAM: what the CPU side does not need for its own buffers.
-            let cpuFixed = RuntimeFootprint.fixedBytes(c.m, context: c.request.context, batch: c.batch, threads: c.threadCPUs.count)
-            cap = min(cap, c.cpuBudget - cpuFixed)
+            let cpuFixed = RuntimeFootprint.fixedBytes(c.m, context: c.request.context, batch: c.batch, threads: c.threadCPUs.count,
+                                                       budget: c.request.memoryBudget)
+            device = min(device, c.cpuBudget - cpuFixed)
         }
-        return (max(0, cap), gpu.memoryGBPerS.value * 1e9 * gpuBandwidthEfficiency, gpu.fp16Tflops.value * 1e12 * gpuComputeEfficiency)
+        device = max(0, device)
+        let room = max(0, device - gpuScratch(c))
+        return (device, room, gpu.memoryGBPerS.value * 1e9 * gpuBandwidthEfficiency, gpu.fp16Tflops.value * 1e12 * gpuComputeEfficiency)
     }
 
     /// The GPU takes blocks in pass order while they (and their layers' KV cache) fit; the
     /// boundary block is split by the memory left; the rest runs on CPU node `node`.
     static func gpuLayers(_ c: Context, gpu: HostProfile.GPU, node: HostProfile.Node) throws(PlacementError) -> Candidate? {
-        let (cap, rate, flops) = gpuCapacity(c, gpu)
+        let (device, cap, rate, flops) = gpuCapacity(c, gpu)
         let kvLayer = kvPerLayer(c)
         var used = 0, onGPU: [Int: Double] = [:], layersOnGPU = Set<Int>()
         for (i, b) in c.blocks.enumerated() {
@@ -457,7 +519,7 @@ public enum PlacementPlanner {
         let rest = c.blocks.indices.filter { (onGPU[$0] ?? 0) < 1 }
         let gpuCand: Candidate
         var cpuCand: Candidate?
-        let cpuBudget = gpu.sharesHostMemory ? c.cpuBudget - used : c.cpuBudget
+        let cpuBudget = gpu.sharesHostMemory ? c.cpuBudget - used - gpuScratch(c) : c.cpuBudget
         if !rest.isEmpty {
             // The split boundary block's CPU rows are part of the CPU side: count them whole (an
             // over-estimate of at most one block).
@@ -480,10 +542,10 @@ public enum PlacementPlanner {
         if let cpuCand { reasons += cpuCand.reasons }
         reasons.append("gpu-layers: \(transfers) hand-overs per token × \(fmt(transferLatencySeconds * 1e6)) µs (estimate) over a \(fmt(gpu.linkGBPerS.value)) GB/s link")
         var devices = cpuCand?.devices ?? []
-        devices.insert(.init(id: gpu.id, kind: "gpu", capacityBytes: cap, weightBytes: Int(gpuBytes),
-                             otherBytes: used - Int(gpuBytes) + RuntimeFootprint.scratchBytes(c.m, batch: c.batch), rateGBPerS: rate / 1e9), at: 0)
+        devices.insert(.init(id: gpu.id, kind: "gpu", capacityBytes: device, weightBytes: Int(gpuBytes),
+                             otherBytes: used - Int(gpuBytes) + gpuScratch(c), rateGBPerS: rate / 1e9), at: 0)
         var peaks = cpuCand?.peaks ?? ["cpu\(node.id)": c.processBytes + RuntimeFootprint.fixedBytes(c.m, context: c.request.context, batch: c.batch, threads: c.threadCPUs.count) - kvLayer * layersOnGPU.count]
-        peaks[gpu.id] = used + RuntimeFootprint.scratchBytes(c.m, batch: c.batch) + (gpu.sharesHostMemory ? 0 : gpuReserveBytes)
+        peaks[gpu.id] = used + gpuScratch(c) + (gpu.sharesHostMemory ? 0 : gpuReserveBytes)
         var kv = cpuCand?.kv ?? []
         kv.insert(.init(device: gpu.id, layers: layersOnGPU.count, bytes: kvLayer * layersOnGPU.count), at: 0)
         gpuCand = Candidate(
@@ -500,7 +562,7 @@ public enum PlacementPlanner {
     /// the GPU and the CPU in the ratio of their rates (HeteGen), two transfers per matrix.
     static func gpuSplit(_ c: Context, gpu: HostProfile.GPU, node: HostProfile.Node) throws(PlacementError) -> Candidate? {
         guard !gpu.sharesHostMemory else { return nil }   // one memory bus: splitting adds no bandwidth
-        let (cap, rate, flops) = gpuCapacity(c, gpu)
+        let (device, cap, rate, flops) = gpuCapacity(c, gpu)
         let weights = c.spans.reduce(0, +)
         let kvAll = RuntimeFootprint.kvBytes(c.m, context: c.request.context)
         var allBytes: [String: Int] = [:]
@@ -508,7 +570,8 @@ public enum PlacementPlanner {
         let cpuRate = Double(weights) / max(c.rates.cpuSeconds(node: node.id, allBytes), 1e-12)
         let f = rate / (rate + cpuRate)
         guard Double(weights) * f + Double(kvAll) <= Double(cap) else { return nil }
-        let cpuFixed = RuntimeFootprint.fixedBytes(c.m, context: c.request.context, batch: c.batch, threads: c.threadCPUs.count) - kvAll
+        let cpuFixed = RuntimeFootprint.fixedBytes(c.m, context: c.request.context, batch: c.batch, threads: c.threadCPUs.count,
+                                                   budget: c.request.memoryBudget) - kvAll
         let cpuWeights = Int(Double(weights) * (1 - f))
         guard cpuWeights + cpuFixed <= c.cpuBudget else { return nil }
         let compute = Double(weights) * f / rate + Double(c.m.blockCount) * gpuLayerSeconds
@@ -524,11 +587,11 @@ public enum PlacementPlanner {
             transferSeconds: transferSeconds, placements: Array(repeating: (.resident, shares), count: c.blocks.count),
             window: .init(slots: 0, slotBytes: 0, overlapped: false),
             kv: [.init(device: gpu.id, layers: c.m.blockCount, bytes: kvAll)],
-            devices: [.init(id: gpu.id, kind: "gpu", capacityBytes: cap, weightBytes: Int(Double(weights) * f),
-                            otherBytes: kvAll + RuntimeFootprint.scratchBytes(c.m, batch: c.batch), rateGBPerS: rate / 1e9),
+            devices: [.init(id: gpu.id, kind: "gpu", capacityBytes: device, weightBytes: Int(Double(weights) * f),
+                            otherBytes: kvAll + gpuScratch(c), rateGBPerS: rate / 1e9),
                       .init(id: "cpu\(node.id)", kind: "cpu", capacityBytes: c.cpuBudget, weightBytes: cpuWeights, otherBytes: cpuFixed,
                             rateGBPerS: cpuRate / 1e9)],
-            peaks: [gpu.id: Int(Double(weights) * f) + kvAll + RuntimeFootprint.scratchBytes(c.m, batch: c.batch) + gpuReserveBytes,
+            peaks: [gpu.id: Int(Double(weights) * f) + kvAll + gpuScratch(c) + gpuReserveBytes,
                     "cpu\(node.id)": c.processBytes + cpuWeights + cpuFixed],
             reasons: reasons, threadCPUs: c.rates.threadsByNode[node.id] ?? c.threadCPUs, streamedBytes: 0,
             cpuFlops: c.rates.cpuFlopsByNode[node.id] ?? 1e9, gpuFraction: f, gpuFlops: flops, gpuBytesPerSecond: rate)

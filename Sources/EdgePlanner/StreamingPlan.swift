@@ -95,9 +95,16 @@ public enum StreamingPlanner {
     /// Target size of a streamed block for a budget: small enough that a few window slots cost a
     /// small part of the budget (1/32), at least 1 MiB so that reads stay efficient, at most 32 MiB
     /// (reads of 4 MiB pieces already reach the disk's bandwidth; larger blocks only cost memory).
+    /// A power of two, so that the sizes a budget may use are a fixed ladder (see
+    /// ``PlacementPlanner``'s search over it).
     public static func blockTarget(budget: Int) -> Int {
-        min(32 << 20, max(1 << 20, budget / 32))
+        var t = minimumBlockTarget
+        while t * 2 <= min(32 << 20, budget / 32) { t *= 2 }
+        return t
     }
+
+    /// The smallest block size planned: reads below 1 MiB lose bandwidth.
+    public static let minimumBlockTarget = 1 << 20
 
     public static func plan(_ r: StreamingRequest) throws(PlanError) -> StreamingPlan {
         let total = r.blockBytes.reduce(0, +)

@@ -122,15 +122,21 @@ public final class Engine: Sendable {
         self.plan = plan
         let batch = RuntimeFootprint.batchSize(manifest, wanted: options.batchSize, context: ctx, budget: budget)
         batchSize = batch
-        fixedBytes = RuntimeFootprint.fixedBytes(manifest, context: ctx, batch: batch, threads: threadsWanted)
+        fixedBytes = RuntimeFootprint.fixedBytes(manifest, context: ctx, batch: batch, threads: threadsWanted, budget: budget)
         if let budget {
             let decided = plan.map { Engine.streamingPlan(of: $0) }
             let computeRate = plan.flatMap { $0.devices.first { $0.id == "cpu0" }?.rateGBPerS }.map { $0 * 1e9 }
                 ?? options.computeBytesPerSecondPerThread * Double(threadsWanted)
-            placement = try WeightPlacement(
-                budgeted: model.weights, manifest: manifest, path: model.path, budget: budget, fixedBytes: fixedBytes,
-                computeBytesPerSecond: computeRate, diskBytesPerSecond: options.diskBytesPerSecond,
-                progress: options.loadProgress, blockTarget: plan?.blockTarget, decided: decided)
+            do {
+                placement = try WeightPlacement(
+                    budgeted: model.weights, manifest: manifest, path: model.path, budget: budget, fixedBytes: fixedBytes,
+                    computeBytesPerSecond: computeRate, diskBytesPerSecond: options.diskBytesPerSecond,
+                    progress: options.loadProgress, blockTarget: plan?.blockTarget, decided: decided)
+            } catch let PlanError.budgetTooSmall(b, _, f, slot) {
+                // The activation reserve grows with the budget: the smallest budget that works.
+                let least = RuntimeFootprint.minimumBudget(manifest, context: ctx, threads: threadsWanted, needing: slot)
+                throw PlanError.budgetTooSmall(budget: b, minimum: least, fixedBytes: f, slotBytes: slot)
+            }
         } else {
             placement = WeightPlacement(mapped: model.weights)
         }
