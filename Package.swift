@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "EdgePlannerTests", dependencies: ["EdgePlanner"]),
         .testTarget(name: "EdgeDevicesTests", dependencies: ["EdgeDevices"]),
         .testTarget(name: "EdgeTopologyTests", dependencies: ["EdgeTopology", "EdgeCore"]),
-        .testTarget(name: "edgertCLITests", dependencies: ["EdgeFormats"]),
+        .testTarget(name: "edgertCLITests", dependencies: ["EdgeFormats", "EdgeCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
