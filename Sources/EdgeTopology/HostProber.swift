@@ -39,6 +39,12 @@ public struct HostProber: Sendable {
         let layout = NodeLayout.read(from: system, cpus: cpus, memory: memory)
         let (gpus, gpuNotes) = GPUInventory.list(in: system)
         var notes = gpuNotes
+        // Other work running while we measure lowers every figure; say so when there was some.
+        let load = system.readFile("/proc/loadavg")?.split(separator: " ").first.flatMap { Double($0) }
+        if let load, load >= 0.5 * Double(cpus.count) {
+            notes.append(String(format: "the host was busy when profiled (load average %.1f on %d CPU%@): figures may be low and noisy",
+                                load, cpus.count, cpus.count == 1 ? "" : "s"))
+        }
         let nodeTotal = layout.nodes.reduce(0) { $0 + $1.memoryBytes }
         if layout.nodes.count >= 1, abs(Double(nodeTotal - memory.totalBytes)) > 0.1 * Double(memory.totalBytes) {
             notes.append(String(format: "the NUMA nodes' memory adds up to %.1f GiB but /proc/meminfo's MemTotal is %.1f GiB (memory outside the listed nodes, or hot-plugged)",
@@ -94,7 +100,7 @@ public struct HostProber: Sendable {
                 let mv = try await benchmarks.matvec(type: type, cpu: cpu, seconds: options.kernelSeconds)
                 let mm = try await benchmarks.matmul(type: type, cpu: cpu, seconds: options.kernelSeconds)
                 end("\(type): matvec \(Self.gb(mv)) GB/s, matmul \(String(format: "%.1f", mm / 1e9)) GFLOP/s")
-                let how = "one thread pinned on CPU \(cpu), \(KernelWorkload.rowElements)-wide rows, ~\(KernelWorkload.targetWeightBytes >> 10) KiB of weights (in cache), activations pre-quantized, best of 3 runs"
+                let how = "one thread pinned on CPU \(cpu), \(KernelWorkload.rowElements)-wide rows, ~\(KernelWorkload.targetWeightBytes >> 10) KiB of weights (in cache), activations pre-quantized, best of 5 runs"
                 kernels.append(HostProfile.KernelSpeed(
                     weightType: type.description,
                     matvecGBPerS: .measured(Self.round(mv / 1e9, 2), "1-token matvec, " + how),
@@ -126,6 +132,9 @@ public struct HostProber: Sendable {
                 try await benchmarks.memoryRead(cpus: node.cpus, bytes: bytes, passes: options.memoryPasses)
             }
             end("node \(node.id), all cores: \(Self.gb(all)) GB/s")
+            if node.cpus.count > 1 && all < single {
+                notes.append("node \(node.id): all cores together read slower than one (\(Self.gb(all)) < \(Self.gb(single)) GB/s): other work competed for the cores or the memory")
+            }
             let how = "\(bytes >> 20) MiB buffer, \(loads) loads, fastest of \(options.memoryPasses) passes"
                 + (options.memoryRepeats > 1 ? " in each of \(options.memoryRepeats) runs" : "")
             nodes.append(HostProfile.Node(

@@ -70,12 +70,13 @@ final class KernelWorkload: @unchecked Sendable {
                     activations.base, actRowBytes, Int64(Self.batchTokens), output, Int64(rows))
     }
 
-    /// Best rate over three timed runs of about `seconds / 3` each, after one untimed call:
-    /// `unitsPerCall` × calls / elapsed.
+    /// Best rate over five timed runs of about `seconds / 5` each, after one untimed call:
+    /// `unitsPerCall` × calls / elapsed. Several short runs rather than one long one, so that on a
+    /// shared host one of them is likely to fall in a quiet moment.
     static func rate(seconds: Double, unitsPerCall: Double, _ call: () -> Void) -> Double {
         call()
         var best = 0.0
-        for _ in 0..<3 {
+        for _ in 0..<5 {
             var calls = 0
             let t0 = monotonicSeconds()
             var dt = 0.0
@@ -83,7 +84,7 @@ final class KernelWorkload: @unchecked Sendable {
                 call()
                 calls += 1
                 dt = monotonicSeconds() - t0
-            } while dt < seconds / 3
+            } while dt < seconds / 5
             best = max(best, unitsPerCall * Double(calls) / dt)
         }
         return best

@@ -50,7 +50,7 @@ public struct ProbeOptions: Sendable, Equatable {
 
     public static func full(storageDirectory: String?) -> ProbeOptions {
         ProbeOptions(tool: "edgert profile", memoryProbeBytes: 1 << 30, memoryPasses: 5, memoryRepeats: 3,
-                     kernelSeconds: 0.6, perCPUSeconds: 0.4, storageDirectory: storageDirectory,
+                     kernelSeconds: 0.75, perCPUSeconds: 0.4, storageDirectory: storageDirectory,
                      storage: StoragePlan(fileBytes: 1 << 30, passes: 3, randomReads: 5000, randomSeconds: 4))
     }
 }

@@ -108,6 +108,16 @@ final class HostProberTests: XCTestCase {
         XCTAssertFalse(r.notes.contains { $0.contains("CPU 3") }, "\(r.notes)")
     }
 
+    func testABusyHostIsNoted() async throws {
+        var host = FakeHost.twoNodeServerWithGPU()
+        host.files["/proc/loadavg"] = "6.25 5.00 4.00 3/200 1234\n"
+        let r = try await HostProber(system: host, benchmarks: FakeBenchmarks(cpuSpeed: [:]), options: .test(storage: nil)).probe()
+        XCTAssertTrue(r.notes.contains { $0.hasPrefix("the host was busy when profiled (load average 6.2 on 8 CPUs)") }, "\(r.notes)")
+        host.files["/proc/loadavg"] = "1.00 5.00 4.00 3/200 1234\n"
+        let quiet = try await HostProber(system: host, benchmarks: FakeBenchmarks(cpuSpeed: [:]), options: .test(storage: nil)).probe()
+        XCTAssertFalse(quiet.notes.contains { $0.contains("busy") }, "\(quiet.notes)")
+    }
+
     func testProgressCountsEveryStep() async throws {
         let host = FakeHost.twoNodeServerWithGPU()
         let bench = FakeBenchmarks(cpuSpeed: [:])
