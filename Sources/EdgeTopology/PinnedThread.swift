@@ -7,8 +7,15 @@ enum PinnedThread {
     static func run<T: Sendable>(cpu: Int?, _ body: @escaping @Sendable () throws(TopologyError) -> T) async throws(TopologyError) -> T {
         let result: Result<T, TopologyError> = await withCheckedContinuation { continuation in
             let thread = Thread {
-                let pinned = cpu.map { edge_pin_current_thread(Int32($0)) == 0 } ?? (edge_unpin_current_thread() == 0 || true)
-                guard pinned else { return continuation.resume(returning: .failure(.threadStartFailed(cpu: cpu))) }
+                if let cpu {
+                    guard edge_pin_current_thread(Int32(cpu)) == 0 else {
+                        return continuation.resume(returning: .failure(.threadStartFailed(cpu: cpu)))
+                    }
+                } else {
+                    // Drop a one-CPU mask inherited from a pinned creator; if that fails the job
+                    // still runs, only on fewer CPUs.
+                    _ = edge_unpin_current_thread()
+                }
                 do throws(TopologyError) {
                     continuation.resume(returning: .success(try body()))
                 } catch {
