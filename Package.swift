@@ -35,6 +35,10 @@ let package = Package(
         .target(name: "EdgeKernels", dependencies: ["EdgeCore", "CEdgeKernels"]),
         // Actors that own host resources: CPUNode (pinned worker pool), KV cache.
         .target(name: "EdgeDevices", dependencies: ["EdgeCore", "EdgeKernels", "CEdgeKernels", "CNuma"]),
+        // Probes the host: CPU identity and core classes, NUMA, memory and kernel speed, storage,
+        // GPUs -> HostProfile. File-system reads and CPUID behind HostSystem, timings behind
+        // HostBenchmarks, so tests can fake a host.
+        .target(name: "EdgeTopology", dependencies: ["EdgeCore", "EdgeKernels", "EdgeDevices", "CEdgeKernels", "CNuma"]),
         // Pure placement decisions: what stays resident, what streams, and what it should cost.
         .target(name: "EdgePlanner", dependencies: ["EdgeCore"]),
         // The embeddable facade: model, forward pass, sampler, generation stream.
@@ -43,7 +47,7 @@ let package = Package(
             "EdgePlanner",
         ]),
         .executableTarget(name: "edgert", dependencies: [
-            "EdgeRuntime", "EdgeFormats", "EdgeTokenizer", "EdgeCore", "EdgeDevices", "EdgePlanner",
+            "EdgeRuntime", "EdgeFormats", "EdgeTokenizer", "EdgeCore", "EdgeDevices", "EdgePlanner", "EdgeTopology",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -56,7 +60,8 @@ let package = Package(
                     exclude: ["oracle"]),
         .testTarget(name: "EdgePlannerTests", dependencies: ["EdgePlanner", "EdgeCore"], exclude: ["golden"]),
         .testTarget(name: "EdgeDevicesTests", dependencies: ["EdgeDevices"]),
-        .testTarget(name: "edgertCLITests", dependencies: ["EdgeFormats"]),
+        .testTarget(name: "EdgeTopologyTests", dependencies: ["EdgeTopology", "EdgeCore"]),
+        .testTarget(name: "edgertCLITests", dependencies: ["EdgeFormats", "EdgeCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

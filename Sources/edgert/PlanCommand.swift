@@ -77,7 +77,7 @@ struct PlanCommand: AsyncParsableCommand {
             } else {
                 manifest = ModelManifest(model: try Model(path: model!))
             }
-            let host = try HostProfileFile.load(profile: profile, device: device)
+            let host = try HostProfileLookup.load(profile: profile, device: device)
             var gpuBudgets: [String: Int] = [:]
             if let gpuMemoryBudget { for g in host.profile.gpus { gpuBudgets[g.id] = gpuMemoryBudget } }
             let context = ctx ?? min(4096, manifest.trainedContextLength)
@@ -115,12 +115,12 @@ func encodePlan(_ plan: PlacementPlan) throws -> Data {
 /// Reads a saved plan, naming the file in errors.
 func loadPlan(_ path: String) throws -> PlacementPlan {
     guard let data = FileManager.default.contents(atPath: path) else {
-        throw HostProfileFileError.missing(path, what: "plan")
+        throw HostLookupError.missing(path, what: "plan")
     }
     do {
         return try JSONDecoder().decode(PlacementPlan.self, from: data)
     } catch {
-        throw HostProfileFileError.invalidPlan(path, detail: "\(error)")
+        throw HostLookupError.invalidPlan(path, detail: "\(error)")
     }
 }
 

@@ -47,7 +47,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Execute a plan saved by `edgert plan --out FILE` (its context, threads, budget and placement).")
     var plan: String?
 
-    @Option(name: .long, help: "Plan with this host profile (default: this host's profile in Profiles/, when there is one).")
+    @Option(name: .long, help: "Plan with this host profile (default: this host's profile in Profiles/, measured quickly first when there is none).")
     var profile: String?
 
     @Option(name: .long, help: "Also write the measured and predicted figures to this file as JSON.")
@@ -56,10 +56,11 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(help: "The prompt.")
     var prompt: String
 
-    /// The host profile `run` plans with: --profile, else this host's own from Profiles/ when present.
-    private func profileForRun() throws -> (profile: HostProfile, path: String)? {
-        if let profile { return (try HostProfileFile.read(profile), profile) }
-        return try HostProfileFile.findOwn()
+    /// The host profile `run` plans with: --profile, else this host's own from Profiles/ (measured
+    /// quickly first when there is none).
+    private func profileForRun() async throws -> (profile: HostProfile, path: String)? {
+        if let profile { return (try HostProfileLookup.read(profile), profile) }
+        return try await HostProfileLookup.ownOrQuickProfile()
     }
 
     func validate() throws {
@@ -89,10 +90,10 @@ struct RunCommand: AsyncParsableCommand {
             var hostName: String?
             if let plan {
                 let saved = try loadPlan(plan)
-                try HostDevices.check(saved, profile: try? HostProfileFile.load(profile: profile, device: nil).profile)
+                try HostDevices.check(saved, profile: try? HostProfileLookup.load(profile: profile, device: nil).profile)
                 options.plan = saved
                 hostName = saved.host
-            } else if let found = try profileForRun() {
+            } else if let found = try await profileForRun() {
                 options.hostProfile = found.profile
                 hostName = found.path
             }

@@ -1,28 +1,27 @@
 import EdgeCore
+import EdgeDevices
+import EdgeTopology
 import Foundation
 
 /// Host profiles and device specs on disk, and finding this host's own profile.
-enum HostProfileFile {
+enum HostProfileLookup {
     /// `--profile FILE`, `--device FILE`, or this host's profile from `Profiles/`.
     static func load(profile: String?, device: String?) throws -> (profile: HostProfile, path: String) {
         if let path = profile ?? device {
             let p = try read(path)
             if device != nil, p.kind != .spec {
-                throw HostProfileFileError.wrongKind(path, expected: "a device spec (kind \"spec\"); use --profile for a measured profile")
+                throw HostLookupError.wrongKind(path, expected: "a device spec (kind \"spec\"); use --profile for a measured profile")
             }
             return (p, path)
         }
         guard let found = try findOwn() else {
-            throw HostProfileFileError.noOwnProfile(searched: profileDirectories())
+            throw HostLookupError.noOwnProfile(searched: profileDirectories())
         }
         return found
     }
 
     static func read(_ path: String) throws -> HostProfile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw HostProfileFileError.missing(path, what: "host profile")
-        }
-        return try HostProfile.decode(data, file: path)
+        try HostProfile.load(path: path)
     }
 
     /// Directories that may hold this checkout's `Profiles/`: the current directory's, then the
@@ -38,19 +37,40 @@ enum HostProfileFile {
         return dirs.filter { seen.insert($0).inserted }
     }
 
-    /// The measured profile of this host: same CPU model and number of CPUs.
+    /// This host's file name in `Profiles/` (`edgert profile`'s naming rule).
+    static func ownName() -> String {
+        HostName.identifier(cpuModel: cpuModelName(), cpuCount: WorkerPool.allowedCPUs().count)
+    }
+
+    /// The measured profile of this host: `Profiles/<this host's name>.json` in one of
+    /// ``profileDirectories()``.
     static func findOwn() throws -> (profile: HostProfile, path: String)? {
-        let model = cpuModelName()
-        let cpus = ProcessInfo.processInfo.activeProcessorCount
+        let name = ownName()
         for dir in profileDirectories() {
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
-            for name in names.sorted() where name.hasSuffix(".json") {
-                let path = dir + "/" + name
-                guard let p = try? read(path), p.kind == .measured else { continue }
-                if p.cpu.model == model, p.cpu.cpuIDs.count == cpus { return (p, path) }
-            }
+            let path = dir + "/" + name + ".json"
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            return (try read(path), path)
         }
         return nil
+    }
+
+    /// This host's profile, measured quickly (`edgert profile --quick`) and saved into the
+    /// checkout's `Profiles/` when there is none yet.
+    static func ownOrQuickProfile() async throws -> (profile: HostProfile, path: String) {
+        if let found = try findOwn() { return found }
+        let dirs = profileDirectories()
+        // The checkout's Profiles/ (where the committed ones are), else the current directory's.
+        let dir = dirs.dropFirst().first { FileManager.default.fileExists(atPath: $0) } ?? dirs[0]
+        let storage = (try? DefaultModel.locate()).map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+            ?? FileManager.default.currentDirectoryPath
+        printError("no profile of this host (\(ownName())) yet: measuring it quickly first (edgert profile --quick)")
+        let result = try await HostProber(options: .quick(storageDirectory: storage)).probe(name: ownName()) { p in
+            if !p.finished { printError("  [\(p.step)/\(p.steps)] \(p.message) ...") }
+        }
+        let path = dir + "/" + result.profile.host.name + ".json"
+        try result.profile.write(path: path)
+        printError("profile written to \(path)")
+        return (result.profile, path)
     }
 
     /// The CPU's name as /proc/cpuinfo gives it.
@@ -65,7 +85,7 @@ enum HostProfileFile {
     }
 }
 
-enum HostProfileFileError: Error, CustomStringConvertible {
+enum HostLookupError: Error, CustomStringConvertible {
     case missing(String, what: String)
     case wrongKind(String, expected: String)
     case noOwnProfile(searched: [String])

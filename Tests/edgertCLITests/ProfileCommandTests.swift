@@ -1,0 +1,51 @@
+import EdgeCore
+import Foundation
+import XCTest
+
+/// `edgert profile`: one quick run on this host (about 10-20 s) checks the written profile
+/// validates against the schema and the summary reports the measurements; argument errors.
+final class ProfileCommandTests: XCTestCase {
+    func testQuickProfileWritesAValidProfileAndASummary() throws {
+        let tmp = try TemporaryFolder()
+        let out = tmp.path("profiles/this-host.json")
+        let r = try CLI.run(["profile", "--quick", "--out", out, "--storage-path", tmp.url.path, "--name", "test-host"], timeout: 120)
+        XCTAssertEqual(r.status, 0, r.summary)
+        let data = try Data(contentsOf: URL(fileURLWithPath: out))
+        let p = try HostProfile.decode(data, file: out)
+        XCTAssertEqual(p.kind, .measured)
+        XCTAssertEqual(p.host.name, "test-host")
+        XCTAssertEqual(p.host.tool, "edgert profile --quick")
+        XCTAssertEqual(Set(p.cpu.cpuIDs).count, p.cpu.cpuIDs.count)
+        XCTAssertEqual(p.cpu.coreClasses.first?.kernels.count, 11, "every weight type's kernels")
+        XCTAssertEqual(p.storage.first?.path, tmp.url.path)
+        XCTAssertNotNil(p.storage.first?.random4KLatencyUs)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp.url.path), ["profiles"], "the storage probe's file is gone")
+
+        // The summary names the figures just written.
+        let node = p.numa.nodes[0]
+        XCTAssertTrue(r.out.contains(String(format: "memory read %.2f GB/s one core, %.2f GB/s all cores",
+                                            node.readGBPerSOneCore.value, node.readGBPerSAllCores.value)), r.summary)
+        XCTAssertTrue(r.out.contains(String(format: "sequential read %.2f GB/s", p.storage[0].sequentialReadGBPerS.value)), r.summary)
+        XCTAssertTrue(r.outLines.contains { $0.hasPrefix("  Q4_K ") }, r.summary)
+        XCTAssertTrue(r.outLines.contains { $0.hasPrefix("GPU      ") }, r.summary)
+        if p.gpus.isEmpty { XCTAssertTrue(r.outLines.contains("GPU      none"), r.summary) }
+        XCTAssertTrue(r.outLines.last?.hasPrefix("Wrote    \(out)") ?? false, r.summary)
+        // Progress on standard error, one started line per step.
+        let started = r.errLines.filter { $0.hasPrefix("[") }
+        XCTAssertGreaterThan(started.count, 11, r.summary)
+        XCTAssertTrue(started.last?.hasPrefix("[\(started.count)/\(started.count)] storage") ?? false, r.summary)
+    }
+
+    func testAMissingStorageDirectoryIsAnArgumentError() throws {
+        let r = try CLI.run(["profile", "--quick", "--storage-path", "/nonexistent-edgert"])
+        XCTAssertFalse(r.crashed, r.summary)
+        XCTAssertEqual(r.status, 64, r.summary)
+        XCTAssertTrue(r.err.contains("--storage-path /nonexistent-edgert: no such directory"), r.summary)
+    }
+
+    func testABadNameIsAnArgumentError() throws {
+        let r = try CLI.run(["profile", "--quick", "--name", "my host"])
+        XCTAssertEqual(r.status, 64, r.summary)
+        XCTAssertTrue(r.err.contains("--name 'my host': use letters, digits"), r.summary)
+    }
+}
