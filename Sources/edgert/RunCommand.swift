@@ -78,6 +78,8 @@ struct RunCommand: AsyncParsableCommand {
             if verbose {
                 let topo = NUMATopology.current()
                 printError("host: \(topo.nodeCount) NUMA node(s) \(topo.cpusByNode); pool pinned to CPUs \(engine.node.pool.cpus)")
+                printError("host: CPU \(CoreTypes.hostIsHybrid ? "is hybrid" : "is not hybrid (all cores alike)") per CPUID")
+                printError(balancerSummary(engine.node))
                 printError("prompt tokens (\(ids.count)): \(ids)")
                 if chat { printError("rendered chat prompt: \(text.debugDescription)") }
             }
@@ -108,6 +110,7 @@ struct RunCommand: AsyncParsableCommand {
                 printError(String(format: "generation: %d tokens, %.1f tokens/s (stopped at the %@)", s.generatedTokens,
                                   s.generationTokensPerSecond, s.stopReason.rawValue))
                 printError("peak memory (RSS): \(formatBytes(s.peakResidentBytes))")
+                if verbose { printError(balancerSummary(engine.node)) }
                 if let budget = options.memoryBudget {
                     printStreamingFigures(engine, stats: s, budget: budget)
                 }
