@@ -98,6 +98,22 @@ public final class WorkerPool: @unchecked Sendable {
 
     public func resetStats() { edge_pool_reset_stats(raw) }
 
+    /// Runs `body(range, thread)` over `0..<total` in chunks of `chunk` items, as the C ops do
+    /// (see `edge_pool_for`): the chunks are split between the threads by the balance mode, `body`
+    /// runs concurrently on every thread (`thread` is 0..<threadCount, for per-thread scratch), and
+    /// the call returns when every item is done. Call on the driving thread, never from inside `body`.
+    public func parallelFor(_ total: Int, chunk: Int, _ body: @Sendable (Range<Int>, Int) -> Void) {
+        withoutActuallyEscaping(body) { escapable in
+            var boxed = escapable
+            withUnsafeMutablePointer(to: &boxed) { ctx in
+                edge_pool_for(raw, Int64(total), Int64(chunk), { ctx, b, e, tid in
+                    let f = ctx!.assumingMemoryBound(to: (@Sendable (Range<Int>, Int) -> Void).self).pointee
+                    f(Int(b)..<Int(e), Int(tid))
+                }, ctx)
+            }
+        }
+    }
+
     /// Mean cost in nanoseconds of one parallel region with empty work (one chunk per thread), over
     /// `regions` regions. Call on the driving thread; a measurement, so it varies with the host's load.
     public func measureRegionNanoseconds(regions: Int = 100_000) -> Double {
