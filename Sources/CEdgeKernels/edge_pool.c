@@ -16,11 +16,51 @@
 // token (a few us) and between tokens when sampling is quick, without burning a core when idle.
 #define EDGE_POOL_SPIN_NS 200000ull
 
+// Weight of the newest region's measurement in each thread's smoothed speed. A token of a small
+// model runs ~200 regions (7 matmuls and ~5 small ops per layer), so 1/8 follows a change (another
+// process taking a core) within a layer or two, while one region's timer noise or one preemption
+// inside a chunk moves a share by at most an eighth.
+#define EDGE_POOL_EMA 0.125
+// No thread's relative speed goes below this: it keeps a share, so it is still measured.
+#define EDGE_POOL_MIN_SPEED 0.02
+// Regions in which the threads together were busy less than this do not update the speeds: a
+// few hundred nanoseconds are mostly clock reads and cache misses, not the cores' speeds.
+#define EDGE_POOL_MIN_SAMPLE_NS 4000ull
+
+// One thread's figures. The region_* fields are written by the thread during a region (before it
+// counts each chunk as done) and read and zeroed by the caller between regions; the totals and the
+// published balancer state are written by the caller only.
 typedef struct {
-    _Alignas(64) _Atomic uint64_t busy_ns;
+    _Alignas(64) _Atomic uint64_t region_items;
+    _Atomic uint64_t region_ns;
+    _Atomic uint64_t region_taken;
+    _Atomic uint64_t busy_ns;
     _Atomic uint64_t items;
-    char pad[48];
+    _Atomic uint64_t taken;
+    _Atomic uint64_t speed_bits;   // double: smoothed relative speed
+    _Atomic uint64_t share_bits;   // double: fraction of the next region's chunks
 } edge_thread_stats;
+
+// One share's claim word: (generation << 32) | index of its next unclaimed chunk. The generation
+// makes a claim by a thread that still thinks an earlier region is running fail instead of taking
+// a chunk of the current one (a 32-bit generation repeats after 2^32 regions, hours at ~1 us a
+// region; a thread would have to sleep through exactly that many to be fooled).
+typedef struct {
+    _Alignas(64) _Atomic uint64_t claim;
+} edge_share;
+
+// One region's description. Two are kept, alternating by generation: the caller writes region g+1's
+// while a thread that is late for region g may still read g's. A late reader can see a region
+// g+2's values in the slot it reads, but then the claim words already carry g+1 and its claim fails
+// (the release fence before the caller writes a slot and the acquire fence after a reader reads
+// one order it, as in a seqlock); all fields are atomics so such a read is not a data race.
+typedef struct {
+    _Atomic(edge_range_fn) fn;
+    _Atomic(void *) ctx;
+    _Atomic int64_t offset, total, chunk;
+    _Atomic int steal;
+    _Atomic uint32_t *end;   // n entries: share t holds chunks [end[t-1] (0 for t = 0), end[t])
+} edge_region;
 
 typedef struct {
     edge_pool *pool;
@@ -33,16 +73,19 @@ struct edge_pool {
     int n;
     edge_worker *workers;          // n-1 entries (threads 1..n-1)
     edge_thread_stats *stats;      // n entries
+    edge_share *shares;            // n entries
+    edge_region region[2];
+    // Balancer state, owned by the caller of edge_pool_for.
+    double *speed;                 // n entries, mean 1
+    double *share;                 // n entries: fractions of the last region's chunks
+    double *rate;                  // n entries: scratch for account_region
+    uint32_t gen;                  // last generation published
+    _Atomic int mode;
 
-    // The current region, published by bumping `generation`.
-    _Alignas(64) _Atomic uint32_t generation;   // futex word
+    _Alignas(64) _Atomic uint32_t generation;   // futex word; bumped to publish a region
     _Atomic int sleepers;
     _Atomic int stop;
-    edge_range_fn fn;
-    void *ctx;
-    int64_t total, chunk;
-    _Alignas(64) _Atomic int64_t next;          // next item to hand out
-    _Alignas(64) _Atomic int pending;           // workers still inside the region
+    _Alignas(64) _Atomic uint64_t done;         // chunks of the current region finished
 };
 
 static inline uint64_t now_ns(void) {
@@ -65,20 +108,49 @@ static void futex_wake_all(_Atomic uint32_t *addr) {
     syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-static void run_chunks(edge_pool *p, int tid) {
-    const int64_t total = p->total, chunk = p->chunk;
-    uint64_t t0 = now_ns();
-    int64_t done = 0;
-    for (;;) {
-        int64_t b = atomic_fetch_add_explicit(&p->next, chunk, memory_order_relaxed);
-        if (b >= total) break;
-        int64_t e = b + chunk < total ? b + chunk : total;
-        p->fn(p->ctx, b, e, tid);
-        done += e - b;
-    }
+static inline uint64_t dbits(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
+static inline double bitsd(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
+
+// Thread `tid`'s part of region g: its own share, then (when stealing) the unclaimed chunks of the
+// others' shares, each taken from its front, one chunk per claim.
+static void participate(edge_pool *p, uint32_t g, int tid) {
+    const edge_region *r = &p->region[g & 1];
+    const edge_range_fn fn = atomic_load_explicit(&r->fn, memory_order_relaxed);
+    void *const ctx = atomic_load_explicit(&r->ctx, memory_order_relaxed);
+    const int64_t offset = atomic_load_explicit(&r->offset, memory_order_relaxed);
+    const int64_t total = atomic_load_explicit(&r->total, memory_order_relaxed);
+    const int64_t chunk = atomic_load_explicit(&r->chunk, memory_order_relaxed);
+    const int steal = atomic_load_explicit(&r->steal, memory_order_relaxed);
+    const int n = p->n;
     edge_thread_stats *s = &p->stats[tid];
-    atomic_fetch_add_explicit(&s->busy_ns, now_ns() - t0, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->items, (uint64_t)done, memory_order_relaxed);
+    uint64_t items = 0, ns = 0, taken = 0, t_prev = now_ns();
+    for (int k = 0; k < (steal ? n : 1); k++) {
+        const int v = tid + k < n ? tid + k : tid + k - n;
+        const uint32_t end = atomic_load_explicit(&r->end[v], memory_order_relaxed);
+        // Every field read above is region g's if a claim below succeeds (see edge_region).
+        atomic_thread_fence(memory_order_acquire);
+        _Atomic uint64_t *cw = &p->shares[v].claim;
+        uint64_t c = atomic_load_explicit(cw, memory_order_relaxed);
+        for (;;) {
+            if ((uint32_t)(c >> 32) != g) return;     // region g is over
+            const uint32_t i = (uint32_t)c;
+            if (i >= end) break;                      // share v has no unclaimed chunk
+            if (!atomic_compare_exchange_weak_explicit(cw, &c, c + 1, memory_order_acq_rel, memory_order_relaxed))
+                continue;
+            const int64_t b = (int64_t)i * chunk, e = b + chunk < total ? b + chunk : total;
+            fn(ctx, offset + b, offset + e, tid);
+            const uint64_t t = now_ns();
+            ns += t - t_prev;
+            t_prev = t;
+            items += (uint64_t)(e - b);
+            if (v != tid) taken += (uint64_t)(e - b);
+            atomic_store_explicit(&s->region_items, items, memory_order_relaxed);
+            atomic_store_explicit(&s->region_ns, ns, memory_order_relaxed);
+            atomic_store_explicit(&s->region_taken, taken, memory_order_relaxed);
+            atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+            c = atomic_load_explicit(cw, memory_order_relaxed);
+        }
+    }
 }
 
 static void *worker_main(void *arg) {
@@ -87,7 +159,7 @@ static void *worker_main(void *arg) {
     // Pinned, or free to run on every CPU of the process (not only on its creator's).
     if (w->cpu >= 0) edge_pin_current_thread(w->cpu); else edge_unpin_current_thread();
     // The pool is created with generation 0. Reading the current value here instead would miss a
-    // region published before this thread first ran, and the caller would wait for it forever.
+    // region published before this thread first ran.
     uint32_t seen = 0;
     for (;;) {
         uint64_t spin_start = now_ns();
@@ -108,8 +180,15 @@ static void *worker_main(void *arg) {
         }
         seen = g;
         if (atomic_load_explicit(&p->stop, memory_order_relaxed)) return NULL;
-        run_chunks(p, w->tid);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+        // A region that ended before this thread got here needs nothing from it: its claims fail.
+        participate(p, g, w->tid);
+    }
+}
+
+static void publish_balance(edge_pool *p, const double *share) {
+    for (int t = 0; t < p->n; t++) {
+        atomic_store_explicit(&p->stats[t].speed_bits, dbits(p->speed[t]), memory_order_relaxed);
+        if (share) atomic_store_explicit(&p->stats[t].share_bits, dbits(share[t]), memory_order_relaxed);
     }
 }
 
@@ -119,10 +198,27 @@ edge_pool *edge_pool_create(int n_threads, const int *cpus) {
     if (!p) return NULL;
     memset(p, 0, sizeof(*p));
     p->n = n_threads;
-    p->stats = aligned_alloc(64, sizeof(edge_thread_stats) * (size_t)n_threads);
-    p->workers = calloc((size_t)(n_threads > 1 ? n_threads - 1 : 1), sizeof(edge_worker));
-    if (!p->stats || !p->workers) { free(p->stats); free(p->workers); free(p); return NULL; }
-    memset(p->stats, 0, sizeof(edge_thread_stats) * (size_t)n_threads);
+    const size_t n = (size_t)n_threads;
+    p->stats = aligned_alloc(64, sizeof(edge_thread_stats) * n);
+    p->shares = aligned_alloc(64, sizeof(edge_share) * n);
+    p->speed = calloc(n, sizeof(double));
+    p->share = calloc(n, sizeof(double));
+    p->rate = calloc(n, sizeof(double));
+    p->region[0].end = calloc(n, sizeof(_Atomic uint32_t));
+    p->region[1].end = calloc(n, sizeof(_Atomic uint32_t));
+    p->workers = calloc(n > 1 ? n - 1 : 1, sizeof(edge_worker));
+    if (!p->stats || !p->shares || !p->speed || !p->share || !p->rate || !p->region[0].end || !p->region[1].end || !p->workers) {
+        free(p->stats); free(p->shares); free(p->speed); free(p->share); free(p->rate); free(p->region[0].end); free(p->region[1].end);
+        free(p->workers); free(p);
+        return NULL;
+    }
+    memset(p->stats, 0, sizeof(edge_thread_stats) * n);
+    memset(p->shares, 0, sizeof(edge_share) * n);
+    for (size_t t = 0; t < n; t++) {
+        p->speed[t] = 1.0;
+        atomic_store(&p->stats[t].share_bits, dbits(1.0 / (double)n));
+    }
+    publish_balance(p, NULL);
     for (int i = 1; i < n_threads; i++) {
         edge_worker *w = &p->workers[i - 1];
         w->pool = p;
@@ -145,10 +241,135 @@ void edge_pool_destroy(edge_pool *p) {
     for (int i = 1; i < p->n; i++) pthread_join(p->workers[i - 1].thread, NULL);
     free(p->workers);
     free(p->stats);
+    free(p->shares);
+    free(p->speed);
+    free(p->share);
+    free(p->rate);
+    free(p->region[0].end);
+    free(p->region[1].end);
     free(p);
 }
 
 int edge_pool_threads(const edge_pool *p) { return p->n; }
+
+void edge_pool_set_balance(edge_pool *p, int mode) {
+    if (mode == EDGE_BALANCE_DYNAMIC || mode == EDGE_BALANCE_STATIC) atomic_store(&p->mode, mode);
+}
+
+int edge_pool_balance(const edge_pool *p) { return atomic_load(&((edge_pool *)p)->mode); }
+
+static void normalise_speeds(edge_pool *p) {
+    double sum = 0;
+    for (int t = 0; t < p->n; t++) sum += p->speed[t];
+    const double scale = sum > 0 ? (double)p->n / sum : 1.0;
+    for (int t = 0; t < p->n; t++) {
+        p->speed[t] *= scale;
+        if (p->speed[t] < EDGE_POOL_MIN_SPEED) p->speed[t] = EDGE_POOL_MIN_SPEED;
+    }
+}
+
+void edge_pool_set_speeds(edge_pool *p, const double *speeds) {
+    for (int t = 0; t < p->n; t++) {
+        const double v = speeds ? speeds[t] : 1.0;
+        p->speed[t] = v > 0 && v < 1e300 ? v : 1.0;
+    }
+    normalise_speeds(p);
+    publish_balance(p, NULL);
+}
+
+void edge_pool_balance_state(const edge_pool *p, double *speeds, double *shares) {
+    for (int t = 0; t < p->n; t++) {
+        speeds[t] = bitsd(atomic_load_explicit(&p->stats[t].speed_bits, memory_order_relaxed));
+        shares[t] = bitsd(atomic_load_explicit(&p->stats[t].share_bits, memory_order_relaxed));
+    }
+}
+
+// After a region: fold each thread's figures into its totals and move the speeds toward the
+// measured ones. A thread's measured rate is items per busy nanosecond; rates of different ops are
+// not comparable, so only the ratios between the threads of one region are used: the threads that
+// worked keep their summed speed, redistributed by their rates. Threads that did no chunk (late,
+// descheduled, or with nothing left to take) tell nothing and keep their speed.
+static void account_region(edge_pool *p) {
+    const int n = p->n;
+    double rate_sum = 0, speed_sum = 0;
+    uint64_t busy_sum = 0;
+    int measured = 0;
+    for (int t = 0; t < n; t++) {
+        edge_thread_stats *s = &p->stats[t];
+        const uint64_t it = atomic_load_explicit(&s->region_items, memory_order_relaxed);
+        const uint64_t ns = atomic_load_explicit(&s->region_ns, memory_order_relaxed);
+        const uint64_t tk = atomic_load_explicit(&s->region_taken, memory_order_relaxed);
+        p->rate[t] = 0;
+        if (it == 0) continue;
+        atomic_store_explicit(&s->region_items, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->region_ns, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->region_taken, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->items, it, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->busy_ns, ns, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->taken, tk, memory_order_relaxed);
+        if (ns == 0) continue;
+        p->rate[t] = (double)it / (double)ns;
+        rate_sum += p->rate[t];
+        speed_sum += p->speed[t];
+        busy_sum += ns;
+        measured++;
+    }
+    if (measured < 2 || busy_sum < EDGE_POOL_MIN_SAMPLE_NS) return;
+    for (int t = 0; t < n; t++) {
+        if (p->rate[t] <= 0) continue;
+        const double target = p->rate[t] * speed_sum / rate_sum;
+        p->speed[t] += EDGE_POOL_EMA * (target - p->speed[t]);
+    }
+    normalise_speeds(p);
+}
+
+// Cuts nchunks chunks into one contiguous share per thread, proportional to the speeds (dynamic)
+// or equal (static), and writes the shares' ends and fractions.
+static void cut_shares(edge_pool *p, edge_region *r, uint32_t nchunks, int dynamic) {
+    const int n = p->n;
+    double wsum = 0;
+    for (int t = 0; t < n; t++) wsum += dynamic ? p->speed[t] : 1.0;
+    double acc = 0;
+    uint32_t prev = 0;
+    for (int t = 0; t < n; t++) {
+        acc += dynamic ? p->speed[t] : 1.0;
+        uint32_t end = t == n - 1 ? nchunks : (uint32_t)((double)nchunks * acc / wsum + 0.5);
+        if (end < prev) end = prev;
+        if (end > nchunks) end = nchunks;
+        atomic_store_explicit(&r->end[t], end, memory_order_relaxed);
+        p->share[t] = (double)(end - prev) / (double)nchunks;
+        prev = end;
+    }
+}
+
+// One region over [offset, offset + total), with fewer than 2^32 chunks.
+static void run_region(edge_pool *p, int64_t offset, int64_t total, int64_t chunk, edge_range_fn fn, void *ctx) {
+    const uint32_t nchunks = (uint32_t)((total + chunk - 1) / chunk);
+    const int dynamic = atomic_load_explicit(&p->mode, memory_order_relaxed) == EDGE_BALANCE_DYNAMIC;
+    const uint32_t g = ++p->gen;
+    edge_region *r = &p->region[g & 1];
+    // The claim words' reset to the previous generation precedes this slot's new values (see edge_region).
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&r->fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&r->ctx, ctx, memory_order_relaxed);
+    atomic_store_explicit(&r->offset, offset, memory_order_relaxed);
+    atomic_store_explicit(&r->total, total, memory_order_relaxed);
+    atomic_store_explicit(&r->chunk, chunk, memory_order_relaxed);
+    atomic_store_explicit(&r->steal, dynamic, memory_order_relaxed);
+    cut_shares(p, r, nchunks, dynamic);
+    uint32_t start = 0;
+    for (int t = 0; t < p->n; t++) {
+        atomic_store_explicit(&p->shares[t].claim, ((uint64_t)g << 32) | start, memory_order_relaxed);
+        start = atomic_load_explicit(&r->end[t], memory_order_relaxed);
+    }
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->generation, g, memory_order_release);
+    if (atomic_load(&p->sleepers) > 0) futex_wake_all(&p->generation);
+    participate(p, g, 0);
+    while (atomic_load_explicit(&p->done, memory_order_acquire) < nchunks) cpu_relax();
+    account_region(p);
+    publish_balance(p, p->share);
+}
 
 void edge_pool_for(edge_pool *p, int64_t total, int64_t chunk, edge_range_fn fn, void *ctx) {
     if (total <= 0) return;
@@ -161,29 +382,38 @@ void edge_pool_for(edge_pool *p, int64_t total, int64_t chunk, edge_range_fn fn,
         atomic_fetch_add_explicit(&p->stats[0].items, (uint64_t)total, memory_order_relaxed);
         return;
     }
-    p->fn = fn;
-    p->ctx = ctx;
-    p->total = total;
-    p->chunk = chunk;
-    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->pending, p->n - 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
-    if (atomic_load(&p->sleepers) > 0) futex_wake_all(&p->generation);
-    run_chunks(p, 0);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) cpu_relax();
+    // Claim words count chunks in 32 bits: a larger range runs as several regions.
+    const int64_t most = chunk <= INT64_MAX / 0x7fffffff ? (int64_t)0x7fffffff * chunk : INT64_MAX;
+    for (int64_t offset = 0; offset < total; offset += most)
+        run_region(p, offset, total - offset < most ? total - offset : most, chunk, fn, ctx);
+}
+
+static void empty_range(void *ctx, int64_t b, int64_t e, int tid) { (void)ctx; (void)b; (void)e; (void)tid; }
+
+double edge_pool_region_ns(edge_pool *p, int regions) {
+    if (regions < 1) regions = 1;
+    const int64_t total = p->n > 1 ? p->n : 2;   // one chunk per thread, so every thread takes part
+    const uint64_t t0 = now_ns();
+    for (int i = 0; i < regions; i++) edge_pool_for(p, total, 1, empty_range, NULL);
+    return (double)(now_ns() - t0) / (double)regions;
 }
 
 void edge_pool_stats(const edge_pool *p, uint64_t *busy_ns, uint64_t *items) {
     for (int i = 0; i < p->n; i++) {
-        busy_ns[i] = atomic_load(&((edge_thread_stats *)p->stats)[i].busy_ns);
-        items[i] = atomic_load(&((edge_thread_stats *)p->stats)[i].items);
+        busy_ns[i] = atomic_load(&p->stats[i].busy_ns);
+        items[i] = atomic_load(&p->stats[i].items);
     }
+}
+
+void edge_pool_steal_stats(const edge_pool *p, uint64_t *taken_items) {
+    for (int i = 0; i < p->n; i++) taken_items[i] = atomic_load(&p->stats[i].taken);
 }
 
 void edge_pool_reset_stats(edge_pool *p) {
     for (int i = 0; i < p->n; i++) {
         atomic_store(&p->stats[i].busy_ns, 0);
         atomic_store(&p->stats[i].items, 0);
+        atomic_store(&p->stats[i].taken, 0);
     }
 }
 

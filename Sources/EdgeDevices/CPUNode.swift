@@ -5,13 +5,29 @@
 public actor CPUNode {
     public nonisolated let pool: WorkerPool
     public nonisolated let nodeID: Int
+    /// Where the balancer's starting speeds came from.
+    public nonisolated let speedSource: SpeedSource
     private let driver: DriverThread
+
+    /// Where a pool's starting relative speeds came from.
+    public enum SpeedSource: Sendable, Equatable {
+        /// Given by the caller (e.g. a host profile's per-core speeds).
+        case given([Double])
+        /// From the pinned CPUs' core types (a hybrid CPU): ``CoreType/relativeSpeed`` of each.
+        case coreTypes([CoreType])
+        /// All equal: a CPU that is not hybrid, or threads that are not pinned.
+        case equal
+    }
 
     /// - Parameters:
     ///   - threads: number of threads, counting the driver thread.
     ///   - cpus: CPUs to pin to (driver on cpus[0], worker i on cpus[i]); nil: this process's
     ///     allowed CPUs on NUMA node `nodeID` first, then the others, if there are enough, else unpinned.
-    public init(nodeID: Int = 0, threads: Int, cpus: [Int]? = nil) throws(DeviceError) {
+    ///   - balance: how the pool splits each parallel region between its threads.
+    ///   - speeds: starting relative speed of each thread; nil: from the core types of the CPUs
+    ///     the threads are pinned to on a hybrid CPU, else equal.
+    public init(nodeID: Int = 0, threads: Int, cpus: [Int]? = nil, balance: WorkerPool.Balance = .dynamic,
+                speeds: [Double]? = nil) throws(DeviceError) {
         let allowed = cpus ?? {
             let topo = NUMATopology.current()
             let local = nodeID < topo.nodeCount ? topo.cpusByNode[nodeID] : []
@@ -22,7 +38,17 @@ public actor CPUNode {
         }
         let pin = allowed.count >= threads ? Array(allowed.prefix(threads)) : []
         self.nodeID = nodeID
-        pool = try WorkerPool(threads: threads, cpus: pin)
+        var source = SpeedSource.equal
+        var start = speeds
+        if let speeds {
+            source = .given(speeds)
+        } else if !pin.isEmpty && CoreTypes.hostIsHybrid {
+            let types = CoreTypes.detect(cpus: pin)
+            start = types.relativeSpeeds(for: pin)
+            source = .coreTypes(pin.map { types.type(of: $0) ?? .unknown })
+        }
+        speedSource = source
+        pool = try WorkerPool(threads: threads, cpus: pin, balance: balance, speeds: start)
         driver = DriverThread(name: "edgert-cpu\(nodeID)-driver", cpu: pin.first)
     }
 

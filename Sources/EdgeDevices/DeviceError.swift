@@ -12,6 +12,8 @@ public enum DeviceError: Error, Equatable, Sendable, CustomStringConvertible {
     case readOutOfBounds(path: String, offset: Int, length: Int, fileSize: Int)
     /// The operating system failed a read at `offset`.
     case readFailed(path: String, offset: Int, reason: String)
+    /// Starting thread speeds that are not one positive, finite number per thread.
+    case badThreadSpeeds([Double], threads: Int)
     /// The forward pass asked the weight scheduler for a block out of the order it was planned in.
     case blockOutOfOrder(requested: Int, expected: Int)
 
@@ -23,6 +25,7 @@ public enum DeviceError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .cannotOpen(path, reason): "cannot open \(path) for streaming: \(reason)"
         case let .readOutOfBounds(path, o, n, size): "read of \(n) bytes at offset \(o) is outside \(path) (\(size) bytes)"
         case let .readFailed(path, o, reason): "reading \(path) at offset \(o) failed: \(reason)"
+        case let .badThreadSpeeds(s, n): "thread speeds \(s) are invalid: give \(n) positive number\(n == 1 ? "" : "s"), one per thread"
         case let .blockOutOfOrder(r, e): "weight block \(r) was requested but block \(e) is next in the streaming order"
         }
     }

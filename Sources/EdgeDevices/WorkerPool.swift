@@ -3,15 +3,49 @@ import CEdgeKernels
 /// A persistent pool of pinned worker threads (see `edge_pool.h`): the calling thread is thread 0
 /// and the pool owns threads 1..<n, which spin between parallel regions and park when idle.
 ///
-/// Invariant for `@unchecked Sendable`: a pool is only driven from its ``CPUNode``'s driver
-/// thread (one region at a time); the C pool synchronises its own workers.
+/// Invariant for `@unchecked Sendable`: a pool is only driven (regions, ``setSpeeds(_:)``,
+/// ``measureRegionNanoseconds(regions:)``) from its ``CPUNode``'s driver thread, one call at a time;
+/// the C pool synchronises its own workers. The read-only queries (``stats()``,
+/// ``balanceState()``, ``balance``) read atomics and may be called from any thread.
 public final class WorkerPool: @unchecked Sendable {
+    /// How each parallel region's chunks are split between the threads.
+    public enum Balance: String, Sendable, CaseIterable, Codable {
+        /// Shares follow each thread's measured, smoothed speed; a thread that has finished its
+        /// share takes unstarted chunks from the others', and a region never waits for a thread
+        /// that has not started a chunk (the hybrid-core balancer).
+        case dynamic
+        /// Equal shares, each computed only by its own thread (the baseline it is compared with).
+        case `static`
+    }
+
+    /// One thread's balancer state and work since the pool's statistics were last reset.
+    public struct ThreadBalance: Sendable, Equatable {
+        /// Smoothed speed relative to the other threads (mean 1).
+        public let speed: Double
+        /// Fraction of the chunks of the last region this thread's share held (they sum to 1).
+        public let share: Double
+        /// Nanoseconds spent computing chunks.
+        public let busyNanoseconds: UInt64
+        /// Items processed.
+        public let items: UInt64
+        /// Of `items`, those taken from another thread's share.
+        public let takenItems: UInt64
+    }
+
     public let raw: OpaquePointer
     public let threadCount: Int
     /// CPUs the threads are pinned to (thread i on cpus[i]); empty when not pinned.
     public let cpus: [Int]
 
-    public init(threads: Int, cpus: [Int]) throws(DeviceError) {
+    /// - Parameters:
+    ///   - threads: threads counting the driving thread.
+    ///   - cpus: CPU of each thread (used when it names at least `threads` CPUs, else unpinned).
+    ///   - balance: how regions are split.
+    ///   - speeds: starting relative speed of each thread (`threads` positive values); nil: equal.
+    public init(threads: Int, cpus: [Int], balance: Balance = .dynamic, speeds: [Double]? = nil) throws(DeviceError) {
+        if let speeds, speeds.count != threads || speeds.contains(where: { !($0 > 0) || !$0.isFinite }) {
+            throw .badThreadSpeeds(speeds, threads: threads)
+        }
         var ids = cpus.map { Int32($0) }
         let pinned = ids.count >= threads
         let p: OpaquePointer? = pinned
@@ -21,6 +55,22 @@ public final class WorkerPool: @unchecked Sendable {
         raw = p
         threadCount = threads
         self.cpus = pinned ? Array(cpus.prefix(threads)) : []
+        edge_pool_set_balance(p, balance == .dynamic ? Int32(EDGE_BALANCE_DYNAMIC.rawValue) : Int32(EDGE_BALANCE_STATIC.rawValue))
+        if let speeds { edge_pool_set_speeds(p, speeds) }
+    }
+
+    /// How regions are split (fixed when the pool is made).
+    public var balance: Balance {
+        edge_pool_balance(raw) == Int32(EDGE_BALANCE_STATIC.rawValue) ? .static : .dynamic
+    }
+
+    /// Resets every thread's relative speed (nil: all equal). Call on the driving thread.
+    public func setSpeeds(_ speeds: [Double]?) throws(DeviceError) {
+        guard let speeds else { edge_pool_set_speeds(raw, nil); return }
+        guard speeds.count == threadCount, !speeds.contains(where: { !($0 > 0) || !$0.isFinite }) else {
+            throw .badThreadSpeeds(speeds, threads: threadCount)
+        }
+        edge_pool_set_speeds(raw, speeds)
     }
 
     /// Per-thread busy time (ns) and items processed since the last reset.
@@ -31,7 +81,44 @@ public final class WorkerPool: @unchecked Sendable {
         return zip(busy, items).map { ($0, $1) }
     }
 
+    /// Each thread's balancer state (speed, share) and its work since the last reset.
+    public func balanceState() -> [ThreadBalance] {
+        var speeds = [Double](repeating: 0, count: threadCount)
+        var shares = [Double](repeating: 0, count: threadCount)
+        var busy = [UInt64](repeating: 0, count: threadCount)
+        var items = [UInt64](repeating: 0, count: threadCount)
+        var taken = [UInt64](repeating: 0, count: threadCount)
+        edge_pool_balance_state(raw, &speeds, &shares)
+        edge_pool_stats(raw, &busy, &items)
+        edge_pool_steal_stats(raw, &taken)
+        return (0..<threadCount).map {
+            ThreadBalance(speed: speeds[$0], share: shares[$0], busyNanoseconds: busy[$0], items: items[$0], takenItems: taken[$0])
+        }
+    }
+
     public func resetStats() { edge_pool_reset_stats(raw) }
+
+    /// Runs `body(range, thread)` over `0..<total` in chunks of `chunk` items, as the C ops do
+    /// (see `edge_pool_for`): the chunks are split between the threads by the balance mode, `body`
+    /// runs concurrently on every thread (`thread` is 0..<threadCount, for per-thread scratch), and
+    /// the call returns when every item is done. Call on the driving thread, never from inside `body`.
+    public func parallelFor(_ total: Int, chunk: Int, _ body: @Sendable (Range<Int>, Int) -> Void) {
+        withoutActuallyEscaping(body) { escapable in
+            var boxed = escapable
+            withUnsafeMutablePointer(to: &boxed) { ctx in
+                edge_pool_for(raw, Int64(total), Int64(chunk), { ctx, b, e, tid in
+                    let f = ctx!.assumingMemoryBound(to: (@Sendable (Range<Int>, Int) -> Void).self).pointee
+                    f(Int(b)..<Int(e), Int(tid))
+                }, ctx)
+            }
+        }
+    }
+
+    /// Mean cost in nanoseconds of one parallel region with empty work (one chunk per thread), over
+    /// `regions` regions. Call on the driving thread; a measurement, so it varies with the host's load.
+    public func measureRegionNanoseconds(regions: Int = 100_000) -> Double {
+        edge_pool_region_ns(raw, Int32(clamping: max(1, regions)))
+    }
 
     deinit { edge_pool_destroy(raw) }
 

@@ -24,6 +24,14 @@ public struct EngineOptions: Sendable {
     /// Rate one compute thread consumes weight bytes at during generation, for planning: 12 GB/s,
     /// measured for Q4_1 generation on one core of the development machine (issue 2's figures).
     public var computeBytesPerSecondPerThread: Double = 12e9
+    /// How each parallel op is split between the threads: ``WorkerPool/Balance/dynamic`` (shares
+    /// follow each thread's measured speed, a finished thread takes unstarted chunks from the
+    /// others) or ``WorkerPool/Balance/static`` (equal shares, for comparison).
+    public var balance: WorkerPool.Balance = .dynamic
+    /// Starting relative speed of each thread (one positive number per thread, e.g. from a host
+    /// profile); the dynamic balancer then follows measured speeds. nil: from the CPUs' core types
+    /// on a hybrid CPU, else equal.
+    public var threadSpeeds: [Double]?
     /// Called with (bytes loaded, bytes to load) while resident weights are read from disk.
     public var loadProgress: (@Sendable (Int, Int) -> Void)?
     /// A saved placement to execute (`edgert run --plan`): its context, threads, budget, residency
@@ -140,7 +148,13 @@ public final class Engine: Sendable {
         } else {
             placement = WeightPlacement(mapped: model.weights)
         }
-        node = try CPUNode(threads: threadsWanted)
+        if let speeds = options.threadSpeeds, speeds.count != threadsWanted {
+            throw RuntimeError.badParameter(name: "thread speeds",
+                                            reason: "\(speeds.count) given for \(threadsWanted) thread\(threadsWanted == 1 ? "" : "s")")
+        }
+        // Starting shares: given, else the plan's (the profile's core classes), else CPUID core types.
+        let speeds = options.threadSpeeds ?? plan.map(\.threads.startingShares).flatMap { $0.count == threadsWanted ? $0 : nil }
+        node = try CPUNode(threads: threadsWanted, balance: options.balance, speeds: speeds)
         self.options = options
         loadSeconds = monotonicSeconds() - t0
     }

@@ -90,18 +90,21 @@ struct BenchCommand: AsyncParsableCommand {
             let tests = self.tests
             let context = modelFile.ctx ?? tests.map(\.positions).max()!
             var report = try BenchReport(model: model, path: path, memoryBudget: modelFile.memoryBudget,
-                                         repetitions: repetitions, warmup: !noWarmup)
+                                         repetitions: repetitions, warmup: !noWarmup, balance: modelFile.balance)
             let name = (path as NSString).lastPathComponent
             for t in threadCounts {
                 var options = modelFile.engineOptions(threads: t, contextOverride: context)
                 options.loadProgress = loadProgressPrinter()
                 let engine = try Engine(model: model, tokenizer: tokenizer, options: options)
                 let threadWord = "\(t) thread\(t == 1 ? "" : "s")"
-                printError("bench: \(name), \(threadWord): batch \(engine.batchSize), context \(engine.contextLength), CPUs \(engine.node.pool.cpus.isEmpty ? "not pinned" : engine.node.pool.cpus.map(String.init).joined(separator: ","))")
+                printError("bench: \(name), \(threadWord), \(engine.node.pool.balance.rawValue) balance: batch \(engine.batchSize), context \(engine.contextLength), CPUs \(engine.node.pool.cpus.isEmpty ? "not pinned" : engine.node.pool.cpus.map(String.init).joined(separator: ","))")
                 if let budget = modelFile.memoryBudget {
                     printPlacement(engine, budget: budget, verbose: false)
                     if engine.placement.scheduler != nil { report.diskProbe[t] = engine.placement.diskBytesPerSecond }
                 }
+                let regionNs = try await engine.node.run { pool in pool.measureRegionNanoseconds(regions: 20_000) }
+                report.regionNanoseconds[t] = regionNs
+                printError(String(format: "bench: one empty parallel region, %@: %.3f us", threadWord, regionNs / 1e3))
                 if !noRoofline {
                     let rate = try await engine.node.run { pool in try MemoryBandwidth.measure(pool: pool) }
                     report.bandwidth[t] = rate
@@ -109,12 +112,14 @@ struct BenchCommand: AsyncParsableCommand {
                 }
                 for test in tests {
                     let started = Date()
+                    engine.node.pool.resetStats()
                     let progress = ProgressLine(prefix: "bench: \(test), \(threadWord): \(noWarmup ? "" : "warm-up, then ")\(repetitions) runs:")
                     let tokens = Double(test.tokens)
                     let result = try await Benchmark.run(test, on: engine, repetitions: repetitions, warmup: !noWarmup) { _, seconds in
                         progress.add(String(format: " %.1f", tokens / seconds))
                     }
                     progress.finish(String(format: " t/s -> %.2f ± %.2f", result.meanTokensPerSecond, result.standardDeviationTokensPerSecond))
+                    printError("bench: \(test), \(threadWord): " + balancerSummary(engine.node))
                     report.add(result, startedAt: started)
                 }
                 if let before = report.bandwidth[t] {

@@ -24,13 +24,18 @@ struct BenchReport {
     let memoryBudget: Int?
     let repetitions: Int
     let warmup: Bool
+    /// How the pool split each parallel op between its threads.
+    let balance: WorkerPool.Balance
+    /// Cost of one empty parallel region in nanoseconds, by thread count (measured before the tests).
+    var regionNanoseconds: [Int: Double] = [:]
     /// Measured memory read bandwidth in bytes/s, by thread count (empty with --no-roofline).
     var bandwidth: [Int: Double] = [:]
     /// Disk read bandwidth the streaming planner measured at load, bytes/s, by thread count (with a budget).
     var diskProbe: [Int: Double] = [:]
     private(set) var rows: [Row] = []
 
-    init(model: Model, path: String, memoryBudget: Int?, repetitions: Int, warmup: Bool) throws {
+    init(model: Model, path: String, memoryBudget: Int?, repetitions: Int, warmup: Bool, balance: WorkerPool.Balance = .dynamic) throws {
+        self.balance = balance
         self.path = path
         parameterCount = model.file.parameterCount
         modelType = "\(model.config.architecture) \(Self.countLabel(parameterCount)) \(try model.file.quantizationDescription())"
@@ -117,6 +122,12 @@ struct BenchReport {
             + "tgN evaluates N seeded random ids one at a time, the next token never chosen from the logits); model load time is not counted. "
             + (warmup ? "One untimed warm-up run per test, then " : "No warm-up; ")
             + "\(repetitions) timed repetition\(repetitions == 1 ? "" : "s"); t/s is their mean ± sample standard deviation."]
+        out.append("Balance: \(balance.rawValue) (" + (balance == .dynamic
+            ? "each op's shares follow the threads' measured speeds; a finished thread takes unstarted chunks of the others'"
+            : "equal shares, each computed by its own thread") + ")"
+            + (regionNanoseconds.isEmpty ? "." : "; one empty parallel region costs "
+                + regionNanoseconds.sorted { $0.key < $1.key }.map { String(format: "%.2f us with %d thread%@", $0.value / 1e3, $0.key, $0.key == 1 ? "" : "s") }.joined(separator: ", ")
+                + "."))
         if rows.contains(where: { $0.result.test.kind == .generation }) {
             out.append(String(format: "weights GB/s = %.1f MiB of weights read per generated token (every matrix once, plus the output projection) × t/s.",
                               Double(weightBytesPerToken) / 1048576))
@@ -167,6 +178,8 @@ struct BenchReport {
         let streamedBytesPerToken: Double?
         let streamedGbps: Double?
         let warmup: Bool
+        let balance: String
+        let regionNs: Double?
 
         enum CodingKeys: String, CodingKey {
             case modelFilename = "model_filename", modelType = "model_type", modelSize = "model_size"
@@ -177,6 +190,7 @@ struct BenchReport {
             case weightBytesPerToken = "weight_bytes_per_token", weightGbps = "weight_gbps"
             case rooflineGbps = "roofline_gbps", rooflinePct = "roofline_pct", memoryBudget = "memory_budget"
             case streamedBytesPerToken = "streamed_bytes_per_token", streamedGbps = "streamed_gbps", warmup
+            case balance, regionNs = "region_ns"
         }
     }
 
@@ -198,7 +212,8 @@ struct BenchReport {
                 rooflineGbps: generation ? memoryBandwidth(row).map { $0 / 1e9 } : nil,
                 rooflinePct: rooflinePercent(row),
                 memoryBudget: memoryBudget, streamedBytesPerToken: r.streamedBytesPerToken,
-                streamedGbps: streamedBytesPerSecond(row).map { $0 / 1e9 }, warmup: warmup)
+                streamedGbps: streamedBytesPerSecond(row).map { $0 / 1e9 }, warmup: warmup,
+                balance: balance.rawValue, regionNs: regionNanoseconds[r.threads])
         }
     }
 

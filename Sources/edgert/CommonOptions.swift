@@ -1,6 +1,7 @@
 import ArgumentParser
 import EdgeRuntime
 import EdgeCore
+import EdgeDevices
 import Foundation
 
 /// The model and how it is held in memory: options every model-running command shares, including
@@ -24,6 +25,27 @@ struct ModelFileOptions: ParsableArguments {
             })
     var memoryBudget: Int?
 
+    @Option(name: .long, help: ArgumentHelp("How each parallel op is split between the threads: 'dynamic' (shares follow each thread's measured speed; finished threads take unstarted chunks) or 'static' (equal shares, for comparison).", valueName: "dynamic|static"),
+            transform: { text in
+                guard let b = WorkerPool.Balance(rawValue: text.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                    throw ValidationError("--balance: '\(text)' is not a balance mode; use 'dynamic' or 'static'")
+                }
+                return b
+            })
+    var balance: WorkerPool.Balance = .dynamic
+
+    @Option(name: .long, help: ArgumentHelp("Starting relative speed of each thread, comma-separated, one per thread (default: from the cores' types on a hybrid CPU, else equal).", valueName: "s,..."),
+            transform: { text in
+                try text.split(separator: ",", omittingEmptySubsequences: false).map { part in
+                    let p = part.trimmingCharacters(in: .whitespaces)
+                    guard let v = Double(p), v > 0, v.isFinite else {
+                        throw ValidationError("--thread-speeds: '\(p)' is not a positive number")
+                    }
+                    return v
+                }
+            })
+    var threadSpeeds: [Double]?
+
     func validate() throws {
         if let ctx, ctx < 1 { throw ValidationError("--ctx must be at least 1 (got \(ctx))") }
     }
@@ -38,6 +60,8 @@ struct ModelFileOptions: ParsableArguments {
         var o = EngineOptions(threads: threads, contextLength: contextOverride ?? ctx)
         o.f32Activations = f32Activations
         o.memoryBudget = memoryBudget
+        o.balance = balance
+        o.threadSpeeds = threadSpeeds
         return o
     }
 }
@@ -115,4 +139,24 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
 func formatBytes(_ b: Int?) -> String {
     guard let b else { return "n/a" }
     return String(format: "%.1f MiB", Double(b) / 1048576)
+}
+
+/// The balancer's state, one line: mode, where the starting speeds came from, and per thread its
+/// smoothed relative speed, its share of the next region, and how much of its work it took from
+/// other threads' shares (since the pool's statistics were last reset).
+func balancerSummary(_ node: CPUNode) -> String {
+    let pool = node.pool
+    let source: String = switch node.speedSource {
+    case let .given(s): "starting speeds given: " + s.map { String(format: "%.2f", $0) }.joined(separator: ",")
+    case let .coreTypes(t): "starting speeds from core types: " + t.map(\.description).joined(separator: ",")
+    case .equal: "starting speeds equal"
+    }
+    let threads = pool.balanceState().enumerated().map { i, t in
+        let cpu = pool.cpus.isEmpty ? "" : " (CPU \(pool.cpus[i]))"
+        let taken = t.items > 0 ? 100 * Double(t.takenItems) / Double(t.items) : 0
+        let rate = t.busyNanoseconds > 0 ? Double(t.items) / Double(t.busyNanoseconds) * 1e3 : 0
+        return String(format: "thread %d%@ speed %.2f share %.1f%% (%.1f%% of its items taken from other shares, %.0f items/us busy)",
+                      i, cpu, t.speed, 100 * t.share, taken, rate)
+    }
+    return "balancer: \(pool.balance.rawValue), \(source); " + threads.joined(separator: "; ")
 }

@@ -115,6 +115,8 @@ struct RunCommand: AsyncParsableCommand {
             if verbose {
                 let topo = NUMATopology.current()
                 printError("host: \(topo.nodeCount) NUMA node(s) \(topo.cpusByNode); pool pinned to CPUs \(engine.node.pool.cpus)")
+                printError("host: CPU \(CoreTypes.hostIsHybrid ? "is hybrid" : "is not hybrid (all cores alike)") per CPUID")
+                printError(balancerSummary(engine.node))
                 printError("prompt tokens (\(ids.count)): \(ids)")
                 if chat { printError("rendered chat prompt: \(text.debugDescription)") }
             }
@@ -145,6 +147,7 @@ struct RunCommand: AsyncParsableCommand {
                 printError(String(format: "generation: %d tokens, %.1f tokens/s (stopped at the %@)", s.generatedTokens,
                                   s.generationTokensPerSecond, s.stopReason.rawValue))
                 printError("peak memory (RSS): \(formatBytes(s.peakResidentBytes))")
+                if verbose { printError(balancerSummary(engine.node)) }
                 if engine.placement.plan != nil { printStreamingFigures(engine, stats: s, budget: budget) }
                 let report = RunStats(stats: s, plan: engine.plan, model: (path as NSString).lastPathComponent, threads: engine.node.pool.threadCount)
                 if let line = report.comparisonLine { printError(line) }

@@ -1,10 +1,23 @@
-// edge_pool.h — a persistent, pinned, spin-then-park worker pool.
+// edge_pool.h — a persistent, pinned, spin-then-park worker pool with a hybrid-core balancer.
 //
 // The thread that calls edge_pool_for takes part as thread 0; the pool owns threads 1..n-1.
 // A parallel region costs about 0.1 us while the workers spin; after EDGE_POOL_SPIN_NS without
 // work they park on a futex and the next region wakes them (tens of microseconds).
-// Work is handed out in chunks through an atomic counter, so a slow or stalled core simply takes
-// fewer chunks; which thread computes a chunk never changes the result.
+//
+// Balancing. Each region's range is cut into chunks, and the chunks into one contiguous share
+// per thread. In the dynamic mode (the default) the shares follow each thread's measured speed:
+// after every region the caller turns each thread's items per busy nanosecond into a speed
+// relative to the others and smooths it (an exponential moving average), so a slower core (an
+// efficiency core, one shared with another process) gets a smaller share of the next region.
+// A thread that has finished its share takes unstarted chunks from the others' shares, and a
+// region is over when all its items are done, not when every thread has checked in: a thread that
+// is descheduled between chunks (by another process, or a stalled vCPU) holds nothing up; only a
+// chunk it has already started waits for it. In the static mode every thread gets an equal share
+// and computes exactly that share (no taking), for comparison.
+//
+// Which thread computes a chunk never changes the result: the chunk grid ([k*chunk, (k+1)*chunk))
+// is the same in both modes and for any shares, and fn must make each item's result independent
+// of the thread (the `tid` argument is for per-thread scratch only).
 #pragma once
 #include <stdint.h>
 
@@ -17,6 +30,15 @@ typedef struct edge_pool edge_pool;
 // fn(ctx, begin, end, tid) processes items [begin, end).
 typedef void (*edge_range_fn)(void *ctx, int64_t begin, int64_t end, int tid);
 
+// How a region's chunks are split between the threads.
+typedef enum {
+    // Shares follow the measured (smoothed) speed of each thread; finished threads take unstarted
+    // chunks of the others' shares.
+    EDGE_BALANCE_DYNAMIC = 0,
+    // Equal shares, each computed by its own thread only.
+    EDGE_BALANCE_STATIC = 1,
+} edge_balance_mode;
+
 // Creates a pool of n_threads (>= 1) threads counting the caller. `cpus`, if not NULL, holds
 // n_threads CPU ids: worker i is pinned to cpus[i] (cpus[0] is for the caller, who pins itself with
 // edge_pin_current_thread). Returns NULL if a thread could not be created.
@@ -24,14 +46,38 @@ edge_pool *edge_pool_create(int n_threads, const int *cpus);
 void edge_pool_destroy(edge_pool *pool);
 int edge_pool_threads(const edge_pool *pool);
 
-// Runs fn over [0, total) in chunks of `chunk` items, handed out dynamically. Returns when all are
-// done. Must not be called concurrently on the same pool, nor from inside fn.
+// Runs fn over [0, total) in chunks of `chunk` items, split between the threads as the balance
+// mode says. Returns when all are done. Must not be called concurrently on the same pool, nor from
+// inside fn.
 void edge_pool_for(edge_pool *pool, int64_t total, int64_t chunk, edge_range_fn fn, void *ctx);
 
-// Nanoseconds each thread spent inside fn and the number of items it processed since the last
-// reset (arrays of edge_pool_threads entries). For the balancer and verbose output.
+// The balance mode (EDGE_BALANCE_DYNAMIC or EDGE_BALANCE_STATIC; other values are ignored).
+// Call between regions, from the thread that calls edge_pool_for (or before the first region).
+void edge_pool_set_balance(edge_pool *pool, int mode);
+int edge_pool_balance(const edge_pool *pool);
+
+// Sets every thread's relative speed (edge_pool_threads entries, each > 0; NULL: all equal), e.g.
+// from a host profile or the cores' types; the measurements then move them. Values are normalised
+// to a mean of 1; non-positive or non-finite entries count as 1. Call between regions.
+void edge_pool_set_speeds(edge_pool *pool, const double *speeds);
+
+// The balancer's state: each thread's smoothed relative speed (mean 1) and the fraction of the
+// next region's chunks its share will hold (sums to 1; equal in the static mode). Arrays of
+// edge_pool_threads entries. May be called from any thread (values are read without tearing, but
+// a region that ends meanwhile may show some threads' old and some threads' new values).
+void edge_pool_balance_state(const edge_pool *pool, double *speeds, double *shares);
+
+// Per thread since the last reset: nanoseconds spent inside fn, items processed, and how many of
+// those items came from another thread's share. Arrays of edge_pool_threads entries. Exact once
+// the region that did the work has returned.
 void edge_pool_stats(const edge_pool *pool, uint64_t *busy_ns, uint64_t *items);
+void edge_pool_steal_stats(const edge_pool *pool, uint64_t *taken_items);
 void edge_pool_reset_stats(edge_pool *pool);
+
+// Runs `regions` parallel regions whose work is empty (one one-item chunk per thread) and
+// returns the mean nanoseconds of one: the pool's own cost per region (a benchmark helper; the
+// regions are too short to change the balancer's speeds).
+double edge_pool_region_ns(edge_pool *pool, int regions);
 
 // Pins the calling thread to one CPU. Returns 0 on success.
 int edge_pin_current_thread(int cpu);

@@ -1,0 +1,170 @@
+import XCTest
+import Foundation
+import EdgeDevices
+
+/// The worker pool's balancer: every item is processed exactly once whoever takes it, shares
+/// follow measured speed in the dynamic mode and stay equal in the static one, and results do not
+/// depend on the mode. The slow thread is faked by a body that works longer on thread 1, so these
+/// hold on any host, loaded or not, with one CPU or many (threads need not be pinned).
+final class BalancerTests: XCTestCase {
+    /// Busy-waits about `nanoseconds` (a fake op whose cost is known).
+    private static func spin(nanoseconds: UInt64) {
+        let end = DispatchTime.now().uptimeNanoseconds + nanoseconds
+        while DispatchTime.now().uptimeNanoseconds < end {}
+    }
+
+    /// Chunks each thread was handed in one region, recorded without sharing: thread t appends to
+    /// its own list.
+    private final class ChunkLog: @unchecked Sendable {
+        // Invariant for @unchecked Sendable: lists[t] is only touched by pool thread t during a
+        // region, and by the test thread only between regions.
+        private var lists: UnsafeMutablePointer<[Range<Int>]>
+        let threads: Int
+        init(threads: Int) {
+            self.threads = threads
+            lists = .allocate(capacity: threads)
+            lists.initialize(repeating: [], count: threads)
+        }
+        func record(_ r: Range<Int>, thread: Int) { lists[thread].append(r) }
+        func all() -> [[Range<Int>]] { (0..<threads).map { lists[$0] } }
+        func clear() { for t in 0..<threads { lists[t].removeAll(keepingCapacity: true) } }
+        deinit { lists.deinitialize(count: threads); lists.deallocate() }
+    }
+
+    /// With random totals and chunk sizes, in both modes, the chunks the threads were handed tile
+    /// 0..<total exactly: on the chunk grid, no item twice, none missing.
+    func testEveryItemIsProcessedExactlyOnce() throws {
+        for balance in WorkerPool.Balance.allCases {
+            let pool = try WorkerPool(threads: 3, cpus: [], balance: balance)
+            let log = ChunkLog(threads: 3)
+            var rng = SystemRandomNumberGenerator()
+            for _ in 0..<2000 {
+                let total = Int.random(in: 1...5000, using: &rng)
+                let chunk = Int.random(in: 1...80, using: &rng)
+                log.clear()
+                pool.parallelFor(total, chunk: chunk) { range, thread in
+                    log.record(range, thread: thread)
+                    // A little uneven work, so threads take from each other's shares.
+                    if thread == 1 && range.lowerBound % 3 == 0 { Self.spin(nanoseconds: 2_000) }
+                }
+                let chunks = log.all().joined().sorted { $0.lowerBound < $1.lowerBound }
+                var next = 0
+                for c in chunks {
+                    XCTAssertEqual(c.lowerBound, next, "\(balance): total \(total), chunk \(chunk): gap or overlap at \(c)")
+                    XCTAssertEqual(c.lowerBound % chunk, 0, "\(balance): chunk \(c) is off the grid of \(chunk)")
+                    XCTAssertTrue(c.count == chunk || c.upperBound == total, "\(balance): chunk \(c) of \(chunk)")
+                    next = c.upperBound
+                }
+                XCTAssertEqual(next, total, "\(balance): total \(total), chunk \(chunk)")
+                if next != total { return }
+            }
+        }
+    }
+
+    /// A thread whose items take four times as long ends up with a smaller share and a lower
+    /// speed in the dynamic mode; the fast thread takes some of the slow one's chunks.
+    func testSharesFollowMeasuredSpeed() throws {
+        let pool = try WorkerPool(threads: 2, cpus: [], balance: .dynamic)
+        let start = pool.balanceState()
+        XCTAssertEqual(start.map(\.share), [0.5, 0.5])
+        for _ in 0..<150 {
+            pool.parallelFor(256, chunk: 4) { range, thread in
+                Self.spin(nanoseconds: UInt64(range.count) * (thread == 1 ? 8_000 : 2_000))
+            }
+        }
+        let state = pool.balanceState()
+        XCTAssertGreaterThan(state[1].items, 0, "thread 1 never worked, so it was never measured: \(state)")
+        XCTAssertLessThan(state[1].speed, state[0].speed, "\(state)")
+        XCTAssertLessThan(state[1].share, 0.4, "the 4x slower thread should hold well under half: \(state)")
+        XCTAssertEqual(state[0].share + state[1].share, 1, accuracy: 1e-9)
+        XCTAssertEqual(state.map(\.speed).reduce(0, +) / 2, 1, accuracy: 0.05, "speeds are relative, mean 1: \(state)")
+    }
+
+    /// The static mode keeps equal shares however slow a thread is, and no thread takes another's chunks.
+    func testStaticModeKeepsEqualShares() throws {
+        let pool = try WorkerPool(threads: 2, cpus: [], balance: .static)
+        XCTAssertEqual(pool.balance, .static)
+        for _ in 0..<50 {
+            pool.parallelFor(256, chunk: 4) { range, thread in
+                Self.spin(nanoseconds: UInt64(range.count) * (thread == 1 ? 8_000 : 2_000))
+            }
+        }
+        let state = pool.balanceState()
+        XCTAssertEqual(state.map(\.share), [0.5, 0.5], "\(state)")
+        XCTAssertEqual(state.map(\.takenItems), [0, 0], "\(state)")
+        XCTAssertEqual(state.map(\.items), [128 * 50, 128 * 50], "each thread computes exactly its half: \(state)")
+    }
+
+    /// Given starting speeds set the first shares (normalised to mean 1), before anything is measured.
+    func testGivenSpeedsSetTheStartingShares() throws {
+        let pool = try WorkerPool(threads: 2, cpus: [], balance: .dynamic, speeds: [3, 1])
+        let state = pool.balanceState()
+        XCTAssertEqual(state[0].speed, 1.5, accuracy: 1e-9)
+        XCTAssertEqual(state[1].speed, 0.5, accuracy: 1e-9)
+        // The first region cuts 100 chunks 75/25 (then measures, but equal work keeps it near).
+        let log = ChunkLog(threads: 2)
+        pool.parallelFor(100, chunk: 1) { range, thread in log.record(range, thread: thread) }
+        XCTAssertEqual(pool.balanceState()[0].share, 0.75, accuracy: 1e-9)
+        XCTAssertEqual(log.all().joined().map(\.count).reduce(0, +), 100)
+        XCTAssertThrowsError(try WorkerPool(threads: 2, cpus: [], speeds: [1])) { error in
+            XCTAssertEqual(error as? DeviceError, .badThreadSpeeds([1], threads: 2))
+        }
+        XCTAssertThrowsError(try WorkerPool(threads: 2, cpus: [], speeds: [1, 0]))
+        XCTAssertThrowsError(try pool.setSpeeds([1, .nan]))
+    }
+
+    /// The same computation gives bit-identical results in both modes and with uneven thread speeds:
+    /// which thread computes an item never matters.
+    func testResultsDoNotDependOnTheMode() throws {
+        let n = 10_000
+        func compute(_ balance: WorkerPool.Balance) throws -> [Float] {
+            let pool = try WorkerPool(threads: 3, cpus: [], balance: balance)
+            let out = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
+            defer { out.deallocate() }
+            nonisolated(unsafe) let o = out
+            for _ in 0..<20 {
+                pool.parallelFor(n, chunk: 37) { range, thread in
+                    for i in range {
+                        var s: Float = 0
+                        for k in 0..<64 { s += sin(Float(i &* 31 &+ k)) * 0.5 }
+                        o[i] = s
+                    }
+                    if thread == 2 { Self.spin(nanoseconds: 3_000) }
+                }
+            }
+            return Array(out)
+        }
+        let a = try compute(.static), b = try compute(.dynamic)
+        XCTAssertEqual(a.count, n)
+        XCTAssertTrue(a.elementsEqual(b) { $0.bitPattern == $1.bitPattern })
+    }
+
+    /// An empty region costs well under a millisecond (it is ~0.1 us spinning on an idle host; the
+    /// bound only catches a pool that sleeps or waits per region, and is not a benchmark).
+    func testEmptyRegionIsCheap() throws {
+        let pool = try WorkerPool(threads: 2, cpus: [])
+        let ns = pool.measureRegionNanoseconds(regions: 2_000)
+        XCTAssertGreaterThan(ns, 0)
+        XCTAssertLessThan(ns, 1_000_000)
+    }
+
+    /// This development host (an AMD EPYC under KVM) is not hybrid: every CPU reads as uniform and
+    /// a node's starting speeds are equal. On an Intel hybrid host the types are P or E cores.
+    func testCoreTypesOfThisHost() throws {
+        let cpus = WorkerPool.allowedCPUs()
+        let types = CoreTypes.detect()
+        XCTAssertEqual(types.cores.map(\.cpu), cpus)
+        if types.isHybrid {
+            XCTAssertTrue(types.cores.allSatisfy { $0.type == .performance || $0.type == .efficiency }, "\(types)")
+        } else {
+            XCTAssertTrue(types.cores.allSatisfy { $0.type == .uniform }, "\(types)")
+            XCTAssertEqual(types.relativeSpeeds(for: cpus), cpus.map { _ in 1.0 })
+            let node = try CPUNode(threads: 1)
+            XCTAssertEqual(node.speedSource, .equal)
+        }
+        XCTAssertLessThan(CoreType.efficiency.relativeSpeed, CoreType.performance.relativeSpeed)
+        let given = try CPUNode(threads: 2, cpus: [], balance: .static, speeds: [1, 2])
+        XCTAssertEqual(given.speedSource, .given([1, 2]))
+        XCTAssertEqual(given.pool.balance, .static)
+    }
+}
