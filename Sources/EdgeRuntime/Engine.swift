@@ -142,7 +142,15 @@ public final class Engine: Sendable {
                     progress: options.loadProgress, blockTarget: plan?.blockTarget, decided: decided)
             } catch let PlanError.budgetTooSmall(b, _, f, slot) {
                 // The activation reserve grows with the budget: the smallest budget that works.
-                let least = RuntimeFootprint.minimumBudget(manifest, context: ctx, threads: threadsWanted, needing: slot)
+                // Blocks grow with the budget (their target size follows it): climb to the fixed point.
+                var least = RuntimeFootprint.minimumBudget(manifest, context: ctx, threads: threadsWanted, needing: slot)
+                for _ in 0..<8 {
+                    let target = plan?.blockTarget ?? StreamingPlanner.blockTarget(budget: least)
+                    let largest = manifest.blocks(target: target).map { AlignedBuffer.span(offset: $0.offset, length: $0.length) }.max() ?? 0
+                    let next = RuntimeFootprint.minimumBudget(manifest, context: ctx, threads: threadsWanted, needing: largest)
+                    if next <= least { break }
+                    least = next
+                }
                 throw PlanError.budgetTooSmall(budget: b, minimum: least, fixedBytes: f, slotBytes: slot)
             }
         } else {
