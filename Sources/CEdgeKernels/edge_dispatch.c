@@ -164,3 +164,11 @@ void edge_matmul(int weight_type, int64_t n, const void *W, size_t w_row_bytes,
         }
     }
 }
+
+void edge_packed_matmul(int weight_type, int64_t n, const void *P, int64_t r0, int64_t r1,
+                        const void *A, size_t a_row_bytes, int64_t ncols, float *Y, int64_t y_stride) {
+    const edge_packed_matmul_fn f = weight_type >= 0 && weight_type < EDGE_TYPE_SLOTS && edge_packed_supported(weight_type)
+        ? edge_table()->packed[weight_type] : NULL;
+    if (f) f(n, P, r0, r1, A, a_row_bytes, ncols, Y, y_stride);
+    else edge_packed_matmul_ref(weight_type, n, P, r0, r1, A, a_row_bytes, ncols, Y, y_stride);
+}

@@ -1,0 +1,160 @@
+// edge_packed.c — the x16 row-interleaved layouts (see edge_packed.h): repacking, unpacking and the
+// scalar reference of the packed matmul. The SIMD variants live in edge_x86_packed.h.
+#include "edge_simd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(sizeof(edge_x16_q8_0) == 16 * sizeof(edge_block_q8_0), "x16 Q8_0 record is 16 blocks");
+_Static_assert(sizeof(edge_x16_q4_0) == 16 * sizeof(edge_block_q4_0), "x16 Q4_0 record is 16 blocks");
+_Static_assert(sizeof(edge_x16_q4_1) == 16 * sizeof(edge_block_q4_1), "x16 Q4_1 record is 16 blocks");
+_Static_assert(sizeof(edge_x16_q4_K) == 16 * sizeof(edge_block_q4_K) + 64, "x16 Q4_K record: +64 B of unpacked scales");
+
+int edge_packed_supported(int t) {
+    return t == EDGE_TYPE_Q8_0 || t == EDGE_TYPE_Q4_0 || t == EDGE_TYPE_Q4_1 || t == EDGE_TYPE_Q4_K;
+}
+
+size_t edge_packed_record_bytes(int t) {
+    switch (t) {
+    case EDGE_TYPE_Q8_0: return sizeof(edge_x16_q8_0);
+    case EDGE_TYPE_Q4_0: return sizeof(edge_x16_q4_0);
+    case EDGE_TYPE_Q4_1: return sizeof(edge_x16_q4_1);
+    case EDGE_TYPE_Q4_K: return sizeof(edge_x16_q4_K);
+    default: return 0;
+    }
+}
+
+// Block columns per row: n / 32, or n / 256 for Q4_K.
+static int64_t x16_cols(int t, int64_t n) { return n / (t == EDGE_TYPE_Q4_K ? EDGE_QK_K : EDGE_QK); }
+
+static int x16_shape_ok(int t, int64_t n, int64_t rows) {
+    const int64_t be = t == EDGE_TYPE_Q4_K ? EDGE_QK_K : EDGE_QK;
+    return edge_packed_supported(t) && n > 0 && n % be == 0 && rows >= 0 && rows % EDGE_PACK_ROWS == 0;
+}
+
+size_t edge_packed_bytes(int t, int64_t rows, int64_t n) {
+    if (!x16_shape_ok(t, n, rows)) return 0;
+    return (size_t)(rows / EDGE_PACK_ROWS) * (size_t)x16_cols(t, n) * edge_packed_record_bytes(t);
+}
+
+// Sub-block j's 6-bit scale and min of a Q4_K super-block (ggml's get_scale_min_k4).
+static void x16_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *mn) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *mn = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4));
+        *mn = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+// The inverse of x16_scale_min over all 8 sub-blocks (ggml's packing of the 12 scale bytes).
+static void x16_scales_pack(const uint8_t sc[8], const uint8_t mn[8], uint8_t q[12]) {
+    for (int j = 0; j < 4; j++) {
+        q[j] = (uint8_t)((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
+        q[j + 4] = (uint8_t)((mn[j] & 63) | ((mn[j + 4] >> 4) << 6));
+        q[j + 8] = (uint8_t)((sc[j + 4] & 0x0f) | ((mn[j + 4] & 0x0f) << 4));
+    }
+}
+
+// Block b of row r (file layout) <-> lane r of record rec. dir 1: pack, 0: unpack.
+static void x16_lane(int t, void *rec, int r, void *blk, int dir) {
+    switch (t) {
+    case EDGE_TYPE_Q8_0: {
+        edge_x16_q8_0 *x = rec;
+        edge_block_q8_0 *b = blk;
+        if (dir) x->d[r] = b->d; else b->d = x->d[r];
+        for (int k = 0; k < 8; k++)
+            for (int i = 0; i < 4; i++) {
+                if (dir) x->qs[k][4 * r + i] = (uint8_t)b->qs[4 * k + i] ^ 0x80;
+                else b->qs[4 * k + i] = (int8_t)(x->qs[k][4 * r + i] ^ 0x80);
+            }
+        break;
+    }
+    case EDGE_TYPE_Q4_0: {
+        edge_x16_q4_0 *x = rec;
+        edge_block_q4_0 *b = blk;
+        if (dir) x->d[r] = b->d; else b->d = x->d[r];
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < 4; i++) {
+                if (dir) x->qs[k][4 * r + i] = b->qs[4 * k + i];
+                else b->qs[4 * k + i] = x->qs[k][4 * r + i];
+            }
+        break;
+    }
+    case EDGE_TYPE_Q4_1: {
+        edge_x16_q4_1 *x = rec;
+        edge_block_q4_1 *b = blk;
+        if (dir) { x->d[r] = b->d; x->m[r] = b->m; } else { b->d = x->d[r]; b->m = x->m[r]; }
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < 4; i++) {
+                if (dir) x->qs[k][4 * r + i] = b->qs[4 * k + i];
+                else b->qs[4 * k + i] = x->qs[k][4 * r + i];
+            }
+        break;
+    }
+    default: {  // Q4_K
+        edge_x16_q4_K *x = rec;
+        edge_block_q4_K *b = blk;
+        if (dir) {
+            x->d[r] = b->d, x->dmin[r] = b->dmin;
+            for (int j = 0; j < 8; j++) x16_scale_min(j, b->scales, &x->sc[j][r], &x->mn[j][r]);
+        } else {
+            b->d = x->d[r], b->dmin = x->dmin[r];
+            uint8_t sc[8], mn[8];
+            for (int j = 0; j < 8; j++) sc[j] = x->sc[j][r], mn[j] = x->mn[j][r];
+            x16_scales_pack(sc, mn, b->scales);
+        }
+        for (int c = 0; c < 4; c++)
+            for (int k = 0; k < 8; k++)
+                for (int i = 0; i < 4; i++) {
+                    if (dir) x->qs[c][k][4 * r + i] = b->qs[32 * c + 4 * k + i];
+                    else b->qs[32 * c + 4 * k + i] = x->qs[c][k][4 * r + i];
+                }
+        break;
+    }
+    }
+}
+
+int edge_pack_rows(int t, int64_t n, const void *W, size_t w_row_bytes, int64_t rows, void *dst) {
+    if (!x16_shape_ok(t, n, rows)) return -1;
+    const int64_t nb = x16_cols(t, n);
+    const size_t rec = edge_packed_record_bytes(t), blk = (size_t)edge_type_block_bytes(t);
+    if (w_row_bytes < (size_t)nb * blk) return -1;
+    for (int64_t g = 0; g < rows / EDGE_PACK_ROWS; g++)
+        for (int64_t b = 0; b < nb; b++) {
+            char *out = (char *)dst + ((size_t)g * (size_t)nb + (size_t)b) * rec;
+            memset(out, 0, rec);
+            for (int r = 0; r < EDGE_PACK_ROWS; r++) {
+                const char *row = (const char *)W + (size_t)(g * EDGE_PACK_ROWS + r) * w_row_bytes;
+                x16_lane(t, out, r, (void *)(row + (size_t)b * blk), 1);
+            }
+        }
+    return 0;
+}
+
+int edge_unpack_row(int t, int64_t n, const void *P, int64_t r, void *dst) {
+    if (!x16_shape_ok(t, n, 0) || r < 0) return -1;
+    const int64_t nb = x16_cols(t, n), g = r / EDGE_PACK_ROWS;
+    const size_t rec = edge_packed_record_bytes(t), blk = (size_t)edge_type_block_bytes(t);
+    for (int64_t b = 0; b < nb; b++) {
+        const char *in = (const char *)P + ((size_t)g * (size_t)nb + (size_t)b) * rec;
+        x16_lane(t, (void *)in, (int)(r % EDGE_PACK_ROWS), (char *)dst + (size_t)b * blk, 0);
+    }
+    return 0;
+}
+
+// The reference: each row unpacked to file layout, then edge_vec_dot_ref with each column.
+void edge_packed_matmul_ref(int t, int64_t n, const void *P, int64_t r0, int64_t r1,
+                            const void *A, size_t arb, int64_t ncols, float *Y, int64_t ys) {
+    if (!x16_shape_ok(t, n, 0)) return;
+    const size_t row_bytes = (size_t)x16_cols(t, n) * (size_t)edge_type_block_bytes(t);
+    void *row = malloc(row_bytes);
+    if (!row) return;
+    for (int64_t r = r0; r < r1; r++) {
+        edge_unpack_row(t, n, P, r, row);
+        for (int64_t c = 0; c < ncols; c++)
+            Y[c * ys + r] = edge_vec_dot_ref(t, n, row, (const char *)A + (size_t)c * arb);
+    }
+    free(row);
+}
