@@ -2,6 +2,7 @@
 // scalar reference of the packed matmul. The SIMD variants live in edge_x86_packed.h.
 #include "edge_simd.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,4 +158,41 @@ void edge_packed_matmul_ref(int t, int64_t n, const void *P, int64_t r0, int64_t
             Y[c * ys + r] = edge_vec_dot_ref(t, n, row, (const char *)A + (size_t)c * arb);
     }
     free(row);
+}
+
+// ---- file-layout rows through the packed kernels ----
+
+static pthread_key_t x16_key;
+static pthread_once_t x16_key_once = PTHREAD_ONCE_INIT;
+static void x16_key_make(void) { (void)pthread_key_create(&x16_key, free); }
+
+// 64-byte aligned scratch of at least `bytes`, owned by the calling thread (freed at its exit);
+// NULL if out of memory.
+static void *x16_scratch(size_t bytes) {
+    pthread_once(&x16_key_once, x16_key_make);
+    size_t *h = pthread_getspecific(x16_key);
+    if (h && h[0] >= bytes) return (char *)h + 64;
+    free(h);
+    h = aligned_alloc(64, (bytes + 64 + 63) & ~(size_t)63);
+    (void)pthread_setspecific(x16_key, h);
+    if (!h) return NULL;
+    h[0] = bytes;
+    return (char *)h + 64;
+}
+
+int edge_matmul_via_packed(int t, int64_t n, const void *W, size_t wrb, int64_t r0, int64_t r1,
+                           const void *A, size_t arb, int64_t ncols, float *Y, int64_t ys) {
+    if (!x16_shape_ok(t, n, 0)) return -1;
+    const size_t gbytes = edge_packed_bytes(t, EDGE_PACK_ROWS, n);
+    void *g = x16_scratch(gbytes);
+    if (!g) return -1;
+    int64_t r = r0;
+    for (; r + EDGE_PACK_ROWS <= r1; r += EDGE_PACK_ROWS) {
+        (void)edge_pack_rows(t, n, (const char *)W + (size_t)r * wrb, wrb, EDGE_PACK_ROWS, g);
+        edge_packed_matmul(t, n, g, 0, EDGE_PACK_ROWS, A, arb, ncols, Y + r, ys);
+    }
+    for (; r < r1; r++)  // rows that do not fill a group: the reference, which the kernels equal
+        for (int64_t c = 0; c < ncols; c++)
+            Y[c * ys + r] = edge_vec_dot_ref(t, n, (const char *)W + (size_t)r * wrb, (const char *)A + (size_t)c * arb);
+    return 0;
 }

@@ -2,9 +2,11 @@ import EdgeCore
 import Foundation
 import EdgeDevices
 import EdgePlanner
+import CEdgeKernels
 
-/// Where a forward pass reads each weight matrix from: the file's memory mapping (the default),
-/// resident copies in owned memory, or blocks streamed through the ``WeightScheduler``'s window.
+/// Where a forward pass reads each weight matrix from: the file's memory mapping, a repacked copy
+/// (the default for a mapped model: see ``init(mapped:repack:)``), resident copies in owned memory,
+/// or blocks streamed through the ``WeightScheduler``'s window.
 ///
 /// A matrix is read as one or more pieces — row ranges — so that a matrix larger than a window
 /// slot streams in chunks; a row range of a GGUF matrix is contiguous in the file, and each output
@@ -16,6 +18,9 @@ public final class WeightPlacement: @unchecked Sendable {
     /// Where one piece's bytes are.
     enum Source {
         case memory(UnsafeRawPointer)
+        /// The whole matrix repacked into the x16 row-interleaved layout (edge_packed.h) for
+        /// edge_op_matmul_packed; the file layout stays readable through the mapping.
+        case packed(UnsafeRawPointer)
         case streamed(block: Int, offset: Int)   // offset from the block's first byte
     }
 
@@ -46,6 +51,15 @@ public final class WeightPlacement: @unchecked Sendable {
     public let plan: StreamingPlan?
     /// Bytes of weights copied into owned memory.
     public let residentBytes: Int
+    /// Bytes of the repacked (x16) copies, included in `residentBytes`; `packedFileBytes` is what
+    /// the same matrices take in the file (the repack's extra cost is the difference).
+    public let packedBytes: Int
+    public let packedFileBytes: Int
+    /// Matrices repacked, and those left in file layout with the reason (type without an x16
+    /// layout, rows not a multiple of 16, or the copy could not be allocated).
+    public let packedMatrices: Int
+    public let unpackedReasons: [String: Int]
+    private let packedStore: AlignedBuffer?
     /// Read bandwidth used for planning (bytes/s; measured unless given), 0 for a mapped model.
     public let diskBytesPerSecond: Double
     private let residentStore: AlignedBuffer?
@@ -65,18 +79,64 @@ public final class WeightPlacement: @unchecked Sendable {
         return r.base + (offset - r.offset)
     }
 
-    /// Every matrix read in place from the memory mapping.
-    public init(mapped w: ModelWeights) {
+    /// Every matrix read from the memory mapping, except that with `repack` (the default) each
+    /// matrix whose type has an x16 layout and whose row count is a multiple of 16 is repacked
+    /// once into owned memory and read from there (generation's matvec then runs one row per SIMD
+    /// lane: see edge_packed.h). The copy costs the matrix's file size (Q4_K: 2.8% more); the
+    /// token embedding stays mapped (rows are looked up, not multiplied), so a tied output
+    /// projection costs its size once more. If the copy cannot be allocated, the mapping is used.
+    public init(mapped w: ModelWeights, repack: Bool = true) {
+        let mats: [MatrixWeight] = w.layers.flatMap { [$0.wq, $0.wk, $0.wv, $0.wo, $0.gate, $0.up, $0.down] } + [w.output]
+        var reasons: [String: Int] = [:]
+        var plan: [(MatrixWeight, offset: Int, bytes: Int)] = []
+        var total = 0
+        if repack {
+            for m in mats {
+                let t = Int32(m.type.rawValue)
+                guard edge_packed_supported(t) != 0 else { reasons["\(m.type): no x16 layout", default: 0] += 1; continue }
+                let bytes = edge_packed_bytes(t, Int64(m.rows), Int64(m.columns))
+                guard bytes > 0 else { reasons["rows not a multiple of 16", default: 0] += 1; continue }
+                plan.append((m, total, bytes))
+                total += (bytes + 63) & ~63
+            }
+        }
+        var store: AlignedBuffer? = nil
+        if total > 0 {
+            do { store = try AlignedBuffer(byteCount: total, what: "repacked weights") } catch {
+                reasons["repacked copy not allocated (\(error))", default: 0] += plan.count
+                plan = []
+            }
+        }
+        var packedAt: [Int: UnsafeRawPointer] = [:]   // fileOffset -> packed copy
+        if let store {
+            // The store's address as an integer: each job writes its own disjoint range of it.
+            let base = UInt(bitPattern: store.base)
+            let jobs = plan
+            // One matrix per job: repacking is a byte shuffle bound by memory, done once at load.
+            // It cannot fail: type and shape were checked by edge_packed_bytes above.
+            DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
+                let (m, at, _) = jobs[i]
+                _ = edge_pack_rows(Int32(m.type.rawValue), Int64(m.columns), m.data, m.rowBytes, Int64(m.rows),
+                                   UnsafeMutableRawPointer(bitPattern: base + UInt(at)))
+            }
+            for (m, at, _) in jobs { packedAt[m.fileOffset] = UnsafeRawPointer(store.base + at) }
+        }
         func one(_ m: MatrixWeight) -> [Piece] {
-            [Piece(rowStart: 0, rows: m.rows, source: .memory(m.data), releasesBlock: false)]
+            let source: Source = packedAt[m.fileOffset].map { .packed($0) } ?? .memory(m.data)
+            return [Piece(rowStart: 0, rows: m.rows, source: source, releasesBlock: false)]
         }
         layerPieces = w.layers.map { l in [one(l.wq), one(l.wk), one(l.wv), one(l.wo), one(l.gate), one(l.up), one(l.down)] }
         outputPieces = one(w.output)
         scheduler = nil
         disk = nil
         embeddingFromDisk = false
-        plan = nil
-        residentBytes = 0
+        self.plan = nil
+        packedStore = store
+        packedBytes = store == nil ? 0 : plan.reduce(0) { $0 + $1.bytes }
+        packedFileBytes = store == nil ? 0 : plan.reduce(0) { $0 + $1.0.byteCount }
+        packedMatrices = store == nil ? 0 : plan.count
+        unpackedReasons = reasons
+        residentBytes = packedBytes
         residentStore = nil
         residentRanges = []
         diskBytesPerSecond = 0
@@ -154,6 +214,12 @@ public final class WeightPlacement: @unchecked Sendable {
         layerPieces = layers
         outputPieces = output
         embeddingFromDisk = true
+        // Resident and streamed blocks keep the file layout (the block-layout kernels read them).
+        packedStore = nil
+        packedBytes = 0
+        packedFileBytes = 0
+        packedMatrices = 0
+        unpackedReasons = [:]
     }
 
     /// Cuts the model into blocks in the order a forward pass reads them: per layer the attention

@@ -161,4 +161,37 @@ final class PackedKernelTests: XCTestCase {
             }
         }
     }
+
+    /// The file-layout op (mapped, resident or streamed pieces) gives the repacked matrix's bits,
+    /// including a piece whose row count leaves a partial group (rows 0..<40: 2 groups + 8 rows).
+    func testFileLayoutOpMatchesPackedBits() throws {
+        var rng = Rng(s: 13)
+        let pool = try XCTUnwrap(edge_pool_create(2, nil))
+        defer { edge_pool_destroy(pool) }
+        for (t, name) in types {
+            let n = t == Int32(EDGE_TYPE_Q4_K.rawValue) ? 512 : 160, rows = 48
+            let w = matrix(t, rows: rows, n: n, rng: &rng)
+            let rb = w.count / rows
+            for ntok in [1, 6] {
+                let (a, arb) = activations(t, ncols: ntok, n: n, rng: &rng)
+                var want = [Float](repeating: 0, count: ntok * rows)
+                w.withUnsafeBytes { ws in a.withUnsafeBytes { az in
+                    for c in 0..<ntok { for r in 0..<rows {
+                        want[c * rows + r] = edge_vec_dot_ref(t, Int64(n), ws.baseAddress! + r * rb, az.baseAddress! + c * arb)
+                    } }
+                } }
+                for pieceRows in [48, 40] {
+                    var got = [Float](repeating: 0, count: ntok * rows)
+                    w.withUnsafeBytes { ws in a.withUnsafeBytes { az in got.withUnsafeMutableBufferPointer {
+                        edge_op_matmul(pool, t, Int64(n), ws.baseAddress, rb, Int64(pieceRows), az.baseAddress, arb, Int64(ntok),
+                                       $0.baseAddress, Int64(rows))
+                    } } }
+                    for c in 0..<ntok {
+                        XCTAssertEqual(got[(c * rows)..<(c * rows + pieceRows)].map(\.bitPattern),
+                                       want[(c * rows)..<(c * rows + pieceRows)].map(\.bitPattern), "\(name) ntok \(ntok) rows \(pieceRows)")
+                    }
+                }
+            }
+        }
+    }
 }

@@ -24,7 +24,9 @@ void edge_op_quantize(edge_pool *pool, int weight_type, const float *x, int64_t 
 
 // Y[t * y_stride + r] = dot(W row r, A row t) for r < rows, t < ntok. W: [rows] rows of
 // w_row_bytes; A: [ntok] rows of a_row_bytes (already quantized with edge_op_quantize).
-// Parallel over row chunks; bit-identical for any thread count and batch size.
+// Parallel over row chunks; bit-identical for any thread count and batch size. Types with an x16
+// layout (edge_packed.h) run through edge_matmul_via_packed: bit-identical to edge_vec_dot_ref and
+// to edge_op_matmul_packed over the same matrix repacked.
 void edge_op_matmul(edge_pool *pool, int weight_type, int64_t n, const void *W, size_t w_row_bytes,
                     int64_t rows, const void *A, size_t a_row_bytes, int64_t ntok,
                     float *Y, int64_t y_stride);

@@ -62,6 +62,15 @@ void edge_packed_matmul(int weight_type, int64_t n, const void *P, int64_t r0, i
 void edge_packed_matmul_ref(int weight_type, int64_t n, const void *P, int64_t r0, int64_t r1,
                             const void *A, size_t a_row_bytes, int64_t ncols, float *Y, int64_t y_stride);
 
+// The same product for rows [r0, r1) (any range) of a FILE-layout matrix W (rows w_row_bytes
+// apart): each whole 16-row group is repacked into a per-thread scratch buffer (16 rows, kept
+// until the thread exits) and multiplied by edge_packed_matmul; the rows left over use
+// edge_vec_dot_ref. So a matrix gives the same bits whether it was repacked at load, is read from
+// the mapping, or is streamed from disk. Returns 0, or -1 for an unsupported type or when the
+// scratch cannot be allocated (nothing written).
+int edge_matmul_via_packed(int weight_type, int64_t n, const void *W, size_t w_row_bytes, int64_t r0, int64_t r1,
+                           const void *A, size_t a_row_bytes, int64_t ncols, float *Y, int64_t y_stride);
+
 #ifdef __cplusplus
 }
 #endif
