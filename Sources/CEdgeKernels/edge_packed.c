@@ -9,7 +9,7 @@
 _Static_assert(sizeof(edge_x16_q8_0) == 16 * sizeof(edge_block_q8_0), "x16 Q8_0 record is 16 blocks");
 _Static_assert(sizeof(edge_x16_q4_0) == 16 * sizeof(edge_block_q4_0), "x16 Q4_0 record is 16 blocks");
 _Static_assert(sizeof(edge_x16_q4_1) == 16 * sizeof(edge_block_q4_1), "x16 Q4_1 record is 16 blocks");
-_Static_assert(sizeof(edge_x16_q4_K) == 16 * sizeof(edge_block_q4_K) + 64, "x16 Q4_K record: +64 B of unpacked scales");
+_Static_assert(sizeof(edge_x16_q4_K) == 16 * sizeof(edge_block_q4_K), "x16 Q4_K record is 16 blocks");
 
 int edge_packed_supported(int t) {
     return t == EDGE_TYPE_Q8_0 || t == EDGE_TYPE_Q4_0 || t == EDGE_TYPE_Q4_1 || t == EDGE_TYPE_Q4_K;
@@ -38,27 +38,8 @@ size_t edge_packed_bytes(int t, int64_t rows, int64_t n) {
     return (size_t)(rows / EDGE_PACK_ROWS) * (size_t)x16_cols(t, n) * edge_packed_record_bytes(t);
 }
 
-// Sub-block j's 6-bit scale and min of a Q4_K super-block (ggml's get_scale_min_k4).
-static void x16_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *mn) {
-    if (j < 4) {
-        *sc = q[j] & 63;
-        *mn = q[j + 4] & 63;
-    } else {
-        *sc = (uint8_t)((q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4));
-        *mn = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-    }
-}
-
-// The inverse of x16_scale_min over all 8 sub-blocks (ggml's packing of the 12 scale bytes).
-static void x16_scales_pack(const uint8_t sc[8], const uint8_t mn[8], uint8_t q[12]) {
-    for (int j = 0; j < 4; j++) {
-        q[j] = (uint8_t)((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
-        q[j + 4] = (uint8_t)((mn[j] & 63) | ((mn[j + 4] >> 4) << 6));
-        q[j + 8] = (uint8_t)((sc[j + 4] & 0x0f) | ((mn[j + 4] & 0x0f) << 4));
-    }
-}
-
-// Block b of row r (file layout) <-> lane r of record rec. dir 1: pack, 0: unpack.
+// Block b of row r (file layout) <-> lane r of record rec. dir 1: pack, 0: unpack. (The byte-wise
+// form, kept as the plain statement of the layout; edge_pack_rows has a word-wise copy of dir 1.)
 static void x16_lane(int t, void *rec, int r, void *blk, int dir) {
     switch (t) {
     case EDGE_TYPE_Q8_0: {
@@ -99,12 +80,10 @@ static void x16_lane(int t, void *rec, int r, void *blk, int dir) {
         edge_block_q4_K *b = blk;
         if (dir) {
             x->d[r] = b->d, x->dmin[r] = b->dmin;
-            for (int j = 0; j < 8; j++) x16_scale_min(j, b->scales, &x->sc[j][r], &x->mn[j][r]);
+            for (int i = 0; i < EDGE_K_SCALE_SIZE; i++) x->scales[i][r] = b->scales[i];
         } else {
             b->d = x->d[r], b->dmin = x->dmin[r];
-            uint8_t sc[8], mn[8];
-            for (int j = 0; j < 8; j++) sc[j] = x->sc[j][r], mn[j] = x->mn[j][r];
-            x16_scales_pack(sc, mn, b->scales);
+            for (int i = 0; i < EDGE_K_SCALE_SIZE; i++) b->scales[i] = x->scales[i][r];
         }
         for (int c = 0; c < 4; c++)
             for (int k = 0; k < 8; k++)
@@ -117,20 +96,65 @@ static void x16_lane(int t, void *rec, int r, void *blk, int dir) {
     }
 }
 
+static inline uint32_t x16_ld32(const void *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static inline void x16_st32(void *p, uint32_t v) { memcpy(p, &v, 4); }
+
+// Row r's 16 quant bytes per 32 elements (Q4_0, Q4_1), as four 4-byte words, into lane r.
+static inline void x16_put_q4(uint8_t (*qs)[64], int r, const uint8_t *src) {
+    for (int k = 0; k < 4; k++) x16_st32(&qs[k][4 * r], x16_ld32(src + 4 * k));
+}
+
 int edge_pack_rows(int t, int64_t n, const void *W, size_t w_row_bytes, int64_t rows, void *dst) {
     if (!x16_shape_ok(t, n, rows)) return -1;
     const int64_t nb = x16_cols(t, n);
     const size_t rec = edge_packed_record_bytes(t), blk = (size_t)edge_type_block_bytes(t);
     if (w_row_bytes < (size_t)nb * blk) return -1;
-    for (int64_t g = 0; g < rows / EDGE_PACK_ROWS; g++)
-        for (int64_t b = 0; b < nb; b++) {
-            char *out = (char *)dst + ((size_t)g * (size_t)nb + (size_t)b) * rec;
-            memset(out, 0, rec);
-            for (int r = 0; r < EDGE_PACK_ROWS; r++) {
-                const char *row = (const char *)W + (size_t)(g * EDGE_PACK_ROWS + r) * w_row_bytes;
-                x16_lane(t, out, r, (void *)(row + (size_t)b * blk), 1);
+    // Word copies per lane (this runs on every streamed group, so it must not be byte by byte),
+    // one source row at a time: each row is read as one sequential stream and its lane written
+    // across the group's records (which stay in cache), instead of 16 interleaved row streams.
+    for (int64_t g = 0; g < rows / EDGE_PACK_ROWS; g++) {
+        const char *row0 = (const char *)W + (size_t)(g * EDGE_PACK_ROWS) * w_row_bytes;
+        for (int r = 0; r < EDGE_PACK_ROWS; r++) {
+            for (int64_t b = 0; b < nb; b++) {
+                char *out = (char *)dst + ((size_t)g * (size_t)nb + (size_t)b) * rec;
+                const char *src = row0 + (size_t)r * w_row_bytes + (size_t)b * blk;
+                switch (t) {
+                case EDGE_TYPE_Q8_0: {
+                    edge_x16_q8_0 *x = (edge_x16_q8_0 *)out;
+                    const edge_block_q8_0 *bl = (const edge_block_q8_0 *)src;
+                    x->d[r] = bl->d;
+                    for (int k = 0; k < 8; k++) x16_st32(&x->qs[k][4 * r], x16_ld32(bl->qs + 4 * k) ^ 0x80808080u);
+                    break;
+                }
+                case EDGE_TYPE_Q4_0: {
+                    edge_x16_q4_0 *x = (edge_x16_q4_0 *)out;
+                    const edge_block_q4_0 *bl = (const edge_block_q4_0 *)src;
+                    x->d[r] = bl->d;
+                    x16_put_q4(x->qs, r, bl->qs);
+                    break;
+                }
+                case EDGE_TYPE_Q4_1: {
+                    edge_x16_q4_1 *x = (edge_x16_q4_1 *)out;
+                    const edge_block_q4_1 *bl = (const edge_block_q4_1 *)src;
+                    x->d[r] = bl->d;
+                    x->m[r] = bl->m;
+                    x16_put_q4(x->qs, r, bl->qs);
+                    break;
+                }
+                default: {  // Q4_K
+                    edge_x16_q4_K *x = (edge_x16_q4_K *)out;
+                    const edge_block_q4_K *bl = (const edge_block_q4_K *)src;
+                    x->d[r] = bl->d;
+                    x->dmin[r] = bl->dmin;
+                    for (int i = 0; i < EDGE_K_SCALE_SIZE; i++) x->scales[i][r] = bl->scales[i];
+                    for (int c = 0; c < 4; c++)
+                        for (int k = 0; k < 8; k++) x16_st32(&x->qs[c][k][4 * r], x16_ld32(bl->qs + 32 * c + 4 * k));
+                    break;
+                }
+                }
             }
         }
+    }
     return 0;
 }
 

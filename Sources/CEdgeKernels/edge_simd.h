@@ -30,8 +30,8 @@ typedef struct { edge_f16 d[16]; uint8_t qs[8][64]; } edge_x16_q8_0;            
 typedef struct { edge_f16 d[16]; uint8_t qs[4][64]; } edge_x16_q4_0;                 // 288 B
 typedef struct { edge_f16 d[16]; edge_f16 m[16]; uint8_t qs[4][64]; } edge_x16_q4_1; // 320 B
 typedef struct {
-    edge_f16 d[16]; edge_f16 dmin[16]; uint8_t sc[8][16]; uint8_t mn[8][16]; uint8_t qs[4][8][64];
-} edge_x16_q4_K;                                                                      // 2368 B
+    edge_f16 d[16]; edge_f16 dmin[16]; uint8_t scales[12][16]; uint8_t qs[4][8][64];
+} edge_x16_q4_K;                                                                      // 2304 B
 
 typedef struct {
     edge_packed_matmul_fn packed[EDGE_TYPE_SLOTS]; // indexed by weight type; NULL: scalar reference

@@ -83,11 +83,12 @@ XP_K xp_vi xp_dot_q8(xp_vi acc, xp_vi u, xp_vi s) {
 
 XP_K int32_t xp_u32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
-// Bytes of software prefetch distance ahead of the record being read: records are read in one
-// linear stream, so this only hides the latency of the hardware prefetcher's ramp (measured on
-// the 1B/3B synthetic Q8_0 models; see README "speed").
+// Software prefetch distance in bytes ahead of the record being read; 0: none. Records are read in
+// one linear stream, which the hardware prefetcher follows: on the Zen 5 test host (1.07 GB of
+// x16 Q8_0, one thread, two rounds) distances 1024, 2048 and 4096 were 3-25% slower than none, so
+// none is the default. Kept as a knob (-DXP_PREFETCH=N) for hosts whose prefetcher does worse.
 #ifndef XP_PREFETCH
-#define XP_PREFETCH 1024
+#define XP_PREFETCH 0
 #endif
 
 // Prefetch the cache lines of [p + XP_PREFETCH, p + XP_PREFETCH + bytes) (none when XP_PREFETCH is 0).
@@ -184,6 +185,25 @@ static inline void xp_group_q4(int q41, int64_t nb, const void *vw, const void *
 // Per super-block and row: sumi = sum_j sc_j * isum_j, summ = sum_j mn_j * (bsums[2j] + bsums[2j+1]),
 // both exact int32 (bounds in edge_ref.c), then (d dy) sumi - (dmin dy) summ added to the row's sum.
 
+// The 16 rows' 6-bit scales and mins of sub-blocks 0..7 from their packed bytes q[0..11] (byte i
+// of every row in q[i]), as ggml's get_scale_min_k4 does per row:
+//   j < 4: sc = q[j] & 63,                          mn = q[j + 4] & 63
+//   j >= 4: sc = (q[j + 4] & 15) | (q[j - 4] >> 6) << 4,  mn = (q[j + 4] >> 4) | (q[j] >> 6) << 4
+// Byte shifts are 16-bit shifts plus masks (SSE2 has no 8-bit shift).
+XP_K void xp_scales_q4_K(const uint8_t q[12][16], uint8_t sc[8][16], uint8_t mn[8][16]) {
+    const __m128i m63 = _mm_set1_epi8(63), m15 = _mm_set1_epi8(15), m3 = _mm_set1_epi8(3);
+    __m128i v[12];
+    for (int i = 0; i < 12; i++) v[i] = _mm_loadu_si128((const __m128i *)q[i]);
+    for (int j = 0; j < 4; j++) {
+        _mm_storeu_si128((__m128i *)sc[j], _mm_and_si128(v[j], m63));
+        _mm_storeu_si128((__m128i *)mn[j], _mm_and_si128(v[j + 4], m63));
+        const __m128i top_s = _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(v[j], 6), m3), 4);      // (q[j] >> 6) << 4
+        const __m128i top_m = _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(v[j + 4], 6), m3), 4);  // (q[j+4] >> 6) << 4
+        _mm_storeu_si128((__m128i *)sc[j + 4], _mm_or_si128(_mm_and_si128(v[j + 8], m15), top_s));
+        _mm_storeu_si128((__m128i *)mn[j + 4], _mm_or_si128(_mm_and_si128(_mm_srli_epi16(v[j + 8], 4), m15), top_m));
+    }
+}
+
 __attribute__((target(EDGE_X86_TARGET), always_inline))
 static inline void xp_group_q4_K(int64_t nsb, const edge_x16_q4_K *w, const edge_block_q8_K *const a[XP_T],
                           int nt, float *Y, int64_t ys) {
@@ -194,6 +214,8 @@ static inline void xp_group_q4_K(int64_t nsb, const edge_x16_q4_K *w, const edge
         for (int t = 0; t < XP_T; t++) acc[t] = xp_fzero();
         for (int64_t b = 0; b < nsb; b++) {
             const edge_x16_q4_K *x = &w[b];
+            uint8_t sc[8][16], mn[8][16];
+            xp_scales_q4_K(x->scales, sc, mn);
             xp_vi sumi[XP_T], summ[XP_T];
             for (int t = 0; t < XP_T; t++) sumi[t] = summ[t] = xp_set1(0);
             for (int c = 0; c < 4; c++) {
@@ -209,8 +231,8 @@ static inline void xp_group_q4_K(int64_t nsb, const edge_x16_q4_K *w, const edge
                         sh[t] = xp_dot(sh[t], hh, xp_set1(xp_u32(a[t][b].qs + 64 * c + 32 + 4 * k)));
                     }
                 }
-                const xp_vi scl = xp_u8_i32(x->sc[2 * c] + lo), sch = xp_u8_i32(x->sc[2 * c + 1] + lo);
-                const xp_vi mnl = xp_u8_i32(x->mn[2 * c] + lo), mnh = xp_u8_i32(x->mn[2 * c + 1] + lo);
+                const xp_vi scl = xp_u8_i32(sc[2 * c] + lo), sch = xp_u8_i32(sc[2 * c + 1] + lo);
+                const xp_vi mnl = xp_u8_i32(mn[2 * c] + lo), mnh = xp_u8_i32(mn[2 * c + 1] + lo);
                 for (int t = 0; t < XP_T; t++) {
                     if (t >= nt) continue;
                     const int16_t *bs = a[t][b].bsums;

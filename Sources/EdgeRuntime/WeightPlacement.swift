@@ -51,12 +51,14 @@ public final class WeightPlacement: @unchecked Sendable {
     public let plan: StreamingPlan?
     /// Bytes of weights copied into owned memory.
     public let residentBytes: Int
-    /// Bytes of the repacked (x16) copies, included in `residentBytes`; `packedFileBytes` is what
-    /// the same matrices take in the file (the repack's extra cost is the difference).
+    /// Bytes of weights in the x16 layout (a copy for a mapped model, in place for resident
+    /// blocks), included in `residentBytes`; `packedFileBytes` is what the same matrices take in
+    /// the file (equal: an x16 record is exactly 16 file blocks).
     public let packedBytes: Int
     public let packedFileBytes: Int
-    /// Matrices repacked, and those left in file layout with the reason (type without an x16
-    /// layout, rows not a multiple of 16, or the copy could not be allocated).
+    /// Matrices (or resident row ranges) repacked, and for a mapped model those left in file
+    /// layout with the reason (type without an x16 layout, rows not a multiple of 16, or the copy
+    /// could not be allocated).
     public let packedMatrices: Int
     public let unpackedReasons: [String: Int]
     private let packedStore: AlignedBuffer?
@@ -82,7 +84,7 @@ public final class WeightPlacement: @unchecked Sendable {
     /// Every matrix read from the memory mapping, except that with `repack` (the default) each
     /// matrix whose type has an x16 layout and whose row count is a multiple of 16 is repacked
     /// once into owned memory and read from there (generation's matvec then runs one row per SIMD
-    /// lane: see edge_packed.h). The copy costs the matrix's file size (Q4_K: 2.8% more); the
+    /// lane: see edge_packed.h). The copy costs the matrix's file size; the
     /// token embedding stays mapped (rows are looked up, not multiplied), so a tied output
     /// projection costs its size once more. If the copy cannot be allocated, the mapping is used.
     public init(mapped w: ModelWeights, repack: Bool = true) {
@@ -196,13 +198,37 @@ public final class WeightPlacement: @unchecked Sendable {
         residentRanges = residentBase.map { (blocks[$0.key].offset, blocks[$0.key].length, $0.value) }.sorted { $0.0 < $1.0 }
         scheduler = streamed.isEmpty ? nil : try WeightScheduler(disk: disk, blocks: streamed, window: plan.window)
 
+        // Resident members whose type has an x16 layout are repacked in place (a record is exactly
+        // 16 file blocks, so the block keeps its size); the token embedding's bytes stay in file
+        // layout, since its rows are looked up through residentAddress.
+        func matrix(_ layer: Int, _ role: Int) -> MatrixWeight {
+            guard layer >= 0 else { return w.output }
+            let l = w.layers[layer]
+            return [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down][role]
+        }
+        let embedding = w.tokenEmbedding.fileOffset..<(w.tokenEmbedding.fileOffset + w.tokenEmbedding.byteCount)
+        var packedMembers = 0, packedTotal = 0
+        var scratch: AlignedBuffer? = nil
         var layers = Array(repeating: Array(repeating: [Piece](), count: Role.allCases.count), count: w.layers.count)
         var output: [Piece] = []
         for (i, b) in blocks.enumerated() {
             for (k, m) in b.members.enumerated() {
                 let source: Source
                 if let base = residentBase[i] {
-                    source = .memory(base + (m.offset - b.offset))
+                    let mw = matrix(m.layer, m.role), t = Int32(mw.type.rawValue)
+                    let bytes = m.rows * mw.rowBytes
+                    let at = UnsafeMutableRawPointer(mutating: base + (m.offset - b.offset))
+                    if edge_packed_supported(t) != 0, edge_packed_bytes(t, Int64(m.rows), Int64(mw.columns)) == bytes,
+                       !embedding.overlaps(m.offset..<(m.offset + bytes)) {
+                        if (scratch?.byteCount ?? 0) < bytes { scratch = try AlignedBuffer(byteCount: bytes, what: "repacking scratch") }
+                        _ = edge_pack_rows(t, Int64(mw.columns), at, mw.rowBytes, Int64(m.rows), scratch!.base)
+                        at.copyMemory(from: scratch!.base, byteCount: bytes)
+                        source = .packed(UnsafeRawPointer(at))
+                        packedMembers += 1
+                        packedTotal += bytes
+                    } else {
+                        source = .memory(UnsafeRawPointer(at))
+                    }
                 } else {
                     source = .streamed(block: streamedIndex[i]!, offset: m.offset - b.offset)
                 }
@@ -214,11 +240,11 @@ public final class WeightPlacement: @unchecked Sendable {
         layerPieces = layers
         outputPieces = output
         embeddingFromDisk = true
-        // Resident and streamed blocks keep the file layout (the block-layout kernels read them).
+        // Streamed blocks keep the file layout (edge_op_matmul repacks them group by group).
         packedStore = nil
-        packedBytes = 0
-        packedFileBytes = 0
-        packedMatrices = 0
+        packedBytes = packedTotal
+        packedFileBytes = packedTotal
+        packedMatrices = packedMembers
         unpackedReasons = [:]
     }
 

@@ -6,7 +6,8 @@
 // 4 activation bytes broadcast to all lanes, the 16 rows' scales convert with one VCVTPH2PS, and no
 // horizontal sum is left (the measurement on another CPU: 80-87% of bandwidth for the block
 // layout, 94-100% interleaved). The matrix is repacked once at load; the repacked copy replaces the
-// file bytes for that matrix (streamed matrices keep the file layout and the block-layout kernels).
+// file bytes for that matrix. Every record is exactly 16 file blocks in size, so a matrix can be
+// repacked in place (resident blocks under a memory budget are).
 //
 // Layout. Rows are taken in groups of EDGE_PACK_ROWS = 16 (the matrix must have a multiple of 16
 // rows). Group g is one contiguous run of records, one record per block column b (nb = n / 32 for
@@ -19,8 +20,8 @@
 //   Q4_0 (288 B = 16 x 18): d[16]; qs[4][64]: qs[k][4r + i] = row r's qs byte 4k + i (low nibble:
 //        element 4k + i, high nibble: element 16 + 4k + i, as in the file).
 //   Q4_1 (320 B = 16 x 20): d[16]; m[16]; qs[4][64] as Q4_0.
-//   Q4_K (2368 B = 16 x 148, i.e. 16 x 144 + 64: 2.8% more than the file): d[16]; dmin[16];
-//        sc[8][16], mn[8][16]: sub-block j's 6-bit scale and min of lane r, unpacked to bytes;
+//   Q4_K (2304 B = 16 x 144): d[16]; dmin[16]; scales[12][16]: scales[i][r] = row r's packed
+//        scale byte i (ggml's 6-bit scales and mins, unpacked in the kernel 16 rows at a time);
 //        qs[4][8][64]: qs[c][k][4r + i] = row r's qs byte 32c + 4k + i (low nibble: element
 //        64c + 4k + i of sub-block 2c, high nibble: element 64c + 32 + 4k + i of sub-block 2c + 1).
 //
