@@ -4,5 +4,9 @@
 #define EDGE_X86_TARGET "avx2,fma,f16c"
 #define EDGE_X86_AVX512 0
 #include "edge_x86_kernels.h"
+#include "edge_x86_packed.h"
 
-void edge_avx2_register(edge_kernel_table *t) { edge_x86_register(t); }
+void edge_avx2_register(edge_kernel_table *t) {
+    edge_x86_register(t);
+    edge_x86_packed_register(t);
+}

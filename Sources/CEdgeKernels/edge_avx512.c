@@ -8,6 +8,7 @@
 #define EDGE_X86_TARGET "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c"
 #define EDGE_X86_AVX512 1
 #include "edge_x86_kernels.h"
+#include "edge_x86_packed.h"
 
 #define EDGE_K512 static inline __attribute__((target(EDGE_X86_TARGET)))
 
@@ -649,6 +650,7 @@ TM_K_ENTRY(tm_matmul_q6_K, TM_Q6_K)
 
 void edge_avx512_register(edge_kernel_table *t) {
     edge_x86_register(t);
+    edge_x86_packed_register(t);
     t->vec_dot[EDGE_TYPE_Q8_0] = k512_dot_q8_0;
     t->vec_dot[EDGE_TYPE_Q4_0] = k512_dot_q4_0;
     t->vec_dot[EDGE_TYPE_Q4_1] = k512_dot_q4_1;

@@ -35,6 +35,30 @@ int edge_isa_detect(void) {
     return EDGE_ISA_AVX2;
 }
 
+// AMX (Sapphire Rapids and later): CPUID.(7,0).EDX bit 24 AMX-TILE, 25 AMX-INT8; the OS must
+// enable the tile state in XCR0 (bits 17 XTILECFG, 18 XTILEDATA), and Linux hands the 8 KiB tile
+// data state to a process only after arch_prctl(ARCH_REQ_XCOMP_PERM, 18) (kernel 5.16+).
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+int edge_amx_status(void) {
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, NULL) < 7) return EDGE_AMX_ABSENT;
+    __cpuid_count(7, 0, a, b, c, d);
+    const int tile = (d >> 24) & 1, int8 = (d >> 25) & 1;
+    if (!tile || !int8) return EDGE_AMX_ABSENT;
+    __get_cpuid(1, &a, &b, &c, &d);
+    if (!((c >> 27) & 1)) return EDGE_AMX_OS_DISABLED;  // no OSXSAVE: XCR0 unreadable
+    if ((edge_xgetbv0() & (3ull << 17)) != (3ull << 17)) return EDGE_AMX_OS_DISABLED;
+#if defined(__linux__)
+    // ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 (arch/x86/include/uapi/asm/prctl.h)
+    if (syscall(SYS_arch_prctl, 0x1023, 18) != 0) return EDGE_AMX_OS_DISABLED;
+#endif
+    return EDGE_AMX_USABLE;
+}
+
 // The ISA the entry points use. -1 until first use; then set by detection or edge_isa_force.
 static _Atomic int edge_isa_selected = -1;
 
@@ -163,4 +187,12 @@ void edge_matmul(int weight_type, int64_t n, const void *W, size_t w_row_bytes,
             }
         }
     }
+}
+
+void edge_packed_matmul(int weight_type, int64_t n, const void *P, int64_t r0, int64_t r1,
+                        const void *A, size_t a_row_bytes, int64_t ncols, float *Y, int64_t y_stride) {
+    const edge_packed_matmul_fn f = weight_type >= 0 && weight_type < EDGE_TYPE_SLOTS && edge_packed_supported(weight_type)
+        ? edge_table()->packed[weight_type] : NULL;
+    if (f) f(n, P, r0, r1, A, a_row_bytes, ncols, Y, y_stride);
+    else edge_packed_matmul_ref(weight_type, n, P, r0, r1, A, a_row_bytes, ncols, Y, y_stride);
 }

@@ -56,6 +56,10 @@ typedef struct {
 static void mm_range(void *vctx, int64_t b, int64_t e, int tid) {
     (void)tid;
     const mm_ctx *c = vctx;
+    // Types with an x16 layout go through the packed kernels, so that file-layout pieces (mapped
+    // without repacking, resident or streamed) give the bits of a matrix repacked at load.
+    if (edge_packed_supported(c->wt) &&
+        edge_matmul_via_packed(c->wt, c->n, c->W, c->wrb, b, e, c->A, c->arb, c->ntok, c->Y, c->ys) == 0) return;
     if (c->ntok == 1) edge_matvec(c->wt, c->n, c->W, c->wrb, b, e, c->A, c->Y + b);
     else edge_matmul(c->wt, c->n, c->W, c->wrb, b, e, c->A, c->arb, c->ntok, c->Y, c->ys);
 }
@@ -70,7 +74,31 @@ void edge_op_matmul(edge_pool *pool, int weight_type, int64_t n, const void *W, 
     int64_t chunk = rows / (8 * (int64_t)nth);
     if (chunk < 16) chunk = 16;
     if (ntok > 1 && chunk > 64) chunk = 64;
+    if (edge_packed_supported(weight_type)) chunk = (chunk + EDGE_PACK_ROWS - 1) / EDGE_PACK_ROWS * EDGE_PACK_ROWS;  // whole groups
     edge_pool_for(pool, rows, chunk, mm_range, &c);
+}
+
+typedef struct {
+    int wt; int64_t n; const void *P; const void *A; size_t arb; int64_t ntok; float *Y; int64_t ys;
+} mmp_ctx;
+
+static void mmp_range(void *vctx, int64_t b, int64_t e, int tid) {  // b, e: 16-row groups
+    (void)tid;
+    const mmp_ctx *c = vctx;
+    edge_packed_matmul(c->wt, c->n, c->P, b * EDGE_PACK_ROWS, e * EDGE_PACK_ROWS, c->A, c->arb, c->ntok, c->Y, c->ys);
+}
+
+void edge_op_matmul_packed(edge_pool *pool, int weight_type, int64_t n, const void *P, int64_t rows,
+                           const void *A, size_t a_row_bytes, int64_t ntok, float *Y, int64_t y_stride) {
+    mmp_ctx c = { weight_type, n, P, A, a_row_bytes, ntok, Y, y_stride };
+    // Chunks of groups, as edge_op_matmul's chunks of rows: about 8 per thread, at least one group
+    // (16 rows), at most 4 groups (64 rows) when a prompt makes each group expensive.
+    const int64_t groups = rows / EDGE_PACK_ROWS;
+    const int nth = edge_pool_threads(pool);
+    int64_t chunk = groups / (8 * (int64_t)nth);
+    if (chunk < 1) chunk = 1;
+    if (ntok > 1 && chunk > 4) chunk = 4;
+    edge_pool_for(pool, groups, chunk, mmp_range, &c);
 }
 
 typedef struct { int wt; int64_t n; const char *W; size_t wrb; const float *x; int64_t ntok; float *Y; int64_t ys; } mmf_ctx;

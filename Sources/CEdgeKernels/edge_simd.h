@@ -5,6 +5,7 @@
 // next lower ISA and finally to the scalar reference.
 #pragma once
 #include "edge_quant.h"
+#include "edge_packed.h"
 
 // Round n floats (n a multiple of the act type's block size) into act-type blocks at y.
 typedef void (*edge_quantize_fn)(const float *x, void *y, int64_t n);
@@ -20,7 +21,20 @@ typedef int (*edge_matmul_fn)(int64_t n, const void *W, size_t w_row_bytes, int6
 // Type numbers are below 32 except BF16 (30), so a 32-slot table indexed by ggml type suffices.
 #define EDGE_TYPE_SLOTS 32
 
+// The x16 packed matmul (see edge_packed.h): rows [r0, r1), multiples of 16, of the packed P.
+typedef void (*edge_packed_matmul_fn)(int64_t n, const void *P, int64_t r0, int64_t r1, const void *A,
+                                      size_t a_row_bytes, int64_t ncols, float *Y, int64_t y_stride);
+
+// The x16 records (layouts documented in edge_packed.h). Sizes are asserted in edge_packed.c.
+typedef struct { edge_f16 d[16]; uint8_t qs[8][64]; } edge_x16_q8_0;                 // 544 B
+typedef struct { edge_f16 d[16]; uint8_t qs[4][64]; } edge_x16_q4_0;                 // 288 B
+typedef struct { edge_f16 d[16]; edge_f16 m[16]; uint8_t qs[4][64]; } edge_x16_q4_1; // 320 B
 typedef struct {
+    edge_f16 d[16]; edge_f16 dmin[16]; uint8_t scales[12][16]; uint8_t qs[4][8][64];
+} edge_x16_q4_K;                                                                      // 2304 B
+
+typedef struct {
+    edge_packed_matmul_fn packed[EDGE_TYPE_SLOTS]; // indexed by weight type; NULL: scalar reference
     edge_quantize_fn quantize[EDGE_TYPE_SLOTS];  // indexed by activation type
     edge_vec_dot_fn vec_dot[EDGE_TYPE_SLOTS];    // indexed by weight type
     edge_matmul_fn matmul[EDGE_TYPE_SLOTS];      // indexed by weight type; NULL: per-element loop

@@ -218,6 +218,13 @@ public final class ForwardPass: @unchecked Sendable {
             let data: UnsafeRawPointer
             switch piece.source {
             case let .memory(ptr): data = ptr
+            case let .packed(ptr):
+                if !f32Activations {
+                    edge_op_matmul_packed(p, wt, Int64(W.columns), ptr, Int64(piece.rows), act, actRow, Int64(rows),
+                                          out + piece.rowStart, Int64(W.rows))
+                    continue
+                }
+                data = W.data + piece.rowStart * W.rowBytes   // the F32 path reads the file layout
             case let .streamed(block, offset):
                 if currentBlock?.index != block { currentBlock = (block, try placement.scheduler!.acquire(block)) }
                 data = currentBlock!.base + offset

@@ -2,9 +2,11 @@ import EdgeCore
 import Foundation
 import EdgeDevices
 import EdgePlanner
+import CEdgeKernels
 
-/// Where a forward pass reads each weight matrix from: the file's memory mapping (the default),
-/// resident copies in owned memory, or blocks streamed through the ``WeightScheduler``'s window.
+/// Where a forward pass reads each weight matrix from: the file's memory mapping, a repacked copy
+/// (the default for a mapped model: see ``init(mapped:repack:)``), resident copies in owned memory,
+/// or blocks streamed through the ``WeightScheduler``'s window.
 ///
 /// A matrix is read as one or more pieces — row ranges — so that a matrix larger than a window
 /// slot streams in chunks; a row range of a GGUF matrix is contiguous in the file, and each output
@@ -16,6 +18,9 @@ public final class WeightPlacement: @unchecked Sendable {
     /// Where one piece's bytes are.
     enum Source {
         case memory(UnsafeRawPointer)
+        /// The whole matrix repacked into the x16 row-interleaved layout (edge_packed.h) for
+        /// edge_op_matmul_packed; the file layout stays readable through the mapping.
+        case packed(UnsafeRawPointer)
         case streamed(block: Int, offset: Int)   // offset from the block's first byte
     }
 
@@ -46,6 +51,17 @@ public final class WeightPlacement: @unchecked Sendable {
     public let plan: StreamingPlan?
     /// Bytes of weights copied into owned memory.
     public let residentBytes: Int
+    /// Bytes of weights in the x16 layout (a copy for a mapped model, in place for resident
+    /// blocks), included in `residentBytes`; `packedFileBytes` is what the same matrices take in
+    /// the file (equal: an x16 record is exactly 16 file blocks).
+    public let packedBytes: Int
+    public let packedFileBytes: Int
+    /// Matrices (or resident row ranges) repacked, and for a mapped model those left in file
+    /// layout with the reason (type without an x16 layout, rows not a multiple of 16, or the copy
+    /// could not be allocated).
+    public let packedMatrices: Int
+    public let unpackedReasons: [String: Int]
+    private let packedStore: AlignedBuffer?
     /// Read bandwidth used for planning (bytes/s; measured unless given), 0 for a mapped model.
     public let diskBytesPerSecond: Double
     private let residentStore: AlignedBuffer?
@@ -65,18 +81,70 @@ public final class WeightPlacement: @unchecked Sendable {
         return r.base + (offset - r.offset)
     }
 
-    /// Every matrix read in place from the memory mapping.
-    public init(mapped w: ModelWeights) {
+    /// Every matrix read from the memory mapping, except that with `repack` (the default) each
+    /// matrix whose type has an x16 layout and whose row count is a multiple of 16 is repacked
+    /// once into owned memory and read from there (generation's matvec then runs one row per SIMD
+    /// lane: see edge_packed.h). The copy costs the matrix's file size; the
+    /// token embedding stays mapped (rows are looked up, not multiplied), so a tied output
+    /// projection costs its size once more. If the copy cannot be allocated, the mapping is used.
+    public init(mapped w: ModelWeights, repack: Bool = true) {
+        let mats: [MatrixWeight] = w.layers.flatMap { [$0.wq, $0.wk, $0.wv, $0.wo, $0.gate, $0.up, $0.down] } + [w.output]
+        var reasons: [String: Int] = [:]
+        var plan: [(MatrixWeight, offset: Int, bytes: Int)] = []
+        var total = 0
+        if repack {
+            for m in mats {
+                let t = Int32(m.type.rawValue)
+                guard edge_packed_supported(t) != 0 else { reasons["\(m.type): no x16 layout", default: 0] += 1; continue }
+                let bytes = edge_packed_bytes(t, Int64(m.rows), Int64(m.columns))
+                guard bytes > 0 else { reasons["rows not a multiple of 16", default: 0] += 1; continue }
+                plan.append((m, total, bytes))
+                total += (bytes + 63) & ~63
+            }
+        }
+        var store: AlignedBuffer? = nil
+        if total > 0 {
+            do {
+                store = try AlignedBuffer(byteCount: total, what: "repacked weights")
+                // Transparent huge pages where the kernel offers them on request ("madvise" mode):
+                // a matvec streams the whole copy per token, and 2 MiB pages spare a TLB miss per
+                // 4 KiB. Advisory: ignored where THP is off.
+                _ = madvise(store!.base, total, MADV_HUGEPAGE)
+            } catch {
+                reasons["repacked copy not allocated (\(error))", default: 0] += plan.count
+                plan = []
+            }
+        }
+        var packedAt: [Int: UnsafeRawPointer] = [:]   // fileOffset -> packed copy
+        if let store {
+            // The store's address as an integer: each job writes its own disjoint range of it.
+            let base = UInt(bitPattern: store.base)
+            let jobs = plan
+            // One matrix per job: repacking is a byte shuffle bound by memory, done once at load.
+            // It cannot fail: type and shape were checked by edge_packed_bytes above.
+            DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
+                let (m, at, _) = jobs[i]
+                _ = edge_pack_rows(Int32(m.type.rawValue), Int64(m.columns), m.data, m.rowBytes, Int64(m.rows),
+                                   UnsafeMutableRawPointer(bitPattern: base + UInt(at)))
+            }
+            for (m, at, _) in jobs { packedAt[m.fileOffset] = UnsafeRawPointer(store.base + at) }
+        }
         func one(_ m: MatrixWeight) -> [Piece] {
-            [Piece(rowStart: 0, rows: m.rows, source: .memory(m.data), releasesBlock: false)]
+            let source: Source = packedAt[m.fileOffset].map { .packed($0) } ?? .memory(m.data)
+            return [Piece(rowStart: 0, rows: m.rows, source: source, releasesBlock: false)]
         }
         layerPieces = w.layers.map { l in [one(l.wq), one(l.wk), one(l.wv), one(l.wo), one(l.gate), one(l.up), one(l.down)] }
         outputPieces = one(w.output)
         scheduler = nil
         disk = nil
         embeddingFromDisk = false
-        plan = nil
-        residentBytes = 0
+        self.plan = nil
+        packedStore = store
+        packedBytes = store == nil ? 0 : plan.reduce(0) { $0 + $1.bytes }
+        packedFileBytes = store == nil ? 0 : plan.reduce(0) { $0 + $1.0.byteCount }
+        packedMatrices = store == nil ? 0 : plan.count
+        unpackedReasons = reasons
+        residentBytes = packedBytes
         residentStore = nil
         residentRanges = []
         diskBytesPerSecond = 0
@@ -136,6 +204,17 @@ public final class WeightPlacement: @unchecked Sendable {
         residentRanges = residentBase.map { (blocks[$0.key].offset, blocks[$0.key].length, $0.value) }.sorted { $0.0 < $1.0 }
         scheduler = streamed.isEmpty ? nil : try WeightScheduler(disk: disk, blocks: streamed, window: plan.window)
 
+        // Resident members whose type has an x16 layout are repacked in place (a record is exactly
+        // 16 file blocks, so the block keeps its size); the token embedding's bytes stay in file
+        // layout, since its rows are looked up through residentAddress.
+        func matrix(_ layer: Int, _ role: Int) -> MatrixWeight {
+            guard layer >= 0 else { return w.output }
+            let l = w.layers[layer]
+            return [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down][role]
+        }
+        let embedding = w.tokenEmbedding.fileOffset..<(w.tokenEmbedding.fileOffset + w.tokenEmbedding.byteCount)
+        var packedMembers = 0, packedTotal = 0
+        var scratch: AlignedBuffer? = nil
         var layers = Array(repeating: Array(repeating: [Piece](), count: Role.allCases.count), count: w.layers.count)
         var output: [Piece] = []
         for (i, b) in blocks.enumerated() {
@@ -143,7 +222,20 @@ public final class WeightPlacement: @unchecked Sendable {
                 let layer = manifest.matrices[m.matrix].layer, role = manifest.matrices[m.matrix].role
                 let source: Source
                 if let base = residentBase[i] {
-                    source = .memory(base + (m.offset - b.offset))
+                    let mw = matrix(m.layer, m.role), t = Int32(mw.type.rawValue)
+                    let bytes = m.rows * mw.rowBytes
+                    let at = UnsafeMutableRawPointer(mutating: base + (m.offset - b.offset))
+                    if edge_packed_supported(t) != 0, edge_packed_bytes(t, Int64(m.rows), Int64(mw.columns)) == bytes,
+                       !embedding.overlaps(m.offset..<(m.offset + bytes)) {
+                        if (scratch?.byteCount ?? 0) < bytes { scratch = try AlignedBuffer(byteCount: bytes, what: "repacking scratch") }
+                        _ = edge_pack_rows(t, Int64(mw.columns), at, mw.rowBytes, Int64(m.rows), scratch!.base)
+                        at.copyMemory(from: scratch!.base, byteCount: bytes)
+                        source = .packed(UnsafeRawPointer(at))
+                        packedMembers += 1
+                        packedTotal += bytes
+                    } else {
+                        source = .memory(UnsafeRawPointer(at))
+                    }
                 } else {
                     source = .streamed(block: streamedIndex[i]!, offset: m.offset - b.offset)
                 }
@@ -155,6 +247,12 @@ public final class WeightPlacement: @unchecked Sendable {
         layerPieces = layers
         outputPieces = output
         embeddingFromDisk = true
+        // Streamed blocks keep the file layout (edge_op_matmul repacks them group by group).
+        packedStore = nil
+        packedBytes = packedTotal
+        packedFileBytes = packedTotal
+        packedMatrices = packedMembers
+        unpackedReasons = [:]
     }
 
     /// Read bandwidth of the file as streaming will see it: reads of `piece` bytes, two in flight

@@ -1,6 +1,7 @@
 // Umbrella header of CEdgeKernels.
 #pragma once
 #include "edge_quant.h"
+#include "edge_packed.h"
 #include "edge_pool.h"
 #include "edge_ops.h"
 #include "edge_io.h"

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include "edge_pool.h"
 #include "edge_quant.h"
+#include "edge_packed.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -23,10 +24,18 @@ void edge_op_quantize(edge_pool *pool, int weight_type, const float *x, int64_t 
 
 // Y[t * y_stride + r] = dot(W row r, A row t) for r < rows, t < ntok. W: [rows] rows of
 // w_row_bytes; A: [ntok] rows of a_row_bytes (already quantized with edge_op_quantize).
-// Parallel over row chunks; bit-identical for any thread count and batch size.
+// Parallel over row chunks; bit-identical for any thread count and batch size. Types with an x16
+// layout (edge_packed.h) run through edge_matmul_via_packed: bit-identical to edge_vec_dot_ref and
+// to edge_op_matmul_packed over the same matrix repacked.
 void edge_op_matmul(edge_pool *pool, int weight_type, int64_t n, const void *W, size_t w_row_bytes,
                     int64_t rows, const void *A, size_t a_row_bytes, int64_t ntok,
                     float *Y, int64_t y_stride);
+
+// The same product over a weight matrix repacked with edge_pack_rows (x16 layout, rows a multiple
+// of 16): parallel over chunks of whole 16-row groups. Bit-identical to the scalar reference
+// (edge_vec_dot_ref per element) for any thread count and batch size.
+void edge_op_matmul_packed(edge_pool *pool, int weight_type, int64_t n, const void *P, int64_t rows,
+                           const void *A, size_t a_row_bytes, int64_t ntok, float *Y, int64_t y_stride);
 
 // Same product with F32 activations: each weight row is dequantized and multiplied with the float
 // input x: [ntok][n] (no activation rounding). The reference path for checking the fast one.

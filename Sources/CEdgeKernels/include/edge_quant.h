@@ -87,6 +87,14 @@ int edge_isa_detect(void);
 int edge_isa_current(void);
 int edge_isa_force(int isa);
 
+// AMX (tile matrix multiply) for prompt processing: detected at run time, with the OS permission a
+// process needs. No AMX kernel exists yet; the prompt path always uses the AVX-512/AVX2 kernels,
+// which are also the fallback an AMX kernel would need. EDGE_AMX_ABSENT: the CPU lacks AMX-TILE or
+// AMX-INT8; EDGE_AMX_OS_DISABLED: the CPU has it but the OS does not enable or grant the tile
+// state; EDGE_AMX_USABLE: usable by this process (the permission request is made by this call).
+enum edge_amx { EDGE_AMX_ABSENT = 0, EDGE_AMX_OS_DISABLED = 1, EDGE_AMX_USABLE = 2 };
+int edge_amx_status(void);
+
 int edge_quantize_act(int act_type, const float *x, void *y, int64_t n);
 float edge_vec_dot(int weight_type, int64_t n, const void *w, const void *a);
 

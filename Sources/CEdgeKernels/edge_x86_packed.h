@@ -1,0 +1,323 @@
+// edge_x86_packed.h — the x16 packed matmul kernels (layouts in include/edge_packed.h), written once
+// and compiled twice like edge_x86_kernels.h (include it right after that file):
+// - AVX-512 (EDGE_X86_AVX512 = 1): one zmm = 16 int32 lanes = the 16 rows of a record; VPDPBUSD
+//   takes 4 weight bytes of every row against 4 activation bytes broadcast to all lanes.
+// - AVX2: one ymm = 8 lanes; a record is done in two halves (rows 0..7, then 8..15), each reading
+//   its 32-byte half of every 64-byte vector. VPMADDUBSW + VPMADDWD stand in for VPDPBUSD.
+//
+// Exactness (what makes every variant bit-identical to edge_vec_dot_ref):
+// - block integer sums are exact. Weights enter as unsigned bytes: Q4 nibbles (0..15) as they are;
+//   Q8_0 quants as q + 128 (the record stores q XOR 0x80), the 128 * sum(a) excess being subtracted
+//   through the accumulator's start value corr = -128 * sum(a) (AVX-512). VPMADDUBSW would saturate
+//   on 255 * 127 * 2, so the AVX2 Q8_0 path flips back to signed q and uses |q| times a carrying
+//   q's sign (|q| <= 128, |a| <= 127: 2 * 128 * 127 < 2^15), with corr = 0. Q4_0's q - 8 is taken
+//   the same way as Q8_0's: nibble products, start value -8 * sum(a).
+// - per row, per block: the reference's float operations, in its order, as separate multiplies and
+//   adds (the intrinsics below are never contracted into FMAs).
+//
+// Tokens are done in tiles of XP_T (a register tile: XP_T int32 and XP_T float accumulators); each
+// record is loaded once per tile. Per-token block corrections are computed once per call for up to
+// XP_TOKS tokens at a time.
+#include <stdint.h>
+
+#if EDGE_X86_AVX512
+#define XP_LANES 16
+#define XP_HALVES 1
+#define XP_T 4
+typedef __m512i xp_vi;
+typedef __m512 xp_vf;
+#define XP_K static inline __attribute__((target(EDGE_X86_TARGET), always_inline))
+XP_K xp_vi xp_ld(const uint8_t *p) { return _mm512_loadu_si512((const void *)p); }
+XP_K xp_vi xp_dot(xp_vi acc, xp_vi u, xp_vi s) { return _mm512_dpbusd_epi32(acc, u, s); }
+XP_K xp_vi xp_set1(int32_t v) { return _mm512_set1_epi32(v); }
+XP_K xp_vi xp_and(xp_vi a, xp_vi b) { return _mm512_and_si512(a, b); }
+XP_K xp_vi xp_srl4(xp_vi a) { return _mm512_srli_epi16(a, 4); }
+XP_K xp_vi xp_add(xp_vi a, xp_vi b) { return _mm512_add_epi32(a, b); }
+XP_K xp_vi xp_mullo(xp_vi a, xp_vi b) { return _mm512_mullo_epi32(a, b); }
+XP_K xp_vi xp_u8_i32(const uint8_t *p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p)); }
+XP_K xp_vf xp_f16(const edge_f16 *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
+XP_K xp_vf xp_fset1(float v) { return _mm512_set1_ps(v); }
+XP_K xp_vf xp_fzero(void) { return _mm512_setzero_ps(); }
+XP_K xp_vf xp_cvt(xp_vi a) { return _mm512_cvtepi32_ps(a); }
+XP_K xp_vf xp_fmul(xp_vf a, xp_vf b) { return _mm512_mul_ps(a, b); }
+XP_K xp_vf xp_fadd(xp_vf a, xp_vf b) { return _mm512_add_ps(a, b); }
+XP_K xp_vf xp_fsub(xp_vf a, xp_vf b) { return _mm512_sub_ps(a, b); }
+XP_K void xp_store(float *p, xp_vf v) { _mm512_storeu_ps(p, v); }
+// Q8_0 weights (stored q ^ 0x80) times signed activations, in the form corr expects.
+XP_K xp_vi xp_dot_q8(xp_vi acc, xp_vi u, xp_vi s) { return _mm512_dpbusd_epi32(acc, u, s); }
+#define XP_Q8_K 128
+#else
+#define XP_LANES 8
+#define XP_HALVES 2
+#define XP_T 4
+typedef __m256i xp_vi;
+typedef __m256 xp_vf;
+#define XP_K static inline __attribute__((target(EDGE_X86_TARGET), always_inline))
+XP_K xp_vi xp_ld(const uint8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+XP_K xp_vi xp_dot(xp_vi acc, xp_vi u, xp_vi s) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+}
+XP_K xp_vi xp_set1(int32_t v) { return _mm256_set1_epi32(v); }
+XP_K xp_vi xp_and(xp_vi a, xp_vi b) { return _mm256_and_si256(a, b); }
+XP_K xp_vi xp_srl4(xp_vi a) { return _mm256_srli_epi16(a, 4); }
+XP_K xp_vi xp_add(xp_vi a, xp_vi b) { return _mm256_add_epi32(a, b); }
+XP_K xp_vi xp_mullo(xp_vi a, xp_vi b) { return _mm256_mullo_epi32(a, b); }
+XP_K xp_vi xp_u8_i32(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
+XP_K xp_vf xp_f16(const edge_f16 *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+XP_K xp_vf xp_fset1(float v) { return _mm256_set1_ps(v); }
+XP_K xp_vf xp_fzero(void) { return _mm256_setzero_ps(); }
+XP_K xp_vf xp_cvt(xp_vi a) { return _mm256_cvtepi32_ps(a); }
+XP_K xp_vf xp_fmul(xp_vf a, xp_vf b) { return _mm256_mul_ps(a, b); }
+XP_K xp_vf xp_fadd(xp_vf a, xp_vf b) { return _mm256_add_ps(a, b); }
+XP_K xp_vf xp_fsub(xp_vf a, xp_vf b) { return _mm256_sub_ps(a, b); }
+XP_K void xp_store(float *p, xp_vf v) { _mm256_storeu_ps(p, v); }
+XP_K xp_vi xp_dot_q8(xp_vi acc, xp_vi u, xp_vi s) {
+    const xp_vi q = _mm256_xor_si256(u, _mm256_set1_epi8((char)0x80));
+    return xp_dot(acc, _mm256_sign_epi8(q, q), _mm256_sign_epi8(s, q));
+}
+#define XP_Q8_K 0
+#endif
+
+// Tokens whose block corrections are prepared at once (stack: XP_TOKS x blocks x 4 bytes).
+#define XP_TOKS 16
+
+XP_K int32_t xp_u32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
+
+// Software prefetch distance in bytes ahead of the record being read; 0: none. Records are read
+// in one linear stream. Measured on the Zen 5 test host (about 1 GB of x16 weights, one thread,
+// distances 0 / 4096 / 8192 / 16384, two rounds each, under other load):
+// - Q8_0 and Q4_0 reach 86-111% of the measured read bandwidth with none, and no distance was
+//   better: the hardware prefetcher keeps up with their few instructions per byte;
+// - Q4_K, with about twice the instructions per byte (scale decoding, two products per 4 bytes),
+//   reached 45-53% with none, 70-80% at 4096, 112-129% (against a noisy probe) at 8192, 60-84% at
+//   16384: so 8192 for Q4_K. Override with -DXP_PREFETCH_LEGACY=N / -DXP_PREFETCH_Q4_K=N.
+#ifndef XP_PREFETCH_LEGACY
+#define XP_PREFETCH_LEGACY 0
+#endif
+#ifndef XP_PREFETCH_Q4_K
+#define XP_PREFETCH_Q4_K 8192
+#endif
+
+// Prefetch the cache lines of [p + dist, p + dist + bytes) (nothing when dist is 0).
+XP_K void xp_prefetch(const void *p, size_t bytes, size_t dist) {
+    if (dist == 0) return;
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + dist + o, _MM_HINT_T0);
+}
+
+// corr[b] = -K * sum of activation block b's quants (Q8_0-format blocks of 32).
+XP_K void xp_corr(const edge_block_q8_0 *a, int64_t nb, int k, int32_t *corr) {
+    for (int64_t b = 0; b < nb; b++) {
+        int s = 0;
+        for (int i = 0; i < EDGE_QK; i++) s += a[b].qs[i];
+        corr[b] = -k * s;
+    }
+}
+
+// ---- Q8_0 ----
+
+__attribute__((target(EDGE_X86_TARGET), always_inline))
+static inline void xp_group_q8_0(int64_t nb, const edge_x16_q8_0 *w, const edge_block_q8_0 *const a[XP_T],
+                          const int32_t *const corr[XP_T], int nt, float *Y, int64_t ys) {
+    for (int h = 0; h < XP_HALVES; h++) {
+        const int lo = h * XP_LANES;
+        xp_vf acc[XP_T];
+        for (int t = 0; t < XP_T; t++) acc[t] = xp_fzero();
+        for (int64_t b = 0; b < nb; b++) {
+            xp_prefetch(&w[b], sizeof(edge_x16_q8_0), XP_PREFETCH_LEGACY);
+            xp_vi s[XP_T];
+            for (int t = 0; t < XP_T; t++) s[t] = xp_set1(XP_Q8_K && t < nt ? corr[t][b] : 0);
+            for (int k = 0; k < 8; k++) {
+                const xp_vi u = xp_ld(w[b].qs[k] + 4 * lo);
+                for (int t = 0; t < XP_T; t++)
+                    if (t < nt) s[t] = xp_dot_q8(s[t], u, xp_set1(xp_u32(a[t][b].qs + 4 * k)));
+            }
+            const xp_vf dw = xp_f16(w[b].d + lo);
+            for (int t = 0; t < XP_T; t++)
+                if (t < nt) acc[t] = xp_fadd(acc[t], xp_fmul(xp_fmul(dw, xp_fset1(k_h2f(a[t][b].d))), xp_cvt(s[t])));
+        }
+        for (int t = 0; t < nt; t++) xp_store(Y + t * ys + lo, acc[t]);
+    }
+}
+
+// ---- Q4_0 / Q4_1 (the same record body; Q4_1 adds m * s and has no correction) ----
+
+__attribute__((target(EDGE_X86_TARGET), always_inline))
+static inline void xp_group_q4(int q41, int64_t nb, const void *vw, const void *const a[XP_T],
+                               const int32_t *const corr[XP_T], int nt, float *Y, int64_t ys) {
+    const size_t rec = q41 ? sizeof(edge_x16_q4_1) : sizeof(edge_x16_q4_0);
+    const size_t ab = q41 ? sizeof(edge_block_q8_1) : sizeof(edge_block_q8_0);
+    const size_t aq = q41 ? offsetof(edge_block_q8_1, qs) : offsetof(edge_block_q8_0, qs);
+    const xp_vi m4 = xp_set1(0x0f0f0f0f);
+    for (int h = 0; h < XP_HALVES; h++) {
+        const int lo = h * XP_LANES;
+        xp_vf acc[XP_T];
+        for (int t = 0; t < XP_T; t++) acc[t] = xp_fzero();
+        for (int64_t b = 0; b < nb; b++) {
+            const char *r = (const char *)vw + (size_t)b * rec;
+            xp_prefetch(r, rec, XP_PREFETCH_LEGACY);
+            const uint8_t(*qs)[64] = q41 ? ((const edge_x16_q4_1 *)r)->qs : ((const edge_x16_q4_0 *)r)->qs;
+            xp_vi s[XP_T];
+            for (int t = 0; t < XP_T; t++) s[t] = xp_set1(!q41 && t < nt ? corr[t][b] : 0);
+            for (int k = 0; k < 4; k++) {
+                const xp_vi v = xp_ld(qs[k] + 4 * lo);
+                const xp_vi l = xp_and(v, m4), hh = xp_and(xp_srl4(v), m4);
+                for (int t = 0; t < XP_T; t++) {
+                    if (t >= nt) continue;
+                    const int8_t *q = (const int8_t *)((const char *)a[t] + (size_t)b * ab + aq);
+                    s[t] = xp_dot(s[t], l, xp_set1(xp_u32(q + 4 * k)));
+                    s[t] = xp_dot(s[t], hh, xp_set1(xp_u32(q + 16 + 4 * k)));
+                }
+            }
+            const edge_f16 *d = q41 ? ((const edge_x16_q4_1 *)r)->d : ((const edge_x16_q4_0 *)r)->d;
+            const xp_vf dw = xp_f16(d + lo);
+            for (int t = 0; t < XP_T; t++) {
+                if (t >= nt) continue;
+                if (q41) {
+                    const edge_block_q8_1 *y = (const edge_block_q8_1 *)a[t] + b;
+                    const xp_vf p = xp_fmul(xp_fmul(dw, xp_fset1(k_h2f(y->d))), xp_cvt(s[t]));
+                    const xp_vf ms = xp_fmul(xp_f16(((const edge_x16_q4_1 *)r)->m + lo), xp_fset1(k_h2f(y->s)));
+                    acc[t] = xp_fadd(acc[t], xp_fadd(p, ms));
+                } else {
+                    const edge_block_q8_0 *y = (const edge_block_q8_0 *)a[t] + b;
+                    acc[t] = xp_fadd(acc[t], xp_fmul(xp_fmul(dw, xp_fset1(k_h2f(y->d))), xp_cvt(s[t])));
+                }
+            }
+        }
+        for (int t = 0; t < nt; t++) xp_store(Y + t * ys + lo, acc[t]);
+    }
+}
+
+
+// ---- Q4_K ----
+// Per super-block and row: sumi = sum_j sc_j * isum_j, summ = sum_j mn_j * (bsums[2j] + bsums[2j+1]),
+// both exact int32 (bounds in edge_ref.c), then (d dy) sumi - (dmin dy) summ added to the row's sum.
+
+// The 16 rows' 6-bit scales and mins of sub-blocks 0..7 from their packed bytes q[0..11] (byte i
+// of every row in q[i]), as ggml's get_scale_min_k4 does per row:
+//   j < 4: sc = q[j] & 63,                          mn = q[j + 4] & 63
+//   j >= 4: sc = (q[j + 4] & 15) | (q[j - 4] >> 6) << 4,  mn = (q[j + 4] >> 4) | (q[j] >> 6) << 4
+// Byte shifts are 16-bit shifts plus masks (SSE2 has no 8-bit shift).
+XP_K void xp_scales_q4_K(const uint8_t q[12][16], uint8_t sc[8][16], uint8_t mn[8][16]) {
+    const __m128i m63 = _mm_set1_epi8(63), m15 = _mm_set1_epi8(15), m3 = _mm_set1_epi8(3);
+    __m128i v[12];
+    for (int i = 0; i < 12; i++) v[i] = _mm_loadu_si128((const __m128i *)q[i]);
+    for (int j = 0; j < 4; j++) {
+        _mm_storeu_si128((__m128i *)sc[j], _mm_and_si128(v[j], m63));
+        _mm_storeu_si128((__m128i *)mn[j], _mm_and_si128(v[j + 4], m63));
+        const __m128i top_s = _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(v[j], 6), m3), 4);      // (q[j] >> 6) << 4
+        const __m128i top_m = _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(v[j + 4], 6), m3), 4);  // (q[j+4] >> 6) << 4
+        _mm_storeu_si128((__m128i *)sc[j + 4], _mm_or_si128(_mm_and_si128(v[j + 8], m15), top_s));
+        _mm_storeu_si128((__m128i *)mn[j + 4], _mm_or_si128(_mm_and_si128(_mm_srli_epi16(v[j + 8], 4), m15), top_m));
+    }
+}
+
+__attribute__((target(EDGE_X86_TARGET), always_inline))
+static inline void xp_group_q4_K(int64_t nsb, const edge_x16_q4_K *w, const edge_block_q8_K *const a[XP_T],
+                          int nt, float *Y, int64_t ys) {
+    const xp_vi m4 = xp_set1(0x0f0f0f0f);
+    for (int h = 0; h < XP_HALVES; h++) {
+        const int lo = h * XP_LANES;
+        xp_vf acc[XP_T];
+        for (int t = 0; t < XP_T; t++) acc[t] = xp_fzero();
+        for (int64_t b = 0; b < nsb; b++) {
+            const edge_x16_q4_K *x = &w[b];
+            uint8_t sc[8][16], mn[8][16];
+            xp_scales_q4_K(x->scales, sc, mn);
+            xp_vi sumi[XP_T], summ[XP_T];
+            for (int t = 0; t < XP_T; t++) sumi[t] = summ[t] = xp_set1(0);
+            for (int c = 0; c < 4; c++) {
+                xp_prefetch((const char *)x + c * sizeof(edge_x16_q4_K) / 4, sizeof(edge_x16_q4_K) / 4, XP_PREFETCH_Q4_K);
+                xp_vi sl[XP_T], sh[XP_T];
+                for (int t = 0; t < XP_T; t++) sl[t] = sh[t] = xp_set1(0);
+                for (int k = 0; k < 8; k++) {
+                    const xp_vi v = xp_ld(x->qs[c][k] + 4 * lo);
+                    const xp_vi l = xp_and(v, m4), hh = xp_and(xp_srl4(v), m4);
+                    for (int t = 0; t < XP_T; t++) {
+                        if (t >= nt) continue;
+                        sl[t] = xp_dot(sl[t], l, xp_set1(xp_u32(a[t][b].qs + 64 * c + 4 * k)));
+                        sh[t] = xp_dot(sh[t], hh, xp_set1(xp_u32(a[t][b].qs + 64 * c + 32 + 4 * k)));
+                    }
+                }
+                const xp_vi scl = xp_u8_i32(sc[2 * c] + lo), sch = xp_u8_i32(sc[2 * c + 1] + lo);
+                const xp_vi mnl = xp_u8_i32(mn[2 * c] + lo), mnh = xp_u8_i32(mn[2 * c + 1] + lo);
+                for (int t = 0; t < XP_T; t++) {
+                    if (t >= nt) continue;
+                    const int16_t *bs = a[t][b].bsums;
+                    sumi[t] = xp_add(sumi[t], xp_add(xp_mullo(scl, sl[t]), xp_mullo(sch, sh[t])));
+                    summ[t] = xp_add(summ[t], xp_add(xp_mullo(mnl, xp_set1(bs[4 * c] + bs[4 * c + 1])),
+                                                     xp_mullo(mnh, xp_set1(bs[4 * c + 2] + bs[4 * c + 3]))));
+                }
+            }
+            const xp_vf dw = xp_f16(x->d + lo), dm = xp_f16(x->dmin + lo);
+            for (int t = 0; t < XP_T; t++) {
+                if (t >= nt) continue;
+                const xp_vf dy = xp_fset1(a[t][b].d);
+                acc[t] = xp_fadd(acc[t], xp_fsub(xp_fmul(xp_fmul(dw, dy), xp_cvt(sumi[t])),
+                                                 xp_fmul(xp_fmul(dm, dy), xp_cvt(summ[t]))));
+            }
+        }
+        for (int t = 0; t < nt; t++) xp_store(Y + t * ys + lo, acc[t]);
+    }
+}
+
+// ---- drivers: tokens in slices of XP_TOKS (corrections prepared once per slice), then per group of
+// 16 rows every token tile of the slice, so a group's records stay in L1/L2 across the tiles ----
+
+__attribute__((target(EDGE_X86_TARGET), always_inline))
+static inline void xp_matmul(int type, int64_t n, const void *P, int64_t r0, int64_t r1, const void *A,
+                             size_t arb, int64_t ncols, float *Y, int64_t ys) {
+    const int kq = type == EDGE_TYPE_Q4_K;
+    const int64_t nb = n / (kq ? EDGE_QK_K : EDGE_QK);
+    const size_t rec = edge_packed_record_bytes(type);
+    const int k = type == EDGE_TYPE_Q8_0 ? XP_Q8_K : type == EDGE_TYPE_Q4_0 ? 8 : 0;
+    int32_t corr[XP_TOKS][k ? nb : 1];
+    for (int64_t c0 = 0; c0 < ncols; c0 += XP_TOKS) {
+        const int64_t cn = ncols - c0 < XP_TOKS ? ncols - c0 : XP_TOKS;
+        if (k)
+            for (int64_t t = 0; t < cn; t++) xp_corr((const edge_block_q8_0 *)((const char *)A + (size_t)(c0 + t) * arb), nb, k, corr[t]);
+        for (int64_t g = r0 / EDGE_PACK_ROWS; g < r1 / EDGE_PACK_ROWS; g++) {
+            const char *w = (const char *)P + (size_t)g * (size_t)nb * rec;
+            for (int64_t t0 = 0; t0 < cn; t0 += XP_T) {
+                const int nt = cn - t0 < XP_T ? (int)(cn - t0) : XP_T;
+                const void *a[XP_T];
+                const int32_t *cr[XP_T];
+                for (int t = 0; t < XP_T; t++) {
+                    const int64_t tt = t0 + (t < nt ? t : 0);
+                    a[t] = (const char *)A + (size_t)(c0 + tt) * arb;
+                    cr[t] = corr[tt];
+                }
+                float *y = Y + (c0 + t0) * ys + g * EDGE_PACK_ROWS;
+                switch (type * 8 + nt) {  // a constant token count per instance of each kernel
+#define XP_CASE(T, NT, call) case T * 8 + NT: call; break;
+#define XP_CASES(NT)                                                                                                  \
+                XP_CASE(EDGE_TYPE_Q8_0, NT, xp_group_q8_0(nb, (const edge_x16_q8_0 *)w, (const edge_block_q8_0 *const *)a, cr, NT, y, ys)) \
+                XP_CASE(EDGE_TYPE_Q4_0, NT, xp_group_q4(0, nb, w, a, cr, NT, y, ys))                                   \
+                XP_CASE(EDGE_TYPE_Q4_1, NT, xp_group_q4(1, nb, w, a, cr, NT, y, ys))                                   \
+                XP_CASE(EDGE_TYPE_Q4_K, NT, xp_group_q4_K(nb, (const edge_x16_q4_K *)w, (const edge_block_q8_K *const *)a, NT, y, ys))
+                XP_CASES(1) XP_CASES(2) XP_CASES(3) XP_CASES(4)
+#undef XP_CASES
+#undef XP_CASE
+                default: break;
+                }
+            }
+        }
+    }
+}
+
+#define XP_ENTRY(name, type)                                                                             \
+    __attribute__((target(EDGE_X86_TARGET)))                                                             \
+    static void name(int64_t n, const void *P, int64_t r0, int64_t r1, const void *A, size_t arb,         \
+                     int64_t ncols, float *Y, int64_t ys) {                                               \
+        xp_matmul(type, n, P, r0, r1, A, arb, ncols, Y, ys);                                             \
+    }
+XP_ENTRY(xp_matmul_q8_0, EDGE_TYPE_Q8_0)
+XP_ENTRY(xp_matmul_q4_0, EDGE_TYPE_Q4_0)
+XP_ENTRY(xp_matmul_q4_1, EDGE_TYPE_Q4_1)
+XP_ENTRY(xp_matmul_q4_K, EDGE_TYPE_Q4_K)
+
+static void edge_x86_packed_register(edge_kernel_table *t) {
+    t->packed[EDGE_TYPE_Q8_0] = xp_matmul_q8_0;
+    t->packed[EDGE_TYPE_Q4_0] = xp_matmul_q4_0;
+    t->packed[EDGE_TYPE_Q4_1] = xp_matmul_q4_1;
+    t->packed[EDGE_TYPE_Q4_K] = xp_matmul_q4_K;
+}

@@ -1,0 +1,197 @@
+// The x16 row-interleaved layouts (edge_packed.h): repacking is lossless, and every packed matmul
+// variant (scalar reference, AVX2, AVX-512 VNNI, each forced with edge_isa_force) gives results
+// BIT-IDENTICAL to edge_vec_dot_ref on the file-layout row — error bound 0 ulp — for token counts
+// that exercise every register-tile remainder and more than one slice of prepared tokens, for odd
+// block counts, and for row ranges that start past the first group.
+import CEdgeKernels
+import XCTest
+
+private struct Rng {
+    var s: UInt64
+    mutating func next() -> UInt64 {
+        s &+= 0x9E37_79B9_7F4A_7C15
+        var z = s
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [-1, 1).
+    mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
+}
+
+final class PackedKernelTests: XCTestCase {
+    private let types: [(id: Int32, name: String)] = [
+        (Int32(EDGE_TYPE_Q8_0.rawValue), "Q8_0"), (Int32(EDGE_TYPE_Q4_0.rawValue), "Q4_0"),
+        (Int32(EDGE_TYPE_Q4_1.rawValue), "Q4_1"), (Int32(EDGE_TYPE_Q4_K.rawValue), "Q4_K"),
+    ]
+
+    override func tearDown() {
+        _ = edge_isa_force(edge_isa_detect())
+        super.tearDown()
+    }
+
+    /// `rows` random file-layout rows of n elements: random quant bytes (every Q8_0 value, -128
+    /// included, and every nibble occur), realistic f16 scales and mins (so no NaN or infinity).
+    private func matrix(_ t: Int32, rows: Int, n: Int, rng: inout Rng) -> [UInt8] {
+        let bb = Int(edge_type_block_bytes(t)), be = Int(edge_type_block_elems(t))
+        var w = (0..<(rows * n / be * bb)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        func put(_ at: Int, _ v: Float) {
+            let h = edge_f32_to_f16(v)
+            w[at] = UInt8(h & 0xff)
+            w[at + 1] = UInt8(h >> 8)
+        }
+        for b in 0..<(rows * n / be) {
+            let o = b * bb
+            switch t {
+            case Int32(EDGE_TYPE_Q4_1.rawValue): put(o, 0.01 * (0.5 + abs(rng.unit()))); put(o + 2, 0.1 * rng.unit())
+            case Int32(EDGE_TYPE_Q4_K.rawValue): put(o, 0.001 * (0.5 + abs(rng.unit()))); put(o + 2, 0.002 * (0.5 + abs(rng.unit())))
+            default: put(o, 0.01 * (0.5 + abs(rng.unit())))
+            }
+        }
+        return w
+    }
+
+    /// `ncols` activation rows quantized by the reference quantizer from random floats.
+    private func activations(_ t: Int32, ncols: Int, n: Int, rng: inout Rng) -> (bytes: [UInt8], rowBytes: Int) {
+        let arb = edge_act_row_bytes(t, Int64(n))
+        var a = [UInt8](repeating: 0, count: ncols * arb)
+        for c in 0..<ncols {
+            let x = (0..<n).map { _ in rng.unit() * 3 }
+            let rc = a.withUnsafeMutableBytes { edge_quantize_act_ref(edge_vec_dot_type(t), x, $0.baseAddress! + c * arb, Int64(n)) }
+            XCTAssertEqual(rc, 0)
+        }
+        return (a, arb)
+    }
+
+    func testPackThenUnpackGivesBackEveryRow() {
+        var rng = Rng(s: 1)
+        for (t, name) in types {
+            let n = t == Int32(EDGE_TYPE_Q4_K.rawValue) ? 768 : 96, rows = 32
+            let w = matrix(t, rows: rows, n: n, rng: &rng)
+            let rb = w.count / rows
+            let bytes = edge_packed_bytes(t, Int64(rows), Int64(n))
+            XCTAssertEqual(bytes, Int(edge_packed_record_bytes(t)) * 2 * (n / Int(edge_type_block_elems(t))), name)
+            var p = [UInt8](repeating: 0, count: bytes)
+            XCTAssertEqual(w.withUnsafeBytes { ws in p.withUnsafeMutableBytes { edge_pack_rows(t, Int64(n), ws.baseAddress, rb, Int64(rows), $0.baseAddress) } }, 0)
+            XCTAssertNotEqual(Array(p.prefix(rb)), Array(w.prefix(rb)), "\(name): the packed form is a different layout")
+            for r in 0..<rows {
+                var row = [UInt8](repeating: 0, count: rb)
+                XCTAssertEqual(p.withUnsafeBytes { ps in row.withUnsafeMutableBytes { edge_unpack_row(t, Int64(n), ps.baseAddress, Int64(r), $0.baseAddress) } }, 0)
+                XCTAssertEqual(row, Array(w[(r * rb)..<((r + 1) * rb)]), "\(name) row \(r)")
+            }
+        }
+    }
+
+    func testPackRejectsShapesAndTypesWithoutALayout() {
+        var dst = [UInt8](repeating: 0, count: 1 << 16)
+        let src = [UInt8](repeating: 0, count: 1 << 16)
+        let q80 = Int32(EDGE_TYPE_Q8_0.rawValue)
+        src.withUnsafeBytes { s in dst.withUnsafeMutableBytes { d in
+            XCTAssertEqual(edge_pack_rows(q80, 64, s.baseAddress, 68, 8, d.baseAddress), -1, "8 rows: not a multiple of 16")
+            XCTAssertEqual(edge_pack_rows(q80, 48, s.baseAddress, 68, 16, d.baseAddress), -1, "48: not whole blocks")
+            XCTAssertEqual(edge_pack_rows(Int32(EDGE_TYPE_Q6_K.rawValue), 256, s.baseAddress, 210, 16, d.baseAddress), -1, "Q6_K has no x16 layout")
+        } }
+        XCTAssertEqual(edge_packed_bytes(q80, 8, 64), 0)
+        XCTAssertEqual(edge_packed_supported(Int32(EDGE_TYPE_Q5_0.rawValue)), 0)
+    }
+
+    /// Every ISA's packed matmul against edge_vec_dot_ref per element, compared bit for bit.
+    func testPackedMatmulIsBitIdenticalToReferenceOnEveryISA() {
+        var rng = Rng(s: 7)
+        let isas = Array(Int32(EDGE_ISA_SCALAR.rawValue)...edge_isa_detect())
+        for (t, name) in types {
+            let lengths = t == Int32(EDGE_TYPE_Q4_K.rawValue) ? [256, 768, 2816] : [32, 96, 576]
+            for n in lengths {
+                let rows = 64
+                let w = matrix(t, rows: rows, n: n, rng: &rng)
+                let rb = w.count / rows
+                var p = [UInt8](repeating: 0, count: edge_packed_bytes(t, Int64(rows), Int64(n)))
+                _ = w.withUnsafeBytes { ws in p.withUnsafeMutableBytes { edge_pack_rows(t, Int64(n), ws.baseAddress, rb, Int64(rows), $0.baseAddress) } }
+                // 1 (generation), every tile remainder, and more than one 16-token slice
+                for ncols in [1, 2, 3, 4, 5, 7, 17, 37] {
+                    let (a, arb) = activations(t, ncols: ncols, n: n, rng: &rng)
+                    var want = [Float](repeating: 0, count: ncols * rows)
+                    w.withUnsafeBytes { ws in a.withUnsafeBytes { az in
+                        for c in 0..<ncols { for r in 0..<rows {
+                            want[c * rows + r] = edge_vec_dot_ref(t, Int64(n), ws.baseAddress! + r * rb, az.baseAddress! + c * arb)
+                        } }
+                    } }
+                    for isa in isas {
+                        XCTAssertEqual(edge_isa_force(isa), isa)
+                        // rows [16, 64): a range that does not start at the first group
+                        var got = [Float](repeating: .nan, count: ncols * rows)
+                        p.withUnsafeBytes { ps in a.withUnsafeBytes { az in got.withUnsafeMutableBufferPointer {
+                            edge_packed_matmul(t, Int64(n), ps.baseAddress, 16, Int64(rows), az.baseAddress, arb, Int64(ncols), $0.baseAddress, Int64(rows))
+                        } } }
+                        var bad = 0
+                        for c in 0..<ncols { for r in 16..<rows where got[c * rows + r].bitPattern != want[c * rows + r].bitPattern {
+                            if bad == 0 { XCTFail("\(name) n \(n) ncols \(ncols) isa \(isa): row \(r) col \(c): \(got[c * rows + r]) vs \(want[c * rows + r])") }
+                            bad += 1
+                        } }
+                        XCTAssertEqual(bad, 0, "\(name) n \(n) ncols \(ncols) isa \(isa): mismatches")
+                        XCTAssertTrue(got[0..<16].allSatisfy(\.isNaN), "rows before r0 are not written")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The pool-parallel op over a packed matrix: same bits as the reference for 1 and 2 threads.
+    func testPackedOpIsBitIdenticalForAnyThreadCount() throws {
+        var rng = Rng(s: 11)
+        let t = Int32(EDGE_TYPE_Q8_0.rawValue), n = 576, rows = 16 * 40
+        let w = matrix(t, rows: rows, n: n, rng: &rng)
+        let rb = w.count / rows
+        var p = [UInt8](repeating: 0, count: edge_packed_bytes(t, Int64(rows), Int64(n)))
+        _ = w.withUnsafeBytes { ws in p.withUnsafeMutableBytes { edge_pack_rows(t, Int64(n), ws.baseAddress, rb, Int64(rows), $0.baseAddress) } }
+        for ntok in [1, 9] {
+            let (a, arb) = activations(t, ncols: ntok, n: n, rng: &rng)
+            var want = [Float](repeating: 0, count: ntok * rows)
+            p.withUnsafeBytes { ps in a.withUnsafeBytes { az in want.withUnsafeMutableBufferPointer {
+                edge_packed_matmul_ref(t, Int64(n), ps.baseAddress, 0, Int64(rows), az.baseAddress, arb, Int64(ntok), $0.baseAddress, Int64(rows))
+            } } }
+            for threads in [1, 2] {
+                let pool = try XCTUnwrap(edge_pool_create(Int32(threads), nil))
+                defer { edge_pool_destroy(pool) }
+                var got = [Float](repeating: 0, count: ntok * rows)
+                p.withUnsafeBytes { ps in a.withUnsafeBytes { az in got.withUnsafeMutableBufferPointer {
+                    edge_op_matmul_packed(pool, t, Int64(n), ps.baseAddress, Int64(rows), az.baseAddress, arb, Int64(ntok), $0.baseAddress, Int64(rows))
+                } } }
+                XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern), "ntok \(ntok), \(threads) threads")
+            }
+        }
+    }
+
+    /// The file-layout op (mapped, resident or streamed pieces) gives the repacked matrix's bits,
+    /// including a piece whose row count leaves a partial group (rows 0..<40: 2 groups + 8 rows).
+    func testFileLayoutOpMatchesPackedBits() throws {
+        var rng = Rng(s: 13)
+        let pool = try XCTUnwrap(edge_pool_create(2, nil))
+        defer { edge_pool_destroy(pool) }
+        for (t, name) in types {
+            let n = t == Int32(EDGE_TYPE_Q4_K.rawValue) ? 512 : 160, rows = 48
+            let w = matrix(t, rows: rows, n: n, rng: &rng)
+            let rb = w.count / rows
+            for ntok in [1, 6] {
+                let (a, arb) = activations(t, ncols: ntok, n: n, rng: &rng)
+                var want = [Float](repeating: 0, count: ntok * rows)
+                w.withUnsafeBytes { ws in a.withUnsafeBytes { az in
+                    for c in 0..<ntok { for r in 0..<rows {
+                        want[c * rows + r] = edge_vec_dot_ref(t, Int64(n), ws.baseAddress! + r * rb, az.baseAddress! + c * arb)
+                    } }
+                } }
+                for pieceRows in [48, 40] {
+                    var got = [Float](repeating: 0, count: ntok * rows)
+                    w.withUnsafeBytes { ws in a.withUnsafeBytes { az in got.withUnsafeMutableBufferPointer {
+                        edge_op_matmul(pool, t, Int64(n), ws.baseAddress, rb, Int64(pieceRows), az.baseAddress, arb, Int64(ntok),
+                                       $0.baseAddress, Int64(rows))
+                    } } }
+                    for c in 0..<ntok {
+                        XCTAssertEqual(got[(c * rows)..<(c * rows + pieceRows)].map(\.bitPattern),
+                                       want[(c * rows)..<(c * rows + pieceRows)].map(\.bitPattern), "\(name) ntok \(ntok) rows \(pieceRows)")
+                    }
+                }
+            }
+        }
+    }
+}
