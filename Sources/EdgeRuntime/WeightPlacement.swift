@@ -222,7 +222,7 @@ public final class WeightPlacement: @unchecked Sendable {
                 let layer = manifest.matrices[m.matrix].layer, role = manifest.matrices[m.matrix].role
                 let source: Source
                 if let base = residentBase[i] {
-                    let mw = matrix(m.layer, m.role), t = Int32(mw.type.rawValue)
+                    let mw = matrix(layer, role), t = Int32(mw.type.rawValue)
                     let bytes = m.rows * mw.rowBytes
                     let at = UnsafeMutableRawPointer(mutating: base + (m.offset - b.offset))
                     if edge_packed_supported(t) != 0, edge_packed_bytes(t, Int64(m.rows), Int64(mw.columns)) == bytes,
