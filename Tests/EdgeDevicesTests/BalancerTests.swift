@@ -80,6 +80,37 @@ final class BalancerTests: XCTestCase {
         XCTAssertEqual(state.map(\.speed).reduce(0, +) / 2, 1, accuracy: 0.05, "speeds are relative, mean 1: \(state)")
     }
 
+    /// A worker that stalls inside its chunks (as one preempted by another process on its core
+    /// does) while its work saves little is left out by the dynamic balancer: it gets no share and
+    /// takes nothing, so regions stop waiting for it. The static split keeps waiting.
+    func testStallingWorkerIsLeftOut() throws {
+        let pool = try WorkerPool(threads: 2, cpus: [], balance: .dynamic)
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<100 {
+            pool.parallelFor(64, chunk: 1) { _, thread in
+                if thread == 1 { usleep(2_000) } else { Self.spin(nanoseconds: 1_000) }
+            }
+        }
+        let dynamicSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let state = pool.balanceState()
+        XCTAssertGreaterThanOrEqual(state[1].exclusions, 1, "\(state)")
+        XCTAssertFalse(state[0].excluded, "the driving thread is never left out")
+        XCTAssertLessThan(state[1].items, 64, "left out after its first slow chunks: \(state)")
+        XCTAssertEqual(state[0].items + state[1].items, 6400)
+        // The static split waits for thread 1's 32 chunks of 2 ms in every region: at least 64 ms for
+        // ten regions, which the dynamic pool's hundred regions beat.
+        let fixed = try WorkerPool(threads: 2, cpus: [], balance: .static)
+        let s0 = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<10 {
+            fixed.parallelFor(64, chunk: 1) { _, thread in
+                if thread == 1 { usleep(2_000) } else { Self.spin(nanoseconds: 1_000) }
+            }
+        }
+        let staticSeconds = Double(DispatchTime.now().uptimeNanoseconds - s0) / 1e9
+        XCTAssertEqual(fixed.balanceState().map(\.exclusions), [0, 0])
+        XCTAssertLessThan(dynamicSeconds, staticSeconds, "dynamic, 100 regions: \(dynamicSeconds) s; static, 10 regions: \(staticSeconds) s")
+    }
+
     /// The static mode keeps equal shares however slow a thread is, and no thread takes another's chunks.
     func testStaticModeKeepsEqualShares() throws {
         let pool = try WorkerPool(threads: 2, cpus: [], balance: .static)
