@@ -92,6 +92,6 @@ for cfg in "${configs[@]}"; do
     line=$(grep -h 'balancer:' "$out_dir/$mode-$cond-$rounds-t$threads.err" | tail -1 | sed 's/.*balancer: //')
     echo "  last balancer state, $cfg: $line"
 done
-region=$(grep -h 'one empty parallel region' "$out_dir"/dynamic-idle-*-t"$threads".err | sed 's/.*: //' | tr '\n' ' ')
+region=$(grep -h '^bench: one empty parallel region' "$out_dir"/dynamic-idle-*-t"$threads".err | sed 's/.*: //' | tr '\n' ' ')
 echo "  one empty parallel region (dynamic, idle runs): $region"
 echo "  runs' stderr: $out_dir"

@@ -342,7 +342,7 @@ void edge_pool_balance_state(const edge_pool *p, double *speeds, double *shares)
 // not comparable, so only the ratios between the threads of one region are used: the threads that
 // worked keep their summed speed, redistributed by their rates. Threads that did no chunk (late,
 // descheduled, or with nothing left to take) tell nothing and keep their speed.
-static void weigh_workers(edge_pool *p, uint64_t idle_from, uint64_t idle_to);
+static void weigh_workers(edge_pool *p, uint64_t idle_to);
 
 static void account_region(edge_pool *p, uint64_t idle_from, uint64_t idle_to) {
     const int n = p->n;
@@ -375,7 +375,7 @@ static void account_region(edge_pool *p, uint64_t idle_from, uint64_t idle_to) {
         busy_sum += ns;
         measured++;
     }
-    if (atomic_load_explicit(&p->mode, memory_order_relaxed) == EDGE_BALANCE_DYNAMIC) weigh_workers(p, idle_from, idle_to);
+    if (atomic_load_explicit(&p->mode, memory_order_relaxed) == EDGE_BALANCE_DYNAMIC) weigh_workers(p, idle_to);
     if (measured < 2 || busy_sum < EDGE_POOL_MIN_SAMPLE_NS) return;
     for (int t = 0; t < n; t++) {
         if (p->rate[t] <= 0) continue;
@@ -387,7 +387,7 @@ static void account_region(edge_pool *p, uint64_t idle_from, uint64_t idle_to) {
 
 // Weighs each worker's saving against its cost (see EDGE_POOL_WEIGH_DECAY) and leaves workers
 // out or lets them back in. p->rate holds this region's rate, items and busy ns of each thread.
-static void weigh_workers(edge_pool *p, uint64_t idle_from, uint64_t idle_to) {
+static void weigh_workers(edge_pool *p, uint64_t idle_to) {
     const int n = p->n;
     const double items0 = p->rate[n], rate0 = p->rate[0];
     uint64_t now = idle_to;
@@ -443,6 +443,7 @@ static void cut_shares(edge_pool *p, edge_region *r, uint32_t nchunks, int dynam
         p->share[t] = (double)(end - prev) / (double)nchunks;
         prev = end;
     }
+#undef EDGE_SHARE_WEIGHT
 }
 
 // One region over [offset, offset + total), with fewer than 2^32 chunks.
