@@ -14,7 +14,9 @@
 # sampling excluded). A configuration's figure is the median over the rounds of each run's mean
 # tok/s. The hog is `sh -c 'while :; do :; done'` pinned with taskset to HOG_CPU, started before
 # and killed after each hog run (and by a trap on exit). Prints the four figures, the ratios, and
-# the balancer's last state of each configuration; each run's stderr is kept in $OUT_DIR.
+# the balancer's last state of each configuration; each run's stderr is kept in $OUT_DIR. Each round
+# also runs one thread on the idle machine, for reference (the speed left if the shared core were
+# given up entirely).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,10 +45,10 @@ start_hog() { taskset -c "$hog_cpu" sh -c 'while :; do :; done' & hog_pid=$!; sl
 
 # One run: prints its mean tok/s; keeps stderr.
 run_one() {
-    local mode=$1 cond=$2 round=$3
-    local err="$out_dir/$mode-$cond-$round.err"
+    local mode=$1 cond=$2 round=$3 t=${4:-$threads}
+    local err="$out_dir/$mode-$cond-$round-t$t.err"
     local json
-    json=$("$edgert" bench --model "$model" -p none -n "$tokens" -t "$threads" -r "$reps" --no-roofline --json \
+    json=$("$edgert" bench --model "$model" -p none -n "$tokens" -t "$t" -r "$reps" --no-roofline --json \
         --balance "$mode" 2>"$err")
     sed -n 's/.*"avg_ts" : \([0-9.eE+-]*\).*/\1/p' <<<"$json" | head -1
 }
@@ -66,12 +68,16 @@ for ((r = 1; r <= rounds; r++)); do
         figures[$cfg]+="$v "
         printf '# round %d: %-12s %8.2f tok/s\n' "$r" "$cfg" "$v" >&2
     done
+    # Reference: one thread on the idle machine, what the pool could reach by giving up the shared core.
+    v=$(run_one dynamic idle "$r" 1)
+    figures[one]+="$v "
+    printf '# round %d: %-12s %8.2f tok/s\n' "$r" "1 thread" "$v" >&2
 done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 si=$(median "${figures[static idle]}"); di=$(median "${figures[dynamic idle]}")
-sh=$(median "${figures[static hog]}"); dh=$(median "${figures[dynamic hog]}")
+sh=$(median "${figures[static hog]}"); dh=$(median "${figures[dynamic hog]}"); one=$(median "${figures[one]}")
 
 echo "balancer benchmark: $(basename "$model"), tg$tokens, $threads threads, median of $rounds runs (each the mean of $reps generations)"
 printf '  %-8s %12s %12s %14s\n' "" "idle tok/s" "hog tok/s" "hog / idle"
@@ -80,9 +86,12 @@ printf '  %-8s %12.2f %12.2f %13.0f%%\n' dynamic "$di" "$dh" "$(awk -v a="$dh" -
 printf '  dynamic / static: idle %.2fx, hog %.2fx; dynamic with the hog / static idle: %.0f%%\n' \
     "$(awk -v a="$di" -v b="$si" 'BEGIN{print a/b}')" "$(awk -v a="$dh" -v b="$sh" 'BEGIN{print a/b}')" \
     "$(awk -v a="$dh" -v b="$si" 'BEGIN{print 100*a/b}')"
+printf '  reference: 1 thread, idle: %.2f tok/s (%.0f%% of dynamic idle)\n' "$one" "$(awk -v a="$one" -v b="$di" 'BEGIN{print 100*a/b}')"
 for cfg in "${configs[@]}"; do
     read -r mode cond <<<"$cfg"
-    line=$(grep -h 'balancer:' "$out_dir/$mode-$cond-$rounds.err" | tail -1 | sed 's/.*balancer: //')
+    line=$(grep -h 'balancer:' "$out_dir/$mode-$cond-$rounds-t$threads.err" | tail -1 | sed 's/.*balancer: //')
     echo "  last balancer state, $cfg: $line"
 done
+region=$(grep -h '^bench: one empty parallel region' "$out_dir"/dynamic-idle-*-t"$threads".err | sed 's/.*: //' | tr '\n' ' ')
+echo "  one empty parallel region (dynamic, idle runs): $region"
 echo "  runs' stderr: $out_dir"

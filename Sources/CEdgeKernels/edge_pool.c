@@ -15,6 +15,12 @@
 // How long an idle worker spins before parking. 200 us covers the gap between the ops of one
 // token (a few us) and between tokens when sampling is quick, without burning a core when idle.
 #define EDGE_POOL_SPIN_NS 200000ull
+// Tried and dropped: a worker that finds it shares its core (its involuntary context switches
+// rise) parking at once after each region instead of spinning, hoping that a thread using less
+// than its fair share is run promptly on wake-up. On this project's KVM host (Linux 6.18, EEVDF,
+// HZ 250) a woken worker did not preempt a CPU hog on its core: with the hog, the static split's
+// regions took 220-240 us instead of 180-190 us spinning (a synthetic 44 us region), and the
+// dynamic balancer's were no faster (65-90 us vs 78-81 us).
 
 // Weight of the newest region's measurement in each thread's smoothed speed. A token of a small
 // model runs ~200 regions (7 matmuls and ~5 small ops per layer), so 1/8 follows a change (another
@@ -26,6 +32,21 @@
 // Regions in which the threads together were busy less than this do not update the speeds: a
 // few hundred nanoseconds are mostly clock reads and cache misses, not the cores' speeds.
 #define EDGE_POOL_MIN_SAMPLE_NS 4000ull
+
+// Giving up a shared core. A worker whose core is shared with another busy thread is preempted at
+// the end of its time slice, most often inside a chunk, and the region then waits for it until
+// the other thread's slice ends (milliseconds; regions of a small model take tens of us). Per
+// worker the caller weighs what the worker saves (its items at the caller's rate: the time the
+// caller would have needed) against what waiting for its late chunks costs (the caller's idle
+// time at a region's end until that worker's last chunk is done), both summed with a decay of
+// EDGE_POOL_WEIGH_DECAY per region (a horizon of ~128 regions, half a token of a 135M model).
+// When the cost exceeds the saving and EDGE_POOL_MIN_LOSS_NS, the worker is left out (no share,
+// takes nothing) for a back-off that starts at EDGE_POOL_BACKOFF_NS and doubles, up to
+// EDGE_POOL_MAX_BACKOFF_NS, each time it is left out again within a second of coming back.
+#define EDGE_POOL_WEIGH_DECAY (1.0 / 128)
+#define EDGE_POOL_MIN_LOSS_NS 500000.0
+#define EDGE_POOL_BACKOFF_NS 20000000ull
+#define EDGE_POOL_MAX_BACKOFF_NS 640000000ull
 
 // One thread's figures. The region_* fields are written by the thread during a region (before it
 // counts each chunk as done) and read and zeroed by the caller between regions; the totals and the
@@ -39,6 +60,9 @@ typedef struct {
     _Atomic uint64_t taken;
     _Atomic uint64_t speed_bits;   // double: smoothed relative speed
     _Atomic uint64_t share_bits;   // double: fraction of the next region's chunks
+    _Atomic uint64_t region_last_ns;  // when this thread finished its last chunk of the region
+    _Atomic int excluded;          // 1 while the caller leaves this worker out (read in participate)
+    _Atomic uint64_t exclusions;   // times left out
 } edge_thread_stats;
 
 // One share's claim word: (generation << 32) | index of its next unclaimed chunk. The generation
@@ -78,7 +102,11 @@ struct edge_pool {
     // Balancer state, owned by the caller of edge_pool_for.
     double *speed;                 // n entries, mean 1
     double *share;                 // n entries: fractions of the last region's chunks
-    double *rate;                  // n entries: scratch for account_region
+    double *rate;                  // 3n entries: scratch for account_region (rate, items, busy ns)
+    double *saved, *lost;          // n entries: decayed ns each worker saved / cost (see above)
+    uint64_t *out_until, *back_in_at, *backoff;  // n entries: exclusion state, ns
+    uint64_t regions;              // regions run
+    int n_out;                     // workers left out now
     uint32_t gen;                  // last generation published
     _Atomic int mode;
 
@@ -123,6 +151,8 @@ static void participate(edge_pool *p, uint32_t g, int tid) {
     const int steal = atomic_load_explicit(&r->steal, memory_order_relaxed);
     const int n = p->n;
     edge_thread_stats *s = &p->stats[tid];
+    // A worker left out has an empty share (dynamic mode only), so it may skip the region.
+    if (steal && atomic_load_explicit(&s->excluded, memory_order_relaxed)) return;
     uint64_t items = 0, ns = 0, taken = 0, t_prev = now_ns();
     for (int k = 0; k < (steal ? n : 1); k++) {
         const int v = tid + k < n ? tid + k : tid + k - n;
@@ -147,6 +177,7 @@ static void participate(edge_pool *p, uint32_t g, int tid) {
             atomic_store_explicit(&s->region_items, items, memory_order_relaxed);
             atomic_store_explicit(&s->region_ns, ns, memory_order_relaxed);
             atomic_store_explicit(&s->region_taken, taken, memory_order_relaxed);
+            atomic_store_explicit(&s->region_last_ns, t, memory_order_relaxed);
             atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
             c = atomic_load_explicit(cw, memory_order_relaxed);
         }
@@ -203,12 +234,19 @@ edge_pool *edge_pool_create(int n_threads, const int *cpus) {
     p->shares = aligned_alloc(64, sizeof(edge_share) * n);
     p->speed = calloc(n, sizeof(double));
     p->share = calloc(n, sizeof(double));
-    p->rate = calloc(n, sizeof(double));
+    p->rate = calloc(3 * n, sizeof(double));
+    p->saved = calloc(n, sizeof(double));
+    p->lost = calloc(n, sizeof(double));
+    p->out_until = calloc(n, sizeof(uint64_t));
+    p->back_in_at = calloc(n, sizeof(uint64_t));
+    p->backoff = calloc(n, sizeof(uint64_t));
     p->region[0].end = calloc(n, sizeof(_Atomic uint32_t));
     p->region[1].end = calloc(n, sizeof(_Atomic uint32_t));
     p->workers = calloc(n > 1 ? n - 1 : 1, sizeof(edge_worker));
-    if (!p->stats || !p->shares || !p->speed || !p->share || !p->rate || !p->region[0].end || !p->region[1].end || !p->workers) {
-        free(p->stats); free(p->shares); free(p->speed); free(p->share); free(p->rate); free(p->region[0].end); free(p->region[1].end);
+    if (!p->stats || !p->shares || !p->speed || !p->share || !p->rate || !p->saved || !p->lost ||
+        !p->out_until || !p->back_in_at || !p->backoff || !p->region[0].end || !p->region[1].end || !p->workers) {
+        free(p->stats); free(p->shares); free(p->speed); free(p->share); free(p->rate);
+        free(p->saved); free(p->lost); free(p->out_until); free(p->back_in_at); free(p->backoff); free(p->region[0].end); free(p->region[1].end);
         free(p->workers); free(p);
         return NULL;
     }
@@ -216,6 +254,7 @@ edge_pool *edge_pool_create(int n_threads, const int *cpus) {
     memset(p->shares, 0, sizeof(edge_share) * n);
     for (size_t t = 0; t < n; t++) {
         p->speed[t] = 1.0;
+        p->backoff[t] = EDGE_POOL_BACKOFF_NS;
         atomic_store(&p->stats[t].share_bits, dbits(1.0 / (double)n));
     }
     publish_balance(p, NULL);
@@ -245,6 +284,11 @@ void edge_pool_destroy(edge_pool *p) {
     free(p->speed);
     free(p->share);
     free(p->rate);
+    free(p->saved);
+    free(p->lost);
+    free(p->out_until);
+    free(p->back_in_at);
+    free(p->backoff);
     free(p->region[0].end);
     free(p->region[1].end);
     free(p);
@@ -253,7 +297,16 @@ void edge_pool_destroy(edge_pool *p) {
 int edge_pool_threads(const edge_pool *p) { return p->n; }
 
 void edge_pool_set_balance(edge_pool *p, int mode) {
-    if (mode == EDGE_BALANCE_DYNAMIC || mode == EDGE_BALANCE_STATIC) atomic_store(&p->mode, mode);
+    if (mode != EDGE_BALANCE_DYNAMIC && mode != EDGE_BALANCE_STATIC) return;
+    atomic_store(&p->mode, mode);
+    // Every worker back in, with a clean slate.
+    for (int t = 0; t < p->n; t++) {
+        p->out_until[t] = p->back_in_at[t] = 0;
+        p->saved[t] = p->lost[t] = 0;
+        p->backoff[t] = EDGE_POOL_BACKOFF_NS;
+        atomic_store(&p->stats[t].excluded, 0);
+    }
+    p->n_out = 0;
 }
 
 int edge_pool_balance(const edge_pool *p) { return atomic_load(&((edge_pool *)p)->mode); }
@@ -289,7 +342,9 @@ void edge_pool_balance_state(const edge_pool *p, double *speeds, double *shares)
 // not comparable, so only the ratios between the threads of one region are used: the threads that
 // worked keep their summed speed, redistributed by their rates. Threads that did no chunk (late,
 // descheduled, or with nothing left to take) tell nothing and keep their speed.
-static void account_region(edge_pool *p) {
+static void weigh_workers(edge_pool *p, uint64_t idle_to);
+
+static void account_region(edge_pool *p, uint64_t idle_from, uint64_t idle_to) {
     const int n = p->n;
     double rate_sum = 0, speed_sum = 0;
     uint64_t busy_sum = 0;
@@ -299,7 +354,9 @@ static void account_region(edge_pool *p) {
         const uint64_t it = atomic_load_explicit(&s->region_items, memory_order_relaxed);
         const uint64_t ns = atomic_load_explicit(&s->region_ns, memory_order_relaxed);
         const uint64_t tk = atomic_load_explicit(&s->region_taken, memory_order_relaxed);
-        p->rate[t] = 0;
+        p->rate[t] = p->rate[n + t] = p->rate[2 * n + t] = 0;
+        p->rate[n + t] = (double)it;
+        p->rate[2 * n + t] = (double)ns;
         if (it == 0) continue;
         atomic_store_explicit(&s->region_items, 0, memory_order_relaxed);
         atomic_store_explicit(&s->region_ns, 0, memory_order_relaxed);
@@ -309,11 +366,16 @@ static void account_region(edge_pool *p) {
         atomic_fetch_add_explicit(&s->taken, tk, memory_order_relaxed);
         if (ns == 0) continue;
         p->rate[t] = (double)it / (double)ns;
+        if (t > 0 && idle_to > idle_from) {
+            const uint64_t last = atomic_load_explicit(&s->region_last_ns, memory_order_relaxed);
+            if (last > idle_from) p->lost[t] += (double)((last < idle_to ? last : idle_to) - idle_from);
+        }
         rate_sum += p->rate[t];
         speed_sum += p->speed[t];
         busy_sum += ns;
         measured++;
     }
+    if (atomic_load_explicit(&p->mode, memory_order_relaxed) == EDGE_BALANCE_DYNAMIC) weigh_workers(p, idle_to);
     if (measured < 2 || busy_sum < EDGE_POOL_MIN_SAMPLE_NS) return;
     for (int t = 0; t < n; t++) {
         if (p->rate[t] <= 0) continue;
@@ -323,16 +385,57 @@ static void account_region(edge_pool *p) {
     normalise_speeds(p);
 }
 
+// Weighs each worker's saving against its cost (see EDGE_POOL_WEIGH_DECAY) and leaves workers
+// out or lets them back in. p->rate holds this region's rate, items and busy ns of each thread.
+static void weigh_workers(edge_pool *p, uint64_t idle_to) {
+    const int n = p->n;
+    const double items0 = p->rate[n], rate0 = p->rate[0];
+    uint64_t now = idle_to;
+    p->regions++;
+    if (p->n_out > 0 && !now && (p->regions & 63) == 0) now = now_ns();
+    for (int t = 1; t < n; t++) {
+        edge_thread_stats *s = &p->stats[t];
+        if (p->out_until[t]) {
+            if (now && now >= p->out_until[t]) {
+                p->out_until[t] = 0;
+                p->back_in_at[t] = now;
+                p->saved[t] = p->lost[t] = 0;
+                p->n_out--;
+                atomic_store_explicit(&s->excluded, 0, memory_order_relaxed);
+            }
+            continue;
+        }
+        // The caller's time for this worker's items; at equal speed when the caller did none.
+        const double items = p->rate[n + t];
+        if (items > 0) p->saved[t] += rate0 > 0 && items0 > 0 ? items / rate0 : p->rate[2 * n + t];
+        if (p->lost[t] > p->saved[t] && p->lost[t] > EDGE_POOL_MIN_LOSS_NS) {
+            if (!now) now = now_ns();
+            const uint64_t back = p->back_in_at[t] && now - p->back_in_at[t] < 1000000000ull
+                ? (p->backoff[t] * 2 < EDGE_POOL_MAX_BACKOFF_NS ? p->backoff[t] * 2 : EDGE_POOL_MAX_BACKOFF_NS)
+                : EDGE_POOL_BACKOFF_NS;
+            p->backoff[t] = back;
+            p->out_until[t] = now + back;
+            p->n_out++;
+            atomic_store_explicit(&s->excluded, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->exclusions, 1, memory_order_relaxed);
+        }
+        p->saved[t] *= 1.0 - EDGE_POOL_WEIGH_DECAY;
+        p->lost[t] *= 1.0 - EDGE_POOL_WEIGH_DECAY;
+    }
+}
+
 // Cuts nchunks chunks into one contiguous share per thread, proportional to the speeds (dynamic)
 // or equal (static), and writes the shares' ends and fractions.
 static void cut_shares(edge_pool *p, edge_region *r, uint32_t nchunks, int dynamic) {
     const int n = p->n;
     double wsum = 0;
-    for (int t = 0; t < n; t++) wsum += dynamic ? p->speed[t] : 1.0;
+    // A worker left out gets no chunks (its speed is kept for when it comes back).
+#define EDGE_SHARE_WEIGHT(t) (!dynamic ? 1.0 : p->out_until[t] ? 0.0 : p->speed[t])
+    for (int t = 0; t < n; t++) wsum += EDGE_SHARE_WEIGHT(t);
     double acc = 0;
     uint32_t prev = 0;
     for (int t = 0; t < n; t++) {
-        acc += dynamic ? p->speed[t] : 1.0;
+        acc += EDGE_SHARE_WEIGHT(t);
         uint32_t end = t == n - 1 ? nchunks : (uint32_t)((double)nchunks * acc / wsum + 0.5);
         if (end < prev) end = prev;
         if (end > nchunks) end = nchunks;
@@ -340,6 +443,7 @@ static void cut_shares(edge_pool *p, edge_region *r, uint32_t nchunks, int dynam
         p->share[t] = (double)(end - prev) / (double)nchunks;
         prev = end;
     }
+#undef EDGE_SHARE_WEIGHT
 }
 
 // One region over [offset, offset + total), with fewer than 2^32 chunks.
@@ -366,8 +470,14 @@ static void run_region(edge_pool *p, int64_t offset, int64_t total, int64_t chun
     atomic_store_explicit(&p->generation, g, memory_order_release);
     if (atomic_load(&p->sleepers) > 0) futex_wake_all(&p->generation);
     participate(p, g, 0);
-    while (atomic_load_explicit(&p->done, memory_order_acquire) < nchunks) cpu_relax();
-    account_region(p);
+    // Idle time at the end (waiting for other threads' chunks) is timed only when there is some.
+    uint64_t idle_from = 0, idle_to = 0;
+    if (atomic_load_explicit(&p->done, memory_order_acquire) < nchunks) {
+        idle_from = now_ns();
+        while (atomic_load_explicit(&p->done, memory_order_acquire) < nchunks) cpu_relax();
+        idle_to = now_ns();
+    }
+    account_region(p, idle_from, idle_to);
     publish_balance(p, p->share);
 }
 
@@ -409,11 +519,19 @@ void edge_pool_steal_stats(const edge_pool *p, uint64_t *taken_items) {
     for (int i = 0; i < p->n; i++) taken_items[i] = atomic_load(&p->stats[i].taken);
 }
 
+void edge_pool_exclusion_stats(const edge_pool *p, int *excluded, uint64_t *exclusions) {
+    for (int i = 0; i < p->n; i++) {
+        excluded[i] = atomic_load(&p->stats[i].excluded);
+        exclusions[i] = atomic_load(&p->stats[i].exclusions);
+    }
+}
+
 void edge_pool_reset_stats(edge_pool *p) {
     for (int i = 0; i < p->n; i++) {
         atomic_store(&p->stats[i].busy_ns, 0);
         atomic_store(&p->stats[i].items, 0);
         atomic_store(&p->stats[i].taken, 0);
+        atomic_store(&p->stats[i].exclusions, 0);
     }
 }
 

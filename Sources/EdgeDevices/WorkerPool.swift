@@ -30,6 +30,11 @@ public final class WorkerPool: @unchecked Sendable {
         public let items: UInt64
         /// Of `items`, those taken from another thread's share.
         public let takenItems: UInt64
+        /// Whether the dynamic balancer leaves this worker out now: waiting for its chunks cost
+        /// more than its work saved (its core is shared with another busy thread).
+        public let excluded: Bool
+        /// Times it was left out.
+        public let exclusions: UInt64
     }
 
     public let raw: OpaquePointer
@@ -90,9 +95,13 @@ public final class WorkerPool: @unchecked Sendable {
         var taken = [UInt64](repeating: 0, count: threadCount)
         edge_pool_balance_state(raw, &speeds, &shares)
         edge_pool_stats(raw, &busy, &items)
+        var excluded = [Int32](repeating: 0, count: threadCount)
+        var exclusions = [UInt64](repeating: 0, count: threadCount)
         edge_pool_steal_stats(raw, &taken)
+        edge_pool_exclusion_stats(raw, &excluded, &exclusions)
         return (0..<threadCount).map {
-            ThreadBalance(speed: speeds[$0], share: shares[$0], busyNanoseconds: busy[$0], items: items[$0], takenItems: taken[$0])
+            ThreadBalance(speed: speeds[$0], share: shares[$0], busyNanoseconds: busy[$0], items: items[$0], takenItems: taken[$0],
+                          excluded: excluded[$0] != 0, exclusions: exclusions[$0])
         }
     }
 

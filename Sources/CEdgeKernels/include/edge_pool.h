@@ -13,7 +13,9 @@
 // region is over when all its items are done, not when every thread has checked in: a thread that
 // is descheduled between chunks (by another process, or a stalled vCPU) holds nothing up; only a
 // chunk it has already started waits for it. In the static mode every thread gets an equal share
-// and computes exactly that share (no taking), for comparison.
+// and computes exactly that share (no taking), for comparison. The dynamic mode also leaves out, for
+// a back-off period, a worker whose late chunks cost the caller more waiting than its work saves
+// (a worker on a core shared with another busy process is preempted inside its chunks).
 //
 // Which thread computes a chunk never changes the result: the chunk grid ([k*chunk, (k+1)*chunk))
 // is the same in both modes and for any shares, and fn must make each item's result independent
@@ -72,6 +74,10 @@ void edge_pool_balance_state(const edge_pool *pool, double *speeds, double *shar
 // the region that did the work has returned.
 void edge_pool_stats(const edge_pool *pool, uint64_t *busy_ns, uint64_t *items);
 void edge_pool_steal_stats(const edge_pool *pool, uint64_t *taken_items);
+// Per thread: whether the dynamic balancer leaves it out now (1) because waiting for its chunks
+// cost more than its work saved (its core is shared with another busy thread; see edge_pool.c), and
+// how many times it was left out since the last reset. Thread 0, the caller, is never left out.
+void edge_pool_exclusion_stats(const edge_pool *pool, int *excluded, uint64_t *exclusions);
 void edge_pool_reset_stats(edge_pool *pool);
 
 // Runs `regions` parallel regions whose work is empty (one one-item chunk per thread) and
