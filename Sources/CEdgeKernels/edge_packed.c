@@ -9,10 +9,12 @@
 _Static_assert(sizeof(edge_x16_q8_0) == 16 * sizeof(edge_block_q8_0), "x16 Q8_0 record is 16 blocks");
 _Static_assert(sizeof(edge_x16_q4_0) == 16 * sizeof(edge_block_q4_0), "x16 Q4_0 record is 16 blocks");
 _Static_assert(sizeof(edge_x16_q4_1) == 16 * sizeof(edge_block_q4_1), "x16 Q4_1 record is 16 blocks");
+_Static_assert(sizeof(edge_x16_q5_0) == 16 * sizeof(edge_block_q5_0), "x16 Q5_0 record is 16 blocks");
 _Static_assert(sizeof(edge_x16_q4_K) == 16 * sizeof(edge_block_q4_K), "x16 Q4_K record is 16 blocks");
 
 int edge_packed_supported(int t) {
-    return t == EDGE_TYPE_Q8_0 || t == EDGE_TYPE_Q4_0 || t == EDGE_TYPE_Q4_1 || t == EDGE_TYPE_Q4_K;
+    return t == EDGE_TYPE_Q8_0 || t == EDGE_TYPE_Q4_0 || t == EDGE_TYPE_Q4_1 || t == EDGE_TYPE_Q5_0 ||
+           t == EDGE_TYPE_Q4_K;
 }
 
 size_t edge_packed_record_bytes(int t) {
@@ -20,6 +22,7 @@ size_t edge_packed_record_bytes(int t) {
     case EDGE_TYPE_Q8_0: return sizeof(edge_x16_q8_0);
     case EDGE_TYPE_Q4_0: return sizeof(edge_x16_q4_0);
     case EDGE_TYPE_Q4_1: return sizeof(edge_x16_q4_1);
+    case EDGE_TYPE_Q5_0: return sizeof(edge_x16_q5_0);
     case EDGE_TYPE_Q4_K: return sizeof(edge_x16_q4_K);
     default: return 0;
     }
@@ -68,6 +71,17 @@ static void x16_lane(int t, void *rec, int r, void *blk, int dir) {
         edge_x16_q4_1 *x = rec;
         edge_block_q4_1 *b = blk;
         if (dir) { x->d[r] = b->d; x->m[r] = b->m; } else { b->d = x->d[r]; b->m = x->m[r]; }
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < 4; i++) {
+                if (dir) x->qs[k][4 * r + i] = b->qs[4 * k + i];
+                else b->qs[4 * k + i] = x->qs[k][4 * r + i];
+            }
+        break;
+    }
+    case EDGE_TYPE_Q5_0: {
+        edge_x16_q5_0 *x = rec;
+        edge_block_q5_0 *b = blk;
+        if (dir) { x->d[r] = b->d; memcpy(&x->qh[r], b->qh, 4); } else { b->d = x->d[r]; memcpy(b->qh, &x->qh[r], 4); }
         for (int k = 0; k < 4; k++)
             for (int i = 0; i < 4; i++) {
                 if (dir) x->qs[k][4 * r + i] = b->qs[4 * k + i];
@@ -138,6 +152,14 @@ int edge_pack_rows(int t, int64_t n, const void *W, size_t w_row_bytes, int64_t 
                     const edge_block_q4_1 *bl = (const edge_block_q4_1 *)src;
                     x->d[r] = bl->d;
                     x->m[r] = bl->m;
+                    x16_put_q4(x->qs, r, bl->qs);
+                    break;
+                }
+                case EDGE_TYPE_Q5_0: {
+                    edge_x16_q5_0 *x = (edge_x16_q5_0 *)out;
+                    const edge_block_q5_0 *bl = (const edge_block_q5_0 *)src;
+                    x->d[r] = bl->d;
+                    x->qh[r] = x16_ld32(bl->qh);
                     x16_put_q4(x->qs, r, bl->qs);
                     break;
                 }

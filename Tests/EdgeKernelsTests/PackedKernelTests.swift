@@ -22,7 +22,8 @@ private struct Rng {
 final class PackedKernelTests: XCTestCase {
     private let types: [(id: Int32, name: String)] = [
         (Int32(EDGE_TYPE_Q8_0.rawValue), "Q8_0"), (Int32(EDGE_TYPE_Q4_0.rawValue), "Q4_0"),
-        (Int32(EDGE_TYPE_Q4_1.rawValue), "Q4_1"), (Int32(EDGE_TYPE_Q4_K.rawValue), "Q4_K"),
+        (Int32(EDGE_TYPE_Q4_1.rawValue), "Q4_1"), (Int32(EDGE_TYPE_Q5_0.rawValue), "Q5_0"),
+        (Int32(EDGE_TYPE_Q4_K.rawValue), "Q4_K"),
     ]
 
     override func tearDown() {
@@ -92,7 +93,7 @@ final class PackedKernelTests: XCTestCase {
             XCTAssertEqual(edge_pack_rows(Int32(EDGE_TYPE_Q6_K.rawValue), 256, s.baseAddress, 210, 16, d.baseAddress), -1, "Q6_K has no x16 layout")
         } }
         XCTAssertEqual(edge_packed_bytes(q80, 8, 64), 0)
-        XCTAssertEqual(edge_packed_supported(Int32(EDGE_TYPE_Q5_0.rawValue)), 0)
+        XCTAssertEqual(edge_packed_supported(Int32(EDGE_TYPE_Q5_1.rawValue)), 0)
     }
 
     /// Every ISA's packed matmul against edge_vec_dot_ref per element, compared bit for bit.
