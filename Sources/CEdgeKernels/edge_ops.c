@@ -58,7 +58,7 @@ static void mm_range(void *vctx, int64_t b, int64_t e, int tid) {
     const mm_ctx *c = vctx;
     // Types with an x16 layout go through the packed kernels, so that file-layout pieces (mapped
     // without repacking, resident or streamed) give the bits of a matrix repacked at load.
-    if (edge_packed_supported(c->wt) &&
+    if (edge_packed_used(c->wt) &&
         edge_matmul_via_packed(c->wt, c->n, c->W, c->wrb, b, e, c->A, c->arb, c->ntok, c->Y, c->ys) == 0) return;
     if (c->ntok == 1) edge_matvec(c->wt, c->n, c->W, c->wrb, b, e, c->A, c->Y + b);
     else edge_matmul(c->wt, c->n, c->W, c->wrb, b, e, c->A, c->arb, c->ntok, c->Y, c->ys);
@@ -74,7 +74,7 @@ void edge_op_matmul(edge_pool *pool, int weight_type, int64_t n, const void *W, 
     int64_t chunk = rows / (8 * (int64_t)nth);
     if (chunk < 16) chunk = 16;
     if (ntok > 1 && chunk > 64) chunk = 64;
-    if (edge_packed_supported(weight_type)) chunk = (chunk + EDGE_PACK_ROWS - 1) / EDGE_PACK_ROWS * EDGE_PACK_ROWS;  // whole groups
+    if (edge_packed_used(weight_type)) chunk = (chunk + EDGE_PACK_ROWS - 1) / EDGE_PACK_ROWS * EDGE_PACK_ROWS;  // whole groups
     edge_pool_for(pool, rows, chunk, mm_range, &c);
 }
 

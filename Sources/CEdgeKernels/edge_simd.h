@@ -29,6 +29,7 @@ typedef void (*edge_packed_matmul_fn)(int64_t n, const void *P, int64_t r0, int6
 typedef struct { edge_f16 d[16]; uint8_t qs[8][64]; } edge_x16_q8_0;                 // 544 B
 typedef struct { edge_f16 d[16]; uint8_t qs[4][64]; } edge_x16_q4_0;                 // 288 B
 typedef struct { edge_f16 d[16]; edge_f16 m[16]; uint8_t qs[4][64]; } edge_x16_q4_1; // 320 B
+typedef struct { edge_f16 d[16]; uint32_t qh[16]; uint8_t qs[4][64]; } edge_x16_q5_0; // 352 B
 typedef struct {
     edge_f16 d[16]; edge_f16 dmin[16]; uint8_t scales[12][16]; uint8_t qs[4][8][64];
 } edge_x16_q4_K;                                                                      // 2304 B

@@ -8,7 +8,8 @@
 // Exactness (what makes every variant bit-identical to edge_vec_dot_ref):
 // - block integer sums are exact. Weights enter as unsigned bytes: Q4 nibbles (0..15) as they are;
 //   Q8_0 quants as q + 128 (the record stores q XOR 0x80), the 128 * sum(a) excess being subtracted
-//   through the accumulator's start value corr = -128 * sum(a) (AVX-512). VPMADDUBSW would saturate
+//   through the accumulator's start value corr = -128 * sum(a) (AVX-512). Q5_0's 5-bit q (0..31)
+//   is likewise unsigned, with corr = -16 * sum(a). VPMADDUBSW would saturate
 //   on 255 * 127 * 2, so the AVX2 Q8_0 path flips back to signed q and uses |q| times a carrying
 //   q's sign (|q| <= 128, |a| <= 127: 2 * 128 * 127 < 2^15), with corr = 0. Q4_0's q - 8 is taken
 //   the same way as Q8_0's: nibble products, start value -8 * sum(a).
@@ -34,6 +35,10 @@ XP_K xp_vi xp_and(xp_vi a, xp_vi b) { return _mm512_and_si512(a, b); }
 XP_K xp_vi xp_srl4(xp_vi a) { return _mm512_srli_epi16(a, 4); }
 XP_K xp_vi xp_add(xp_vi a, xp_vi b) { return _mm512_add_epi32(a, b); }
 XP_K xp_vi xp_mullo(xp_vi a, xp_vi b) { return _mm512_mullo_epi32(a, b); }
+XP_K xp_vi xp_or(xp_vi a, xp_vi b) { return _mm512_or_si512(a, b); }
+XP_K xp_vi xp_srl32(xp_vi a, int n) { return _mm512_srli_epi32(a, n); }
+XP_K xp_vi xp_sll32(xp_vi a, int n) { return _mm512_slli_epi32(a, n); }
+XP_K xp_vi xp_ld_u32(const uint32_t *p) { return _mm512_loadu_si512((const void *)p); }
 XP_K xp_vi xp_u8_i32(const uint8_t *p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p)); }
 XP_K xp_vf xp_f16(const edge_f16 *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
 XP_K xp_vf xp_fset1(float v) { return _mm512_set1_ps(v); }
@@ -62,6 +67,10 @@ XP_K xp_vi xp_and(xp_vi a, xp_vi b) { return _mm256_and_si256(a, b); }
 XP_K xp_vi xp_srl4(xp_vi a) { return _mm256_srli_epi16(a, 4); }
 XP_K xp_vi xp_add(xp_vi a, xp_vi b) { return _mm256_add_epi32(a, b); }
 XP_K xp_vi xp_mullo(xp_vi a, xp_vi b) { return _mm256_mullo_epi32(a, b); }
+XP_K xp_vi xp_or(xp_vi a, xp_vi b) { return _mm256_or_si256(a, b); }
+XP_K xp_vi xp_srl32(xp_vi a, int n) { return _mm256_srli_epi32(a, n); }
+XP_K xp_vi xp_sll32(xp_vi a, int n) { return _mm256_slli_epi32(a, n); }
+XP_K xp_vi xp_ld_u32(const uint32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
 XP_K xp_vi xp_u8_i32(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
 XP_K xp_vf xp_f16(const edge_f16 *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 XP_K xp_vf xp_fset1(float v) { return _mm256_set1_ps(v); }
@@ -139,12 +148,22 @@ static inline void xp_group_q8_0(int64_t nb, const edge_x16_q8_0 *w, const edge_
     }
 }
 
-// ---- Q4_0 / Q4_1 (the same record body; Q4_1 adds m * s and has no correction) ----
+// ---- Q4_0 / Q4_1 / Q5_0 (q41: 0 Q4_0, 1 Q4_1, 2 Q5_0). The same record body: Q4_1 adds m * s and
+// has no correction; Q5_0 ORs each element's fifth bit into its nibble and corrects by -16 sum(a) ----
+
+// Bits 0..3 of each lane's x (x & 15 == x) -> bit 4 of bytes 0..3: x * 0x00204081 places bit i of
+// x at bits i, i + 7, i + 14, i + 21 without carries (the four copies of x do not overlap), so
+// bit i lands at 8i for i = 0..3; the mask keeps those, the shift moves them to bit 4.
+XP_K xp_vi xp_spread4(xp_vi x) {
+    return xp_sll32(xp_and(xp_mullo(x, xp_set1(0x00204081)), xp_set1(0x01010101)), 4);
+}
 
 __attribute__((target(EDGE_X86_TARGET), always_inline))
 static inline void xp_group_q4(int q41, int64_t nb, const void *vw, const void *const a[XP_T],
                                const int32_t *const corr[XP_T], int nt, float *Y, int64_t ys) {
-    const size_t rec = q41 ? sizeof(edge_x16_q4_1) : sizeof(edge_x16_q4_0);
+    const int q5 = q41 == 2;
+    if (q5) q41 = 0;
+    const size_t rec = q5 ? sizeof(edge_x16_q5_0) : q41 ? sizeof(edge_x16_q4_1) : sizeof(edge_x16_q4_0);
     const size_t ab = q41 ? sizeof(edge_block_q8_1) : sizeof(edge_block_q8_0);
     const size_t aq = q41 ? offsetof(edge_block_q8_1, qs) : offsetof(edge_block_q8_0, qs);
     const xp_vi m4 = xp_set1(0x0f0f0f0f);
@@ -155,12 +174,18 @@ static inline void xp_group_q4(int q41, int64_t nb, const void *vw, const void *
         for (int64_t b = 0; b < nb; b++) {
             const char *r = (const char *)vw + (size_t)b * rec;
             xp_prefetch(r, rec, XP_PREFETCH_LEGACY);
-            const uint8_t(*qs)[64] = q41 ? ((const edge_x16_q4_1 *)r)->qs : ((const edge_x16_q4_0 *)r)->qs;
+            const uint8_t(*qs)[64] = q5 ? ((const edge_x16_q5_0 *)r)->qs
+                                   : q41 ? ((const edge_x16_q4_1 *)r)->qs : ((const edge_x16_q4_0 *)r)->qs;
+            const xp_vi qh = q5 ? xp_ld_u32(((const edge_x16_q5_0 *)r)->qh + lo) : xp_set1(0);
             xp_vi s[XP_T];
             for (int t = 0; t < XP_T; t++) s[t] = xp_set1(!q41 && t < nt ? corr[t][b] : 0);
             for (int k = 0; k < 4; k++) {
                 const xp_vi v = xp_ld(qs[k] + 4 * lo);
-                const xp_vi l = xp_and(v, m4), hh = xp_and(xp_srl4(v), m4);
+                xp_vi l = xp_and(v, m4), hh = xp_and(xp_srl4(v), m4);
+                if (q5) {  // elements 4k + i take qh bit 4k + i, elements 16 + 4k + i bit 16 + 4k + i
+                    l = xp_or(l, xp_spread4(xp_and(xp_srl32(qh, 4 * k), xp_set1(15))));
+                    hh = xp_or(hh, xp_spread4(xp_and(xp_srl32(qh, 16 + 4 * k), xp_set1(15))));
+                }
                 for (int t = 0; t < XP_T; t++) {
                     if (t >= nt) continue;
                     const int8_t *q = (const int8_t *)((const char *)a[t] + (size_t)b * ab + aq);
@@ -168,7 +193,7 @@ static inline void xp_group_q4(int q41, int64_t nb, const void *vw, const void *
                     s[t] = xp_dot(s[t], hh, xp_set1(xp_u32(q + 16 + 4 * k)));
                 }
             }
-            const edge_f16 *d = q41 ? ((const edge_x16_q4_1 *)r)->d : ((const edge_x16_q4_0 *)r)->d;
+            const edge_f16 *d = q5 ? ((const edge_x16_q5_0 *)r)->d : q41 ? ((const edge_x16_q4_1 *)r)->d : ((const edge_x16_q4_0 *)r)->d;
             const xp_vf dw = xp_f16(d + lo);
             for (int t = 0; t < XP_T; t++) {
                 if (t >= nt) continue;
@@ -269,7 +294,7 @@ static inline void xp_matmul(int type, int64_t n, const void *P, int64_t r0, int
     const int kq = type == EDGE_TYPE_Q4_K;
     const int64_t nb = n / (kq ? EDGE_QK_K : EDGE_QK);
     const size_t rec = edge_packed_record_bytes(type);
-    const int k = type == EDGE_TYPE_Q8_0 ? XP_Q8_K : type == EDGE_TYPE_Q4_0 ? 8 : 0;
+    const int k = type == EDGE_TYPE_Q8_0 ? XP_Q8_K : type == EDGE_TYPE_Q4_0 ? 8 : type == EDGE_TYPE_Q5_0 ? 16 : 0;
     int32_t corr[XP_TOKS][k ? nb : 1];
     for (int64_t c0 = 0; c0 < ncols; c0 += XP_TOKS) {
         const int64_t cn = ncols - c0 < XP_TOKS ? ncols - c0 : XP_TOKS;
@@ -293,6 +318,7 @@ static inline void xp_matmul(int type, int64_t n, const void *P, int64_t r0, int
                 XP_CASE(EDGE_TYPE_Q8_0, NT, xp_group_q8_0(nb, (const edge_x16_q8_0 *)w, (const edge_block_q8_0 *const *)a, cr, NT, y, ys)) \
                 XP_CASE(EDGE_TYPE_Q4_0, NT, xp_group_q4(0, nb, w, a, cr, NT, y, ys))                                   \
                 XP_CASE(EDGE_TYPE_Q4_1, NT, xp_group_q4(1, nb, w, a, cr, NT, y, ys))                                   \
+                XP_CASE(EDGE_TYPE_Q5_0, NT, xp_group_q4(2, nb, w, a, cr, NT, y, ys))                                   \
                 XP_CASE(EDGE_TYPE_Q4_K, NT, xp_group_q4_K(nb, (const edge_x16_q4_K *)w, (const edge_block_q8_K *const *)a, NT, y, ys))
                 XP_CASES(1) XP_CASES(2) XP_CASES(3) XP_CASES(4)
 #undef XP_CASES
@@ -313,11 +339,13 @@ static inline void xp_matmul(int type, int64_t n, const void *P, int64_t r0, int
 XP_ENTRY(xp_matmul_q8_0, EDGE_TYPE_Q8_0)
 XP_ENTRY(xp_matmul_q4_0, EDGE_TYPE_Q4_0)
 XP_ENTRY(xp_matmul_q4_1, EDGE_TYPE_Q4_1)
+XP_ENTRY(xp_matmul_q5_0, EDGE_TYPE_Q5_0)
 XP_ENTRY(xp_matmul_q4_K, EDGE_TYPE_Q4_K)
 
 static void edge_x86_packed_register(edge_kernel_table *t) {
     t->packed[EDGE_TYPE_Q8_0] = xp_matmul_q8_0;
     t->packed[EDGE_TYPE_Q4_0] = xp_matmul_q4_0;
     t->packed[EDGE_TYPE_Q4_1] = xp_matmul_q4_1;
+    t->packed[EDGE_TYPE_Q5_0] = xp_matmul_q5_0;
     t->packed[EDGE_TYPE_Q4_K] = xp_matmul_q4_K;
 }

@@ -95,7 +95,7 @@ public final class WeightPlacement: @unchecked Sendable {
         if repack {
             for m in mats {
                 let t = Int32(m.type.rawValue)
-                guard edge_packed_supported(t) != 0 else { reasons["\(m.type): no x16 layout", default: 0] += 1; continue }
+                guard edge_packed_used(t) != 0 else { reasons["\(m.type): x16 layout not used", default: 0] += 1; continue }
                 let bytes = edge_packed_bytes(t, Int64(m.rows), Int64(m.columns))
                 guard bytes > 0 else { reasons["rows not a multiple of 16", default: 0] += 1; continue }
                 plan.append((m, total, bytes))
@@ -225,7 +225,7 @@ public final class WeightPlacement: @unchecked Sendable {
                     let mw = matrix(layer, role), t = Int32(mw.type.rawValue)
                     let bytes = m.rows * mw.rowBytes
                     let at = UnsafeMutableRawPointer(mutating: base + (m.offset - b.offset))
-                    if edge_packed_supported(t) != 0, edge_packed_bytes(t, Int64(m.rows), Int64(mw.columns)) == bytes,
+                    if edge_packed_used(t) != 0, edge_packed_bytes(t, Int64(m.rows), Int64(mw.columns)) == bytes,
                        !embedding.overlaps(m.offset..<(m.offset + bytes)) {
                         if (scratch?.byteCount ?? 0) < bytes { scratch = try AlignedBuffer(byteCount: bytes, what: "repacking scratch") }
                         _ = edge_pack_rows(t, Int64(mw.columns), at, mw.rowBytes, Int64(m.rows), scratch!.base)

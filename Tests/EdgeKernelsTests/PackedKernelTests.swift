@@ -4,6 +4,7 @@
 // that exercise every register-tile remainder and more than one slice of prepared tokens, for odd
 // block counts, and for row ranges that start past the first group.
 import CEdgeKernels
+import EdgeFormats
 import XCTest
 
 private struct Rng {
@@ -22,7 +23,8 @@ private struct Rng {
 final class PackedKernelTests: XCTestCase {
     private let types: [(id: Int32, name: String)] = [
         (Int32(EDGE_TYPE_Q8_0.rawValue), "Q8_0"), (Int32(EDGE_TYPE_Q4_0.rawValue), "Q4_0"),
-        (Int32(EDGE_TYPE_Q4_1.rawValue), "Q4_1"), (Int32(EDGE_TYPE_Q4_K.rawValue), "Q4_K"),
+        (Int32(EDGE_TYPE_Q4_1.rawValue), "Q4_1"), (Int32(EDGE_TYPE_Q5_0.rawValue), "Q5_0"),
+        (Int32(EDGE_TYPE_Q4_K.rawValue), "Q4_K"),
     ]
 
     override func tearDown() {
@@ -92,7 +94,9 @@ final class PackedKernelTests: XCTestCase {
             XCTAssertEqual(edge_pack_rows(Int32(EDGE_TYPE_Q6_K.rawValue), 256, s.baseAddress, 210, 16, d.baseAddress), -1, "Q6_K has no x16 layout")
         } }
         XCTAssertEqual(edge_packed_bytes(q80, 8, 64), 0)
-        XCTAssertEqual(edge_packed_supported(Int32(EDGE_TYPE_Q5_0.rawValue)), 0)
+        XCTAssertEqual(edge_packed_supported(Int32(EDGE_TYPE_Q5_1.rawValue)), 0)
+        XCTAssertEqual(edge_packed_used(Int32(EDGE_TYPE_Q5_0.rawValue)), 0, "Q5_0: kernel tested, not used (edge_packed.h)")
+        XCTAssertEqual(edge_packed_used(Int32(EDGE_TYPE_Q8_0.rawValue)), 1)
     }
 
     /// Every ISA's packed matmul against edge_vec_dot_ref per element, compared bit for bit.
@@ -168,7 +172,7 @@ final class PackedKernelTests: XCTestCase {
         var rng = Rng(s: 13)
         let pool = try XCTUnwrap(edge_pool_create(2, nil))
         defer { edge_pool_destroy(pool) }
-        for (t, name) in types {
+        for (t, name) in types where edge_packed_used(t) != 0 {
             let n = t == Int32(EDGE_TYPE_Q4_K.rawValue) ? 512 : 160, rows = 48
             let w = matrix(t, rows: rows, n: n, rng: &rng)
             let rb = w.count / rows
@@ -193,5 +197,41 @@ final class PackedKernelTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// Real weights: every x16-capable matrix type in the SmolLM2 Q4_K_M file (Q5_0, Q4_K, Q8_0),
+    /// first matrix of each type, against the reference bit for bit on every ISA.
+    func testPackedMatmulIsBitIdenticalOnRealWeights() throws {
+        guard let models = sharedModelsDirectory() else { throw XCTSkip("no ../shared/models") }
+        let file = try GGUFFile(path: models.appendingPathComponent("SmolLM2-135M-Instruct.Q4_K_M.gguf").path)
+        var rng = Rng(s: 17)
+        var seen = Set<Int32>()
+        for info in file.tensors where info.dims.count == 2 {
+            let t = Int32(info.type.rawValue)
+            guard edge_packed_supported(t) != 0, !seen.contains(t) else { continue }
+            seen.insert(t)
+            let n = info.dims[0], rows = min(info.dims[1], 256), rb = info.rowBytes
+            let w = file.data(of: info)
+            var p = [UInt8](repeating: 0, count: edge_packed_bytes(t, Int64(rows), Int64(n)))
+            XCTAssertEqual(p.withUnsafeMutableBytes { edge_pack_rows(t, Int64(n), w.baseAddress, rb, Int64(rows), $0.baseAddress) }, 0)
+            for ncols in [1, 5] {
+                let (a, arb) = activations(t, ncols: ncols, n: n, rng: &rng)
+                var want = [Float](repeating: 0, count: ncols * rows)
+                a.withUnsafeBytes { az in
+                    for c in 0..<ncols { for r in 0..<rows {
+                        want[c * rows + r] = edge_vec_dot_ref(t, Int64(n), w.baseAddress! + r * rb, az.baseAddress! + c * arb)
+                    } }
+                }
+                for isa in Int32(EDGE_ISA_SCALAR.rawValue)...edge_isa_detect() {
+                    _ = edge_isa_force(isa)
+                    var got = [Float](repeating: 0, count: ncols * rows)
+                    p.withUnsafeBytes { ps in a.withUnsafeBytes { az in got.withUnsafeMutableBufferPointer {
+                        edge_packed_matmul(t, Int64(n), ps.baseAddress, 0, Int64(rows), az.baseAddress, arb, Int64(ncols), $0.baseAddress, Int64(rows))
+                    } } }
+                    XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern), "\(info.name) (\(info.type)) ncols \(ncols) isa \(isa)")
+                }
+            }
+        }
+        XCTAssertEqual(seen.count, 3, "Q5_0, Q4_K and Q8_0 matrices found")
     }
 }
