@@ -126,6 +126,14 @@ public final class WeightPlacement: @unchecked Sendable {
                 let (m, at, _) = jobs[i]
                 _ = edge_pack_rows(Int32(m.type.rawValue), Int64(m.columns), m.data, m.rowBytes, Int64(m.rows),
                                    UnsafeMutableRawPointer(bitPattern: base + UInt(at)))
+                // The matrix's file pages are not read again: give them back at once, or the
+                // process would hold every repacked weight twice (mapping + copy) and its peak with
+                // it. They stay in the page cache; a later read (a tied embedding's rows) faults
+                // them in again.
+                let page = UInt(4096)
+                let lo = (UInt(bitPattern: m.data) + page - 1) / page * page
+                let hi = (UInt(bitPattern: m.data) + UInt(m.byteCount)) / page * page
+                if hi > lo { _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), Int(hi - lo), MADV_DONTNEED) }
             }
             for (m, at, _) in jobs { packedAt[m.fileOffset] = UnsafeRawPointer(store.base + at) }
         }
