@@ -126,6 +126,15 @@ public final class WeightPlacement: @unchecked Sendable {
                 let (m, at, _) = jobs[i]
                 _ = edge_pack_rows(Int32(m.type.rawValue), Int64(m.columns), m.data, m.rowBytes, Int64(m.rows),
                                    UnsafeMutableRawPointer(bitPattern: base + UInt(at)))
+                // The copy replaces the file layout for the forward pass: ask the kernel to reclaim the
+                // mapped pages just read (whole pages inside the matrix only), so resident memory
+                // holds the model once, not twice. MADV_PAGEOUT loses nothing: clean file pages are
+                // re-read and anonymous ones swapped if ever touched again (the F32-activation path
+                // does). Advisory: ignored on kernels before 5.4.
+                let page = UInt(getpagesize())
+                let lo = (UInt(bitPattern: m.data) + page - 1) / page * page
+                let hi = (UInt(bitPattern: m.data) + UInt(m.byteCount)) / page * page
+                if hi > lo { _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), Int(hi - lo), 21) }  // 21: MADV_PAGEOUT
             }
             for (m, at, _) in jobs { packedAt[m.fileOffset] = UnsafeRawPointer(store.base + at) }
         }
