@@ -256,6 +256,8 @@ public enum PlacementPlanner {
                     if !known { missing.insert(t) }
                     byType[t] = known ? min(compute, bw) : bw
                 }
+                // Prompt rate per core: the main type's matmul figure, else the class's best, else
+                // 50 GFLOP/s scaled by relative speed (estimate: a 2-wide FMA core at ~3 GHz, f32).
                 for cpu in cpus {
                     guard let cls = host.coreClass(ofCPU: cpu) else { continue }
                     let g = cls.kernels.first(where: { $0.weightType.lowercased() == m.mainType.lowercased() })?.matmulGflops.value

@@ -100,8 +100,7 @@ public final class Engine: Sendable {
                                                  reason: "\(tokenizer.vocabularySize) tokens but the embedding has \(model.config.vocabularySize) rows")
         }
         parsedTemplate = tokenizer.chatTemplate.map { source in Result { () throws(TemplateError) in try ChatTemplate(source) } }
-        let askedContext = options.plan?.context ?? options.contextLength ?? model.config.contextLength
-        let ctx = askedContext
+        let ctx = options.plan?.context ?? options.contextLength ?? model.config.contextLength
         guard ctx >= 1, ctx <= 1 << 22 else {
             throw RuntimeError.badParameter(name: "context length", reason: "\(ctx) is not in 1...\(1 << 22)")
         }

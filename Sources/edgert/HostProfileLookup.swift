@@ -39,7 +39,8 @@ enum HostProfileLookup {
 
     /// This host's file name in `Profiles/` (`edgert profile`'s naming rule).
     static func ownName() -> String {
-        HostName.identifier(cpuModel: cpuModelName(), cpuCount: WorkerPool.allowedCPUs().count)
+        let cpus = WorkerPool.allowedCPUs()
+        return HostName.identifier(cpuModel: CPUIdentity.read(from: LinuxHost(), cpus: cpus).model, cpuCount: cpus.count)
     }
 
     /// The measured profile of this host: `Profiles/<this host's name>.json` in one of
@@ -71,17 +72,6 @@ enum HostProfileLookup {
         try result.profile.write(path: path)
         printError("profile written to \(path)")
         return (result.profile, path)
-    }
-
-    /// The CPU's name as /proc/cpuinfo gives it.
-    static func cpuModelName() -> String {
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
-        for line in text.split(separator: "\n") where line.hasPrefix("model name") {
-            if let colon = line.firstIndex(of: ":") {
-                return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            }
-        }
-        return "unknown"
     }
 }
 

@@ -90,7 +90,9 @@ struct RunCommand: AsyncParsableCommand {
             var hostName: String?
             if let plan {
                 let saved = try loadPlan(plan)
-                try HostDevices.check(saved, profile: try? HostProfileLookup.load(profile: profile, device: nil).profile)
+                // The devices the host has: from --profile or this host's own profile when there is one.
+                let hostProfile = try profile.map { try HostProfileLookup.read($0) } ?? HostProfileLookup.findOwn()?.profile
+                try HostDevices.check(saved, profile: hostProfile)
                 options.plan = saved
                 hostName = saved.host
             } else if let found = try await profileForRun() {

@@ -1,0 +1,63 @@
+import Foundation
+import XCTest
+
+/// `edgert plan` over specs and catalogue shapes, `run --plan` refusing a device the host lacks,
+/// and `run --stats-json` writing measured and predicted figures.
+final class PlanCommandTests: XCTestCase {
+    private let devices = CLI.packageRoot.appendingPathComponent("Devices").path
+
+    func testPlansACatalogueShapeOnASpecWithoutTheFile() throws {
+        let r = try CLI.run(["plan", "--shape", "llama-2-70b", "--type", "Q4_0", "--device", "\(devices)/desktop-rtx4060-8gb.json"])
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertTrue(r.out.contains("strategy gpu-layers"), r.summary)
+        XCTAssertTrue(r.out.contains("gpu0"), r.summary)
+        XCTAssertTrue(r.out.contains("why:"), r.summary)
+    }
+
+    func testImpossibleBudgetNamesTheSmallestThatWorks() throws {
+        let r = try CLI.run(["plan", "--shape", "llama-2-7b", "--device", "\(devices)/raspberry-pi-5-8gb.json", "--memory-budget", "64M"])
+        XCTAssertEqual(r.status, 1, r.summary)
+        XCTAssertTrue(r.err.contains("smallest budget that works"), r.summary)
+    }
+
+    func testJSONPlanAndRunRefusesADeviceTheHostLacks() throws {
+        let model = try Shared.model("aidreams260K.Q8_0.gguf")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("edgert-plan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let host = "\(devices)/raspberry-pi-5-8gb.json"
+        let planPath = dir.appendingPathComponent("plan.json").path
+        let r = try CLI.run(["plan", "--model", model, "--profile", host, "--ctx", "64", "--json", "--out", planPath])
+        XCTAssertEqual(r.status, 0, r.summary)
+        var plan = try XCTUnwrap(JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.summary)
+        XCTAssertEqual(plan["schema"] as? String, "edgert.placement-plan")
+        XCTAssertNotNil(FileManager.default.contents(atPath: planPath))
+        // The same plan with its first block moved to a GPU this host does not have.
+        var blocks = try XCTUnwrap(plan["blocks"] as? [[String: Any]])
+        blocks[0]["shares"] = [["device": "gpu0", "fraction": 1.0]]
+        plan["blocks"] = blocks
+        let gpuPlan = dir.appendingPathComponent("gpu.json").path
+        try JSONSerialization.data(withJSONObject: plan).write(to: URL(fileURLWithPath: gpuPlan))
+        let refused = try CLI.run(["run", "--model", model, "--plan", gpuPlan, "-n", "2", "hi"])
+        XCTAssertEqual(refused.status, 1, refused.summary)
+        XCTAssertTrue(refused.err.contains("'gpu0'"), refused.summary)
+    }
+
+    func testStatsJSONHoldsMeasuredAndPredictedFigures() throws {
+        let model = try Shared.model("aidreams260K.Q8_0.gguf")
+        let stats = FileManager.default.temporaryDirectory.appendingPathComponent("edgert-stats-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: stats) }
+        let r = try CLI.run(["run", "--model", model, "--profile", "\(devices)/raspberry-pi-5-8gb.json", "-n", "8", "--temp", "0",
+                             "--stats-json", stats, "Once upon a time"])
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertTrue(r.err.contains("predicted vs measured"), r.summary)
+        let data = try XCTUnwrap(FileManager.default.contents(atPath: stats), r.summary)
+        let o = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        for key in ["prompt_tokens_per_s", "gen_tokens_per_s", "peak_rss_bytes"] {
+            XCTAssertGreaterThan((o[key] as? NSNumber)?.doubleValue ?? 0, 0, "\(key) in \(o)")
+        }
+        let predicted = try XCTUnwrap(o["predicted"] as? [String: Any], "\(o)")
+        XCTAssertGreaterThan((predicted["gen_tokens_per_s"] as? NSNumber)?.doubleValue ?? 0, 0)
+        XCTAssertGreaterThan((predicted["peak_memory_bytes"] as? NSNumber)?.intValue ?? 0, 0)
+    }
+}
