@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "EdgeRuntimeTests", dependencies: ["EdgeRuntime", "EdgeFormats", "EdgeCore", "EdgeDevices", "EdgeKernels", "EdgeTemplate"],
                     exclude: ["oracle"]),
         .testTarget(name: "EdgePlannerTests", dependencies: ["EdgePlanner", "EdgeCore"], exclude: ["golden"]),
-        .testTarget(name: "EdgeDevicesTests", dependencies: ["EdgeDevices"]),
+        .testTarget(name: "EdgeDevicesTests", dependencies: ["EdgeDevices", "CEdgeKernels"]),
         .testTarget(name: "EdgeTopologyTests", dependencies: ["EdgeTopology", "EdgeCore"]),
         .testTarget(name: "edgertCLITests", dependencies: ["EdgeFormats", "EdgeCore"]),
     ],

@@ -11,6 +11,8 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <limits.h>
+#include <fcntl.h>
+#include <stdio.h>
 
 // How long an idle worker spins before parking. 200 us covers the gap between the ops of one
 // token (a few us) and between tokens when sampling is quick, without burning a core when idle.
@@ -43,7 +45,25 @@
 // When the cost exceeds the saving and EDGE_POOL_MIN_LOSS_NS, the worker is left out (no share,
 // takes nothing) for a back-off that starts at EDGE_POOL_BACKOFF_NS and doubles, up to
 // EDGE_POOL_MAX_BACKOFF_NS, each time it is left out again within a second of coming back.
+//
+// While left out, a worker still follows the regions (and parks between them as usual). In the
+// last EDGE_POOL_PROBE_NS of its back-off it stops parking, so that it competes for its core as a
+// working thread would, and measures how much of the core it gets: the scheduler's account of the
+// thread (/proc/thread-self/schedstat: nanoseconds on the CPU, and runnable but waiting for it),
+// sampled every EDGE_POOL_OUT_SAMPLE_NS. (A thread that mostly sleeps is served promptly beside a
+// CPU hog; one that wants the core all the time gets its fair half. Only the second says what the
+// worker would get back in.) When the back-off ends the caller looks at on-CPU / (on-CPU +
+// waiting): below EDGE_POOL_SHARED_FRACTION (the core still runs another busy thread) the worker
+// stays out for another back-off, doubled, at no cost to the regions; otherwise (or with less than
+// EDGE_POOL_OUT_MIN_NS accounted, or no schedstat) it comes back and is weighed again. Without
+// this, a worker on a core shared for good comes back after every back-off and costs the regions
+// a time slice each time (on this project's KVM host, SmolLM2 Q8_0 with a CPU hog on one core:
+// 73% of the idle speed before, 80% after).
 #define EDGE_POOL_WEIGH_DECAY (1.0 / 128)
+#define EDGE_POOL_PROBE_NS 12000000ull
+#define EDGE_POOL_OUT_SAMPLE_NS 2000000ull
+#define EDGE_POOL_OUT_MIN_NS 6000000ull
+#define EDGE_POOL_SHARED_FRACTION 0.8
 #define EDGE_POOL_MIN_LOSS_NS 500000.0
 #define EDGE_POOL_BACKOFF_NS 20000000ull
 #define EDGE_POOL_MAX_BACKOFF_NS 640000000ull
@@ -63,6 +83,11 @@ typedef struct {
     _Atomic uint64_t region_last_ns;  // when this thread finished its last chunk of the region
     _Atomic int excluded;          // 1 while the caller leaves this worker out (read in participate)
     _Atomic uint64_t exclusions;   // times left out
+    _Atomic uint64_t kept_out;     // back-offs extended because the core was still shared
+    _Atomic uint64_t out_wall_ns;  // while left out: wall and thread CPU ns of the measured
+    _Atomic uint64_t out_cpu_ns;   // intervals (written by the worker, reset by the caller)
+    _Atomic uint64_t probe_from;   // while left out: when the probe starts, and ends (ns; set by
+    _Atomic uint64_t probe_to;     // the caller)
 } edge_thread_stats;
 
 // One share's claim word: (generation << 32) | index of its next unclaimed chunk. The generation
@@ -120,6 +145,20 @@ static inline uint64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+// The calling thread's nanoseconds on a CPU and waiting on a run queue, from
+// /proc/thread-self/schedstat opened as fd; 0 on success, -1 when it cannot be read.
+static int sched_times(int fd, uint64_t *run_ns, uint64_t *wait_ns) {
+    char buf[96];
+    const ssize_t got = fd >= 0 ? pread(fd, buf, sizeof buf - 1, 0) : -1;
+    if (got <= 0) return -1;
+    buf[got] = 0;
+    unsigned long long run, wait;
+    if (sscanf(buf, "%llu %llu", &run, &wait) != 2) return -1;
+    *run_ns = run;
+    *wait_ns = wait;
+    return 0;
 }
 
 static inline void cpu_relax(void) {
@@ -184,6 +223,29 @@ static void participate(edge_pool *p, uint32_t g, int tid) {
     }
 }
 
+// A left-out worker's probe (see EDGE_POOL_PROBE_NS): whether it is on now, and one sample when
+// due. *sample_at is 0 when no sample of the current probe is held.
+static int probe_step(edge_thread_stats *s, int fd, uint64_t t, uint64_t *sample_at, uint64_t *run0, uint64_t *wait0) {
+    const int on = atomic_load_explicit(&s->excluded, memory_order_relaxed)
+        && t >= atomic_load_explicit(&s->probe_from, memory_order_relaxed)
+        && t < atomic_load_explicit(&s->probe_to, memory_order_relaxed);
+    if (!on) {
+        *sample_at = 0;
+        return 0;
+    }
+    if (*sample_at && t - *sample_at < EDGE_POOL_OUT_SAMPLE_NS) return 1;
+    uint64_t run, wait;
+    if (sched_times(fd, &run, &wait) != 0) return 0;
+    if (*sample_at && run >= *run0 && wait >= *wait0) {
+        atomic_fetch_add_explicit(&s->out_wall_ns, (run - *run0) + (wait - *wait0), memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->out_cpu_ns, run - *run0, memory_order_relaxed);
+    }
+    *sample_at = t;
+    *run0 = run;
+    *wait0 = wait;
+    return 1;
+}
+
 static void *worker_main(void *arg) {
     edge_worker *w = arg;
     edge_pool *p = w->pool;
@@ -192,14 +254,19 @@ static void *worker_main(void *arg) {
     // The pool is created with generation 0. Reading the current value here instead would miss a
     // region published before this thread first ran.
     uint32_t seen = 0;
+    edge_thread_stats *s = &p->stats[w->tid];
+    // While left out: the last sample's time and scheduler figures (sample_at 0: none yet).
+    const int sched_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    uint64_t sample_at = 0, run0 = 0, wait0 = 0;
     for (;;) {
         uint64_t spin_start = now_ns();
         uint32_t g;
         unsigned spins = 0;
         while ((g = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen) {
-            if (atomic_load_explicit(&p->stop, memory_order_relaxed)) return NULL;
+            if (atomic_load_explicit(&p->stop, memory_order_relaxed)) break;
             cpu_relax();
-            if ((++spins & 1023) == 0 && now_ns() - spin_start > EDGE_POOL_SPIN_NS) {
+            if ((++spins & 1023) == 0 && now_ns() - spin_start > EDGE_POOL_SPIN_NS
+                && !probe_step(s, sched_fd, now_ns(), &sample_at, &run0, &wait0)) {
                 atomic_fetch_add(&p->sleepers, 1);
                 // Re-check after announcing ourselves so a wake between check and wait is not lost.
                 if (atomic_load_explicit(&p->generation, memory_order_acquire) == seen &&
@@ -210,9 +277,14 @@ static void *worker_main(void *arg) {
             }
         }
         seen = g;
-        if (atomic_load_explicit(&p->stop, memory_order_relaxed)) return NULL;
+        if (atomic_load_explicit(&p->stop, memory_order_relaxed)) {
+            if (sched_fd >= 0) close(sched_fd);
+            return NULL;
+        }
         // A region that ended before this thread got here needs nothing from it: its claims fail.
         participate(p, g, w->tid);
+        // Left out: measure the share of the core this thread gets (see EDGE_POOL_PROBE_NS).
+        probe_step(s, sched_fd, now_ns(), &sample_at, &run0, &wait0);
     }
 }
 
@@ -387,6 +459,14 @@ static void account_region(edge_pool *p, uint64_t idle_from, uint64_t idle_to) {
 
 // Weighs each worker's saving against its cost (see EDGE_POOL_WEIGH_DECAY) and leaves workers
 // out or lets them back in. p->rate holds this region's rate, items and busy ns of each thread.
+// The probe of a worker left out until `until`: its last EDGE_POOL_PROBE_NS, running on for as long
+// again (the caller may look only at its next region's end, or later).
+static void set_probe(edge_thread_stats *s, uint64_t now, uint64_t until) {
+    const uint64_t from = until - now > EDGE_POOL_PROBE_NS ? until - EDGE_POOL_PROBE_NS : now;
+    atomic_store_explicit(&s->probe_to, until + EDGE_POOL_PROBE_NS, memory_order_relaxed);
+    atomic_store_explicit(&s->probe_from, from, memory_order_relaxed);
+}
+
 static void weigh_workers(edge_pool *p, uint64_t idle_to) {
     const int n = p->n;
     const double items0 = p->rate[n], rate0 = p->rate[0];
@@ -397,6 +477,18 @@ static void weigh_workers(edge_pool *p, uint64_t idle_to) {
         edge_thread_stats *s = &p->stats[t];
         if (p->out_until[t]) {
             if (now && now >= p->out_until[t]) {
+                const uint64_t wall = atomic_load_explicit(&s->out_wall_ns, memory_order_relaxed);
+                const uint64_t cpu = atomic_load_explicit(&s->out_cpu_ns, memory_order_relaxed);
+                atomic_store_explicit(&s->out_wall_ns, 0, memory_order_relaxed);
+                atomic_store_explicit(&s->out_cpu_ns, 0, memory_order_relaxed);
+                if (wall >= EDGE_POOL_OUT_MIN_NS && (double)cpu < EDGE_POOL_SHARED_FRACTION * (double)wall) {
+                    // Its core is still shared: stay out for another back-off, doubled.
+                    p->backoff[t] = p->backoff[t] * 2 < EDGE_POOL_MAX_BACKOFF_NS ? p->backoff[t] * 2 : EDGE_POOL_MAX_BACKOFF_NS;
+                    p->out_until[t] = now + p->backoff[t];
+                    set_probe(s, now, p->out_until[t]);
+                    atomic_fetch_add_explicit(&s->kept_out, 1, memory_order_relaxed);
+                    continue;
+                }
                 p->out_until[t] = 0;
                 p->back_in_at[t] = now;
                 p->saved[t] = p->lost[t] = 0;
@@ -416,6 +508,9 @@ static void weigh_workers(edge_pool *p, uint64_t idle_to) {
             p->backoff[t] = back;
             p->out_until[t] = now + back;
             p->n_out++;
+            atomic_store_explicit(&s->out_wall_ns, 0, memory_order_relaxed);
+            atomic_store_explicit(&s->out_cpu_ns, 0, memory_order_relaxed);
+            set_probe(s, now, p->out_until[t]);
             atomic_store_explicit(&s->excluded, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&s->exclusions, 1, memory_order_relaxed);
         }
@@ -526,12 +621,17 @@ void edge_pool_exclusion_stats(const edge_pool *p, int *excluded, uint64_t *excl
     }
 }
 
+void edge_pool_kept_out_stats(const edge_pool *p, uint64_t *kept_out) {
+    for (int i = 0; i < p->n; i++) kept_out[i] = atomic_load(&p->stats[i].kept_out);
+}
+
 void edge_pool_reset_stats(edge_pool *p) {
     for (int i = 0; i < p->n; i++) {
         atomic_store(&p->stats[i].busy_ns, 0);
         atomic_store(&p->stats[i].items, 0);
         atomic_store(&p->stats[i].taken, 0);
         atomic_store(&p->stats[i].exclusions, 0);
+        atomic_store(&p->stats[i].kept_out, 0);
     }
 }
 

@@ -35,6 +35,21 @@ public final class WorkerPool: @unchecked Sendable {
         public let excluded: Bool
         /// Times it was left out.
         public let exclusions: UInt64
+        /// Times a back-off ended with its core still shared (measured by the worker while left
+        /// out), so that it stayed out for another back-off instead of coming back.
+        public let keptOut: UInt64
+
+        public init(speed: Double, share: Double, busyNanoseconds: UInt64, items: UInt64, takenItems: UInt64,
+                    excluded: Bool, exclusions: UInt64, keptOut: UInt64 = 0) {
+            self.speed = speed
+            self.share = share
+            self.busyNanoseconds = busyNanoseconds
+            self.items = items
+            self.takenItems = takenItems
+            self.excluded = excluded
+            self.exclusions = exclusions
+            self.keptOut = keptOut
+        }
     }
 
     public let raw: OpaquePointer
@@ -99,9 +114,11 @@ public final class WorkerPool: @unchecked Sendable {
         var exclusions = [UInt64](repeating: 0, count: threadCount)
         edge_pool_steal_stats(raw, &taken)
         edge_pool_exclusion_stats(raw, &excluded, &exclusions)
+        var keptOut = [UInt64](repeating: 0, count: threadCount)
+        edge_pool_kept_out_stats(raw, &keptOut)
         return (0..<threadCount).map {
             ThreadBalance(speed: speeds[$0], share: shares[$0], busyNanoseconds: busy[$0], items: items[$0], takenItems: taken[$0],
-                          excluded: excluded[$0] != 0, exclusions: exclusions[$0])
+                          excluded: excluded[$0] != 0, exclusions: exclusions[$0], keptOut: keptOut[$0])
         }
     }
 

@@ -155,7 +155,9 @@ func balancerSummary(_ node: CPUNode) -> String {
         let cpu = pool.cpus.isEmpty ? "" : " (CPU \(pool.cpus[i]))"
         let taken = t.items > 0 ? 100 * Double(t.takenItems) / Double(t.items) : 0
         let rate = t.busyNanoseconds > 0 ? Double(t.items) / Double(t.busyNanoseconds) * 1e3 : 0
-        let out = t.exclusions == 0 ? "" : ", left out \(t.exclusions) time\(t.exclusions == 1 ? "" : "s") (core shared)" + (t.excluded ? ", out now" : "")
+        let out = t.exclusions == 0 ? "" : ", left out \(t.exclusions) time\(t.exclusions == 1 ? "" : "s") (core shared)"
+            + (t.keptOut == 0 ? "" : ", kept out \(t.keptOut) more back-off\(t.keptOut == 1 ? "" : "s") (core still shared)")
+            + (t.excluded ? ", out now" : "")
         return String(format: "thread %d%@ speed %.2f share %.1f%% (%.1f%% of its items taken from other shares, %.0f items/us busy%@)",
                       i, cpu, t.speed, 100 * t.share, taken, rate, out)
     }

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import EdgeDevices
+import CEdgeKernels
 
 /// The worker pool's balancer: every item is processed exactly once whoever takes it, shares
 /// follow measured speed in the dynamic mode and stay equal in the static one, and results do not
@@ -119,6 +120,47 @@ final class BalancerTests: XCTestCase {
         let staticSeconds = Double(DispatchTime.now().uptimeNanoseconds - s0) / 1e9
         XCTAssertEqual(fixed.balanceState().map(\.exclusions), [0, 0])
         XCTAssertLessThan(dynamicSeconds, staticSeconds, "dynamic, 100 regions: \(dynamicSeconds) s; static, 10 regions: \(staticSeconds) s")
+    }
+
+    /// A worker pinned to a core that another busy thread holds for good is left out, and when its
+    /// back-off ends it has measured (while spinning, left out) that it gets well under its whole
+    /// core, so it stays out for another back-off instead of coming back and stalling regions again.
+    /// Needs two CPUs: the hog and the worker must really share one.
+    func testWorkerOnSharedCoreStaysOut() throws {
+        let cpus = WorkerPool.allowedCPUs().sorted()
+        guard cpus.count >= 2 else { throw XCTSkip("needs 2 CPUs to share one with a hog; this process may use \(cpus)") }
+        let hogCPU = cpus[1]
+        let hogUntil = DispatchTime.now().uptimeNanoseconds + 2_600_000_000
+        let hog = Thread {
+            _ = edge_pin_current_thread(Int32(hogCPU))
+            while DispatchTime.now().uptimeNanoseconds < hogUntil {}
+        }
+        hog.start()
+        usleep(50_000)
+        let pool = try WorkerPool(threads: 2, cpus: [cpus[0], hogCPU], balance: .dynamic)
+        func regions(seconds: Double, until stop: () -> Bool = { false }) -> Int {
+            let end = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+            var count = 0
+            while DispatchTime.now().uptimeNanoseconds < end && !stop() {
+                pool.parallelFor(32, chunk: 1) { _, _ in Self.spin(nanoseconds: 20_000) }
+                count += 1
+            }
+            return count
+        }
+        // First the balancer must judge the worker not worth waiting for (the weighing tested above).
+        let before = regions(seconds: 1.2) { pool.balanceState()[1].excluded }
+        let first = pool.balanceState()
+        guard first[1].excluded else {
+            throw XCTSkip("the worker sharing CPU \(hogCPU) with the hog was never left out in \(before) regions (this host served it well enough): \(first)")
+        }
+        // Then, over a second of back-offs (20, 40, 80, ... ms), it should stay out each time.
+        pool.resetStats()
+        let after = regions(seconds: 1.0)
+        let state = pool.balanceState()
+        XCTAssertGreaterThanOrEqual(state[1].keptOut, 2, "kept out while the hog runs: \(after) regions: \(state)")
+        XCTAssertLessThanOrEqual(state[1].exclusions, 1, "it should not keep coming back: \(after) regions: \(state)")
+        XCTAssertEqual(state[0].keptOut, 0)
+        while DispatchTime.now().uptimeNanoseconds < hogUntil { usleep(10_000) }
     }
 
     /// The static mode keeps equal shares however slow a thread is, and no thread takes another's chunks.

@@ -78,6 +78,10 @@ void edge_pool_steal_stats(const edge_pool *pool, uint64_t *taken_items);
 // cost more than its work saved (its core is shared with another busy thread; see edge_pool.c), and
 // how many times it was left out since the last reset. Thread 0, the caller, is never left out.
 void edge_pool_exclusion_stats(const edge_pool *pool, int *excluded, uint64_t *exclusions);
+// Per thread: how many times a back-off ended with the worker's core still shared (the worker, left
+// out, measured that it got under 80% of its core), so that it stayed out for another back-off
+// instead of coming back (see edge_pool.c).
+void edge_pool_kept_out_stats(const edge_pool *pool, uint64_t *kept_out);
 void edge_pool_reset_stats(edge_pool *pool);
 
 // Runs `regions` parallel regions whose work is empty (one one-item chunk per thread) and
