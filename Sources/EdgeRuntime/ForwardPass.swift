@@ -1,3 +1,4 @@
+import Foundation
 import EdgeCore
 import EdgePlanner
 import EdgeDevices
@@ -45,7 +46,7 @@ public final class ForwardPass: @unchecked Sendable {
         self.f32Activations = f32Activations
         let placement = placement ?? WeightPlacement(mapped: weights)
         self.placement = placement
-        embedBuffer = placement.embeddingFromDisk
+        embedBuffer = placement.embeddingFromDisk || placement.embeddingPacked != nil
             ? try AlignedBuffer(byteCount: AlignedBuffer.span(offset: AlignedBuffer.alignment - 1, length: weights.tokenEmbedding.rowBytes),
                                 what: "embedding row")
             : nil
@@ -55,27 +56,31 @@ public final class ForwardPass: @unchecked Sendable {
         kv = try KVCache(layers: config.blockCount, contextLength: contextLength, kvDim: config.kvDim)
         self.maxBatch = max(1, min(maxBatch, contextLength))
         let b = self.maxBatch
-        func floats(_ n: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
-            p.initialize(repeating: 0, count: max(n, 1))
-            return p
+        // calloc: zeroed, and large buffers come straight from mmap's zero pages, so a buffer
+        // sized for a 512-token batch costs resident memory only for the rows a pass writes
+        // (initializing it would touch all of it: 54 MiB for a 1B model, at every run).
+        func floats(_ n: Int) throws -> UnsafeMutablePointer<Float> {
+            guard let raw = calloc(max(n, 1), MemoryLayout<Float>.stride) else {
+                throw DeviceError.allocationFailed(what: "activations", bytes: max(n, 1) * MemoryLayout<Float>.stride)
+            }
+            return raw.bindMemory(to: Float.self, capacity: max(n, 1))
         }
         let cf = config
-        x = floats(b * cf.embeddingLength)
-        xn = floats(b * cf.embeddingLength)
-        q = floats(b * cf.qDim)
-        k = floats(b * cf.kvDim)
-        v = floats(b * cf.kvDim)
-        att = floats(b * cf.qDim)
-        tmp = floats(b * cf.embeddingLength)
-        g = floats(b * cf.feedForwardLength)
-        u = floats(b * cf.feedForwardLength)
+        x = try floats(b * cf.embeddingLength)
+        xn = try floats(b * cf.embeddingLength)
+        q = try floats(b * cf.qDim)
+        k = try floats(b * cf.kvDim)
+        v = try floats(b * cf.kvDim)
+        att = try floats(b * cf.qDim)
+        tmp = try floats(b * cf.embeddingLength)
+        g = try floats(b * cf.feedForwardLength)
+        u = try floats(b * cf.feedForwardLength)
         // An activation row never takes more than 4 bytes per value (F32 is the widest act type).
         actRowCapacity = 4 * max(cf.embeddingLength, cf.qDim, cf.feedForwardLength)
         act = UnsafeMutableRawPointer.allocate(byteCount: b * actRowCapacity, alignment: 64)
         positions = .allocate(capacity: b)
         logitRows = 1
-        logits = floats(cf.vocabularySize)
+        logits = try floats(cf.vocabularySize)
         if let rf = weights.ropeFactors {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: rf.count)
             p.initialize(from: rf, count: rf.count)
@@ -93,7 +98,7 @@ public final class ForwardPass: @unchecked Sendable {
     }
 
     deinit {
-        for p in [x, xn, q, k, v, att, tmp, g, u, logits] { p.deallocate() }
+        for p in [x, xn, q, k, v, att, tmp, g, u, logits] { free(p) }
         act.deallocate()
         positions.deallocate()
         ropeFactors?.deallocate()
@@ -188,8 +193,11 @@ public final class ForwardPass: @unchecked Sendable {
         let first = allLogits ? 0 : n - 1
         let rows = n - first
         if rows > logitRows {
-            logits.deallocate()
-            logits = .allocate(capacity: rows * c.vocabularySize)
+            guard let raw = malloc(rows * c.vocabularySize * MemoryLayout<Float>.stride) else {
+                throw DeviceError.allocationFailed(what: "logits", bytes: rows * c.vocabularySize * MemoryLayout<Float>.stride)
+            }
+            free(logits)
+            logits = raw.bindMemory(to: Float.self, capacity: rows * c.vocabularySize)
             logitRows = rows
         }
         w.outputNorm.withUnsafeBufferPointer {
@@ -244,11 +252,23 @@ public final class ForwardPass: @unchecked Sendable {
         }
     }
 
-    /// x (n, d_model) = rows `ids` of the token embedding, from the mapping or, when the weights are
-    /// not mapped in place, read from disk row by row (a few KiB per token).
+    /// x (n, d_model) = rows `ids` of the token embedding: from the repacked copy of a tied output
+    /// projection, from the mapping, or, when the weights are not mapped in place, read from disk
+    /// row by row (a few KiB per token).
     private func embed(_ ids: UnsafeBufferPointer<Int32>, into x: UnsafeMutablePointer<Float>) throws {
         let e = weights.tokenEmbedding
         let type = Int32(e.type.rawValue)
+        if let packed = placement.embeddingPacked, let bounce = embedBuffer {
+            for (t, id) in ids.enumerated() {
+                var zero: Int32 = 0
+                guard (0..<e.rows).contains(Int(id)),
+                      edge_unpack_row(type, Int64(e.columns), packed, Int64(id), bounce.base) == 0,
+                      edge_op_get_rows(type, bounce.base, e.rowBytes, &zero, 1, Int64(e.columns), x + t * e.columns) == 0 else {
+                    throw RuntimeError.unsupportedTensorType(name: e.name, type: e.type)
+                }
+            }
+            return
+        }
         guard let bounce = embedBuffer, let disk = placement.disk else {
             guard edge_op_get_rows(type, e.data, e.rowBytes, ids.baseAddress, Int64(ids.count), Int64(e.columns), x) == 0 else {
                 throw RuntimeError.unsupportedTensorType(name: e.name, type: e.type)

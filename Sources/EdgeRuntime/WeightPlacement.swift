@@ -47,6 +47,10 @@ public final class WeightPlacement: @unchecked Sendable {
     public let disk: DiskTier?
     /// Token embedding rows come from disk (the embedding is not resident).
     let embeddingFromDisk: Bool
+    /// The token embedding in x16 layout when it is also the (tied) output projection and was
+    /// repacked: rows are looked up there (edge_unpack_row), so the mapping's pages are not
+    /// touched again and do not come back into the resident set token by token.
+    let embeddingPacked: UnsafeRawPointer?
     /// The streaming decisions (nil for a mapped model).
     public let plan: StreamingPlan?
     /// Bytes of weights copied into owned memory.
@@ -84,9 +88,10 @@ public final class WeightPlacement: @unchecked Sendable {
     /// Every matrix read from the memory mapping, except that with `repack` (the default) each
     /// matrix whose type has an x16 layout and whose row count is a multiple of 16 is repacked
     /// once into owned memory and read from there (generation's matvec then runs one row per SIMD
-    /// lane: see edge_packed.h). The copy costs the matrix's file size; the
-    /// token embedding stays mapped (rows are looked up, not multiplied), so a tied output
-    /// projection costs its size once more. If the copy cannot be allocated, the mapping is used.
+    /// lane: see edge_packed.h). The copy costs the matrix's file size, and the file pages of each
+    /// piece repacked are given back at once, so the peak holds little twice. A tied token
+    /// embedding's rows are looked up in the output projection's copy; an untied one stays mapped
+    /// (rows are looked up, not multiplied). If the copy cannot be allocated, the mapping is used.
     public init(mapped w: ModelWeights, repack: Bool = true) {
         let mats: [MatrixWeight] = w.layers.flatMap { [$0.wq, $0.wk, $0.wv, $0.wo, $0.gate, $0.up, $0.down] } + [w.output]
         var reasons: [String: Int] = [:]
@@ -119,23 +124,35 @@ public final class WeightPlacement: @unchecked Sendable {
         if let store {
             // The store's address as an integer: each job writes its own disjoint range of it.
             let base = UInt(bitPattern: store.base)
-            let jobs = plan
-            // One matrix per job: repacking is a byte shuffle bound by memory, done once at load.
-            // It cannot fail: type and shape were checked by edge_packed_bytes above.
-            DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
-                let (m, at, _) = jobs[i]
-                _ = edge_pack_rows(Int32(m.type.rawValue), Int64(m.columns), m.data, m.rowBytes, Int64(m.rows),
+            // Jobs of whole 16-row groups, about 4 MiB of file bytes each: repacking is a byte
+            // shuffle bound by memory, done once at load. After each job its file pages are given
+            // back, so the process never holds much of a weight twice (mapping + copy): a matrix as
+            // one job would add its whole size to the peak (the 279 MB tied output of a 128K
+            // vocabulary). They stay in the page cache; a later read (a tied embedding's rows)
+            // faults them in again. It cannot fail: type and shape were checked above.
+            var jobs: [(m: MatrixWeight, row: Int, rows: Int, at: Int)] = []
+            for (m, at, _) in plan {
+                let groupBytes = 16 * m.rowBytes
+                let step = max(1, (4 << 20) / groupBytes) * 16
+                var r = 0
+                while r < m.rows {
+                    let n = min(step, m.rows - r)
+                    jobs.append((m, r, n, at + edge_packed_bytes(Int32(m.type.rawValue), Int64(r), Int64(m.columns))))
+                    r += n
+                }
+            }
+            let all = jobs
+            DispatchQueue.concurrentPerform(iterations: all.count) { i in
+                let (m, row, rows, at) = all[i]
+                let src = m.data + row * m.rowBytes
+                _ = edge_pack_rows(Int32(m.type.rawValue), Int64(m.columns), src, m.rowBytes, Int64(rows),
                                    UnsafeMutableRawPointer(bitPattern: base + UInt(at)))
-                // The matrix's file pages are not read again: give them back at once, or the
-                // process would hold every repacked weight twice (mapping + copy) and its peak with
-                // it. They stay in the page cache; a later read (a tied embedding's rows) faults
-                // them in again.
                 let page = UInt(4096)
-                let lo = (UInt(bitPattern: m.data) + page - 1) / page * page
-                let hi = (UInt(bitPattern: m.data) + UInt(m.byteCount)) / page * page
+                let lo = (UInt(bitPattern: src) + page - 1) / page * page
+                let hi = (UInt(bitPattern: src) + UInt(rows * m.rowBytes)) / page * page
                 if hi > lo { _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), Int(hi - lo), MADV_DONTNEED) }
             }
-            for (m, at, _) in jobs { packedAt[m.fileOffset] = UnsafeRawPointer(store.base + at) }
+            for (m, at, _) in plan { packedAt[m.fileOffset] = UnsafeRawPointer(store.base + at) }
         }
         func one(_ m: MatrixWeight) -> [Piece] {
             let source: Source = packedAt[m.fileOffset].map { .packed($0) } ?? .memory(m.data)
@@ -146,6 +163,7 @@ public final class WeightPlacement: @unchecked Sendable {
         scheduler = nil
         disk = nil
         embeddingFromDisk = false
+        embeddingPacked = w.output.fileOffset == w.tokenEmbedding.fileOffset ? packedAt[w.output.fileOffset] : nil
         self.plan = nil
         packedStore = store
         packedBytes = store == nil ? 0 : plan.reduce(0) { $0 + $1.bytes }
@@ -255,6 +273,7 @@ public final class WeightPlacement: @unchecked Sendable {
         layerPieces = layers
         outputPieces = output
         embeddingFromDisk = true
+        embeddingPacked = nil
         // Streamed blocks keep the file layout (edge_op_matmul repacks them group by group).
         packedStore = nil
         packedBytes = packedTotal
