@@ -1,3 +1,4 @@
+import Foundation
 import EdgeTokenizer
 import EdgeDevices
 
@@ -112,7 +113,7 @@ public actor Session {
     }
 
     private func runGeneration(prompt: [Int32], maxTokens: Int, sampling: SamplingParameters,
-                               emit: (GenerationEvent) -> Void) async throws {
+                               emit: @escaping @Sendable (GenerationEvent) -> Void) async throws {
         guard !prompt.isEmpty else { throw RuntimeError.emptyPrompt }
         guard maxTokens >= 0 else { throw RuntimeError.badParameter(name: "token count", reason: "\(maxTokens) is negative") }
         // The last sampled token is not evaluated, so prompt + maxTokens - 1 positions are needed;
@@ -121,45 +122,78 @@ public actor Session {
             throw RuntimeError.promptTooLong(promptTokens: history.count + prompt.count, requestedTokens: maxTokens,
                                              contextLength: engine.contextLength)
         }
-        var sampler = try Sampler(sampling)
+        let initialSampler = try Sampler(sampling)
         let tokenizer = engine.tokenizer
-        var decoder = StreamingDecoder(tokenizer: tokenizer)
         var stats = GenerationStats()
         stats.promptTokens = prompt.count
 
         let t0 = monotonicSeconds()
-        var logits = try await evaluate(prompt)
+        let first = try await evaluate(prompt)
         stats.promptSeconds = monotonicSeconds() - t0
 
-        var genStart = monotonicSeconds()
+        // The token loop runs on the node's driver thread as one job: sampling, decoding and each
+        // next forward pass without a hop between threads per token (two wake-ups through the
+        // actors and the driver's queue cost ~0.1-0.8 ms a token on this project's VM, as much as a
+        // small model's whole pass). Cancellation is checked before every token.
+        let pass = self.pass
         let scheduler = engine.placement.scheduler
-        var streamStart = scheduler?.statistics()
-        var generated = 0
-        while generated < maxTokens {
-            if Task.isCancelled { stats.stopReason = .cancelled; break }
-            let token = sampler.sample(logits, recent: history)
-            generated += 1
-            if tokenizer.isEndOfGeneration(token) {
-                stats.stopReason = .endOfGeneration
-                break
+        let stop = CancelFlag()
+        let start = history
+        let promptStats = stats
+        let (generatedIDs, loopStats) = try await withTaskCancellationHandler {
+            try await engine.node.run { pool in
+                var stats = promptStats
+                var sampler = initialSampler
+                var decoder = StreamingDecoder(tokenizer: tokenizer)
+                var recent = start
+                var ids: [Int32] = []
+                var logits = first
+                var genStart = monotonicSeconds()
+                var streamStart = scheduler?.statistics()
+                var generated = 0
+                while generated < maxTokens {
+                    if stop.isSet { stats.stopReason = .cancelled; break }
+                    let token = sampler.sample(logits, recent: recent)
+                    generated += 1
+                    if tokenizer.isEndOfGeneration(token) {
+                        stats.stopReason = .endOfGeneration
+                        break
+                    }
+                    emit(.token(id: token, text: decoder.append(token)))
+                    if generated == maxTokens { break }
+                    if generated == 1 {
+                        genStart = monotonicSeconds()
+                        streamStart = scheduler?.statistics()
+                    }
+                    logits = try pass.evaluate([token], allLogits: false, pool: pool)
+                    recent.append(token)
+                    ids.append(token)
+                    stats.evaluatedGenerationTokens += 1
+                }
+                stats.generationSeconds = monotonicSeconds() - genStart
+                stats.generatedTokens = generated
+                if let scheduler, let streamStart {
+                    stats.streaming = StreamingFigures(from: streamStart, to: scheduler.statistics(), passes: stats.evaluatedGenerationTokens)
+                }
+                let tail = decoder.finish()
+                if !tail.isEmpty { emit(.token(id: -1, text: tail)) }
+                return (ids, stats)
             }
-            emit(.token(id: token, text: decoder.append(token)))
-            if generated == maxTokens { break }
-            if generated == 1 {
-                genStart = monotonicSeconds()
-                streamStart = scheduler?.statistics()
-            }
-            logits = try await evaluate([token])
-            stats.evaluatedGenerationTokens += 1
+        } onCancel: {
+            stop.set()
         }
-        stats.generationSeconds = monotonicSeconds() - genStart
-        stats.generatedTokens = generated
-        if let scheduler, let streamStart {
-            stats.streaming = StreamingFigures(from: streamStart, to: scheduler.statistics(), passes: stats.evaluatedGenerationTokens)
-        }
-        let tail = decoder.finish()
-        if !tail.isEmpty { emit(.token(id: -1, text: tail)) }
+        history += generatedIDs
+        stats = loopStats
         stats.peakResidentBytes = ProcessMemory.peakResidentBytes()
         emit(.finished(stats))
     }
+}
+
+/// Set once, from any thread; read by the token loop before every token.
+private final class CancelFlag: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `value` is only touched with `lock` held.
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }
