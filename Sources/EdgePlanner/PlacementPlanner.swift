@@ -80,10 +80,29 @@ public enum PlacementPlanner {
     /// Memory a GPU runtime keeps for itself (estimate: CUDA context and cuBLAS workspace).
     public static let gpuReserveBytes = 384 << 20
     /// Fixed CPU cost per transformer block per token besides reading weights — norms, RoPE,
-    /// attention, the parallel regions of ~12 ops. Measured on this host (EPYC, 2 threads,
-    /// SmolLM2-135M): 6.9 ms per token = 4.7 ms of weights at the measured rate + 2.2 ms for 30
-    /// blocks, about 70 µs per block.
-    public static var cpuLayerSeconds: Double { 70e-6 }
+    /// attention over a short context, the parallel regions of ~12 ops — for `threads` threads.
+    /// Measured on this project's host (EPYC, KVM, 2 vCPUs) with SmolLM2-135M (30 blocks), whose
+    /// weights take only 2-4 ms a token: ~40 µs per block on one thread, ~70 µs on two (the
+    /// regions' synchronisation across vCPUs), after the weights' time at the rates below.
+    /// Fraction of the profile's sequential read figure (the fastest of its passes of 4 MiB
+    /// requests, 8 in flight) the streaming window reaches with its own blocks (1-16 MiB, a few in
+    /// flight). Measured on this project's host (virtio disk): streaming SmolLM2 under 32-64 MiB
+    /// budgets read at 0.93-1.15 GB/s where full profiles gave 1.42-1.53 GB/s. A rate given in the
+    /// request (measured on the file itself) is used as it is.
+    public static let diskStreamingEfficiency = 0.75
+    public static func cpuLayerSeconds(threads: Int) -> Double { threads <= 1 ? 40e-6 : 70e-6 }
+    /// Fraction of the profile's read bandwidth (the fastest pass of a pure read) a whole forward
+    /// pass reaches, for one thread and for all of a node's cores (linear between). Measured on this
+    /// project's host with 1.2-1.8 GiB models (weights well beyond the 32 MiB LLC): 0.88-0.93 on
+    /// one thread; 0.6-0.8 on both, where the two vCPUs' reads contend with each other and with
+    /// the host's other guests.
+    public static let cpuBandwidthEfficiencyOneCore = 0.9
+    public static let cpuBandwidthEfficiencyAllCores = 0.7
+    static func cpuBandwidthEfficiency(threads k: Int, cores: Int) -> Double {
+        guard cores > 1, k > 1 else { return cpuBandwidthEfficiencyOneCore }
+        let f = Double(min(k, cores) - 1) / Double(cores - 1)
+        return cpuBandwidthEfficiencyOneCore + f * (cpuBandwidthEfficiencyAllCores - cpuBandwidthEfficiencyOneCore)
+    }
 
     public static func plan(_ r: PlacementRequest) throws(PlacementError) -> PlacementPlan {
         do {
@@ -164,7 +183,7 @@ public enum PlacementPlanner {
         let spans = blocks.map { span(offset: $0.offset, length: $0.length) }
         let byType = blocks.map { m.bytesByType($0) }
         let rates = Rates(host: host, nodes: nodes, threadCPUs: Array(allCPUs.prefix(wanted)), manifest: m, reasons: &reasons)
-        let disk = r.diskBytesPerSecond ?? host.storage.first.map { $0.sequentialReadGBPerS.value * 1e9 }
+        let disk = r.diskBytesPerSecond ?? host.storage.first.map { $0.sequentialReadGBPerS.value * 1e9 * diskStreamingEfficiency }
         let ctx = Context(request: r, blocks: blocks, spans: spans, byType: byType, rates: rates, disk: disk, batch: batch,
                           target: target, cpuBudget: cpuBudget, processBytes: processBytes, threadCPUs: Array(allCPUs.prefix(wanted)))
 
@@ -238,8 +257,10 @@ public enum PlacementPlanner {
                 threadsByNode[n.id] = cpus
                 let k = cpus.count
                 guard k > 0 else { continue }
-                // Bandwidth of k cores: one core's, growing linearly to all cores' figure.
+                // Bandwidth of k cores: one core's, growing linearly to all cores' figure, times
+                // the fraction a forward pass reaches (see cpuBandwidthEfficiency).
                 let bw = min(n.readGBPerSAllCores.value, n.readGBPerSOneCore.value * Double(k)) * 1e9
+                    * PlacementPlanner.cpuBandwidthEfficiency(threads: k, cores: n.cpus.count)
                 var byType: [String: Double] = [:]
                 var flops = 0.0
                 for t in types {
@@ -332,10 +353,12 @@ public enum PlacementPlanner {
 
     /// Per-token seconds of the non-weight work (norms, attention, syncs) for `layers` blocks on a CPU node.
     static func cpuOverhead(_ c: Context, layers: Int, node: Int) -> Double {
-        // Attention reads the K and V of every earlier position: at the middle of the context on average.
-        let kvRead = Double(kvPerLayer(c) * layers) * 0.5 * Double(c.request.promptTokens + c.request.context) / Double(2 * c.request.context)
+        // Attention reads the K and V of every earlier position: the prompt and, on average over
+        // the generated tokens, half of them.
+        let positions = min(c.request.context, c.request.promptTokens + c.request.generateTokens / 2)
+        let kvRead = Double(RuntimeFootprint.kvBytes(c.m, context: positions) / max(c.m.blockCount, 1) * layers)
         let bw = c.rates.cpuByNode[node]?.values.max() ?? 1e10
-        return Double(layers) * cpuLayerSeconds + kvRead / bw
+        return Double(layers) * cpuLayerSeconds(threads: c.rates.threadsByNode[node]?.count ?? 1) + kvRead / bw
     }
 
     /// One NUMA node, resident weights and, when they do not fit, a streaming window.
@@ -383,11 +406,15 @@ public enum PlacementPlanner {
         let streaming = sp.streamedBytesPerPass > 0
         var reasons = sp.reasons.map { "\(node.id == 0 && subset == nil ? "" : "cpu\(node.id): ")\($0)" }
         let rateText = bytes.keys.sorted().map { "\($0) \(fmt((c.rates.cpuByNode[node.id]?[$0] ?? 0) / 1e9)) GB/s" }.joined(separator: ", ")
-        reasons.append("cpu\(node.id): \(threads.count) thread\(threads.count == 1 ? "" : "s") serve weights at \(rateText) (the smaller of the cores' kernel throughput and the node's read bandwidth), plus \(fmt(cpuLayerSeconds * 1e6)) µs per block for norms, attention and synchronisation")
+        reasons.append("cpu\(node.id): \(threads.count) thread\(threads.count == 1 ? "" : "s") serve weights at \(rateText) (the smaller of the cores' kernel throughput and \(fmt(100 * cpuBandwidthEfficiency(threads: threads.count, cores: node.cpus.count)))% of the node's read bandwidth), plus \(fmt(cpuLayerSeconds(threads: threads.count) * 1e6)) µs per block for norms, attention and synchronisation")
         let cpuBytes = sp.plannedBytes
         var devices = [PlacementPlan.DeviceUse(id: "cpu\(node.id)", kind: "cpu", capacityBytes: budgetBytes, weightBytes: sp.residentBytes,
                                                otherBytes: cpuBytes - sp.residentBytes, rateGBPerS: computeRate / 1e9)]
         if streaming {
+            let diskRate = fmt((c.disk ?? 0) / 1e9)
+            reasons.append(c.request.diskBytesPerSecond != nil
+                ? "disk: streams at \(diskRate) GB/s (given)"
+                : "disk: streams at \(diskRate) GB/s, \(fmt(100 * diskStreamingEfficiency))% of the profile's sequential read figure (what the window's reads reach)")
             devices.append(.init(id: "disk", kind: "disk", capacityBytes: c.m.fileBytes, weightBytes: sp.streamedBytesPerPass,
                                  otherBytes: 0, rateGBPerS: (c.disk ?? 0) / 1e9))
         }

@@ -5,6 +5,8 @@ import EdgeDevices
 /// A weight matrix of one type, small enough to stay in a core's L2 cache, and a batch of
 /// activations already rounded to the type's activation format: what the per-core kernel
 /// figures are timed on. Weights are valid blocks (finite, normal F16 scales) of random quants.
+/// Types the runtime repacks at load (edge_packed_used: the x16 row-interleaved layout) are timed
+/// on that layout with the kernels the forward pass runs on it; the others on the file layout.
 ///
 /// Invariant for `@unchecked Sendable`: built and used by one thread (the pinned measuring thread).
 final class KernelWorkload: @unchecked Sendable {
@@ -22,6 +24,8 @@ final class KernelWorkload: @unchecked Sendable {
     let rowBytes: Int
     let actRowBytes: Int
     private let weights: AlignedBuffer
+    /// The weights in x16 layout, when the runtime uses it for this type.
+    private let packed: AlignedBuffer?
     private let activations: AlignedBuffer
     private let output: UnsafeMutablePointer<Float>
 
@@ -34,7 +38,7 @@ final class KernelWorkload: @unchecked Sendable {
         }
         self.type = type
         rowBytes = rb
-        rows = max(8, Self.targetWeightBytes / rb / 8 * 8)
+        rows = max(16, Self.targetWeightBytes / rb / 16 * 16)
         actRowBytes = edge_act_row_bytes(Int32(type.rawValue), Int64(n))
         do {
             weights = try AlignedBuffer(byteCount: rows * rowBytes, what: "\(type) kernel weights")
@@ -47,6 +51,23 @@ final class KernelWorkload: @unchecked Sendable {
 
         var rng = XorShift(seed: seed ^ UInt64(type.rawValue))
         Self.fillWeights(type, weights.base, blocks: rows * n / type.blockSize, &rng)
+        let t = Int32(type.rawValue)
+        let packedBytes = edge_packed_used(t) != 0 ? edge_packed_bytes(t, Int64(rows), Int64(n)) : 0
+        if packedBytes > 0 {
+            do {
+                let p = try AlignedBuffer(byteCount: packedBytes, what: "\(type) packed kernel weights")
+                guard edge_pack_rows(t, Int64(n), weights.base, rowBytes, Int64(rows), p.base) == 0 else {
+                    throw TopologyError.measurementFailed(what: "\(type) kernel", reason: "repacking the weights failed")
+                }
+                packed = p
+            } catch let e as TopologyError {
+                throw e
+            } catch {
+                throw .allocationFailed(what: "the \(type) kernel probe", bytes: packedBytes)
+            }
+        } else {
+            packed = nil
+        }
         let x = UnsafeMutablePointer<Float>.allocate(capacity: n)
         defer { x.deallocate() }
         let actType = edge_vec_dot_type(Int32(type.rawValue))
@@ -60,12 +81,22 @@ final class KernelWorkload: @unchecked Sendable {
 
     /// One token: y = W a.
     func matvec() {
+        if let packed {
+            edge_packed_matmul(Int32(type.rawValue), Int64(Self.rowElements), packed.base, 0, Int64(rows),
+                               activations.base, actRowBytes, 1, output, Int64(rows))
+            return
+        }
         edge_matvec(Int32(type.rawValue), Int64(Self.rowElements), weights.base, rowBytes, 0, Int64(rows),
                     activations.base, output)
     }
 
     /// A batch: Y[t] = W A[t] for batchTokens tokens.
     func matmul() {
+        if let packed {
+            edge_packed_matmul(Int32(type.rawValue), Int64(Self.rowElements), packed.base, 0, Int64(rows),
+                               activations.base, actRowBytes, Int64(Self.batchTokens), output, Int64(rows))
+            return
+        }
         edge_matmul(Int32(type.rawValue), Int64(Self.rowElements), weights.base, rowBytes, 0, Int64(rows),
                     activations.base, actRowBytes, Int64(Self.batchTokens), output, Int64(rows))
     }

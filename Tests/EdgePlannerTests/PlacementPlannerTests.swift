@@ -155,6 +155,23 @@ final class PlacementPlannerTests: XCTestCase {
         XCTAssertEqual(laptop.threads.startingShares.reduce(0, +), 1, accuracy: 1e-9)
     }
 
+    /// Generation speed depends on the positions a run fills, not on the context it reserves:
+    /// attention reads the KV cache of the prompt and the tokens generated so far. (The planner
+    /// once charged every token half of a 128K context's cache, and predicted a 1B model 2x slow.)
+    /// More positions do cost more.
+    func testTokenRateFollowsPositionsUsedNotContextReserved() throws {
+        let hosts = Dictionary(uniqueKeysWithValues: try Self.devices())
+        let host = try XCTUnwrap(hosts["raspberry-pi-5-8gb"])
+        let m = try manifest("llama-3.2-1b")
+        func rate(context: Int, prompt: Int) throws -> Double {
+            try PlacementPlanner.plan(PlacementRequest(manifest: m, host: host, context: context, promptTokens: prompt,
+                                                       generateTokens: 64, useGPUs: false)).predicted.genTokensPerSecond
+        }
+        let short = try rate(context: 4096, prompt: 16)
+        XCTAssertEqual(try rate(context: 131072, prompt: 16), short, accuracy: short * 1e-9)
+        XCTAssertLessThan(try rate(context: 131072, prompt: 100_000), short * 0.95, "a 100K-token prompt's cache is read every token")
+    }
+
     func testAPromptLongerThanTheContextIsRefused() throws {
         let host = try XCTUnwrap(Self.devices().first?.1)
         XCTAssertThrowsError(try PlacementPlanner.plan(PlacementRequest(manifest: manifest("llama-3.2-1b"), host: host, context: 100, promptTokens: 100))) { e in
