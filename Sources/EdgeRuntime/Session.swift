@@ -140,8 +140,8 @@ public actor Session {
         let stop = CancelFlag()
         let start = history
         let promptStats = stats
-        let (generatedIDs, loopStats) = try await withTaskCancellationHandler {
-            try await engine.node.run { pool in
+        let loop = try await withTaskCancellationHandler {
+            try await engine.node.run { pool -> TokenLoopResult in
                 var stats = promptStats
                 var sampler = initialSampler
                 var decoder = StreamingDecoder(tokenizer: tokenizer)
@@ -165,7 +165,12 @@ public actor Session {
                         genStart = monotonicSeconds()
                         streamStart = scheduler?.statistics()
                     }
-                    logits = try pass.evaluate([token], allLogits: false, pool: pool)
+                    do {
+                        logits = try pass.evaluate([token], allLogits: false, pool: pool)
+                    } catch {
+                        // The tokens evaluated so far are in the cache: keep them in the history.
+                        return TokenLoopResult(ids: ids, stats: stats, failure: error)
+                    }
                     recent.append(token)
                     ids.append(token)
                     stats.evaluatedGenerationTokens += 1
@@ -177,16 +182,25 @@ public actor Session {
                 }
                 let tail = decoder.finish()
                 if !tail.isEmpty { emit(.token(id: -1, text: tail)) }
-                return (ids, stats)
+                return TokenLoopResult(ids: ids, stats: stats, failure: nil)
             }
         } onCancel: {
             stop.set()
         }
-        history += generatedIDs
-        stats = loopStats
+        history += loop.ids
+        if let failure = loop.failure { throw failure }
+        stats = loop.stats
         stats.peakResidentBytes = ProcessMemory.peakResidentBytes()
         emit(.finished(stats))
     }
+}
+
+/// What the token loop did: the tokens evaluated (now in the cache), its figures, and the error
+/// that stopped it, if one did.
+private struct TokenLoopResult: Sendable {
+    let ids: [Int32]
+    let stats: GenerationStats
+    let failure: (any Error)?
 }
 
 /// Set once, from any thread; read by the token loop before every token.
