@@ -77,6 +77,43 @@ public struct Sampler: Sendable {
         return best
     }
 
+    /// The ids of the k largest logits, largest first (ties: lower id first): one pass keeping the
+    /// k best in a heap, then a sort of those k. A full sort of a 49K-128K vocabulary per token
+    /// took as long as a small model's forward pass.
+    public static func topK(_ logits: [Float], _ k: Int) -> [Int] {
+        func better(_ a: Int, _ b: Int) -> Bool { logits[a] > logits[b] || (logits[a] == logits[b] && a < b) }
+        var heap: [Int] = []   // a min-heap by `better`: heap[0] is the worst kept
+        heap.reserveCapacity(k)
+        func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var worst = i
+                if l < heap.count, better(heap[worst], heap[l]) { worst = l }
+                if r < heap.count, better(heap[worst], heap[r]) { worst = r }
+                if worst == i { return }
+                heap.swapAt(i, worst)
+                i = worst
+            }
+        }
+        for i in logits.indices {
+            if heap.count < k {
+                heap.append(i)
+                var c = heap.count - 1
+                while c > 0 {
+                    let parent = (c - 1) / 2
+                    guard better(heap[parent], heap[c]) else { break }
+                    heap.swapAt(parent, c)
+                    c = parent
+                }
+            } else if better(i, heap[0]) {
+                heap[0] = i
+                siftDown(0)
+            }
+        }
+        return heap.sorted(by: better)
+    }
+
     /// Chooses the next token. `recent` are the tokens seen so far (prompt and generated).
     public mutating func sample(_ logits: [Float], recent: [Int32]) -> Int32 {
         let p = parameters
@@ -89,13 +126,10 @@ public struct Sampler: Sendable {
         }
         if p.temperature <= 0 { return Int32(Self.argmax(logits)) }
 
-        // Candidates sorted by logit, highest first (partially: top-k first when set).
-        var idx = Array(0..<logits.count)
-        if p.topK > 0, p.topK < idx.count {
-            idx = Array(idx.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }.prefix(p.topK))
-        } else {
-            idx.sort { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
-        }
+        // Candidates sorted by logit, highest first (ties: lower id first); only the top k when set.
+        var idx = p.topK > 0 && p.topK < logits.count
+            ? Self.topK(logits, p.topK)
+            : Array(0..<logits.count).sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
         // Probabilities at temperature 1 for top-p and min-p (as llama.cpp applies them before temp).
         let maxLogit = logits[idx[0]]
         var probs = idx.map { expf(logits[$0] - maxLogit) }
