@@ -119,6 +119,13 @@ struct RunCommand: AsyncParsableCommand {
                 printError("host: \(topo.nodeCount) NUMA node(s) \(topo.cpusByNode); pool pinned to CPUs \(engine.node.pool.cpus)")
                 printError("host: CPU \(CoreTypes.hostIsHybrid ? "is hybrid" : "is not hybrid (all cores alike)") per CPUID")
                 printError(balancerSummary(engine.node))
+                let wp = engine.placement
+                if wp.packedMatrices > 0 || !wp.unpackedReasons.isEmpty {
+                    let left = wp.unpackedReasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+                    printError("weights: \(wp.packedMatrices) matrices in the x16 layout, \(formatBytes(wp.packedBytes))"
+                               + (wp.scheduler == nil ? " (a copy; their file pages were given back)" : " (resident blocks, in place)")
+                               + (left.isEmpty ? "" : "; left in the file layout: \(left)"))
+                }
                 printError("prompt tokens (\(ids.count)): \(ids)")
                 if chat { printError("rendered chat prompt: \(text.debugDescription)") }
             }
