@@ -58,7 +58,7 @@
 // EDGE_POOL_OUT_MIN_NS accounted, or no schedstat) it comes back and is weighed again. Without
 // this, a worker on a core shared for good comes back after every back-off and costs the regions
 // a time slice each time (on this project's KVM host, SmolLM2 Q8_0 with a CPU hog on one core:
-// 73% of the idle speed before, 80% after).
+// 73% of the idle speed before, 76-80% after).
 #define EDGE_POOL_WEIGH_DECAY (1.0 / 128)
 #define EDGE_POOL_PROBE_NS 12000000ull
 #define EDGE_POOL_OUT_SAMPLE_NS 2000000ull
@@ -84,8 +84,9 @@ typedef struct {
     _Atomic int excluded;          // 1 while the caller leaves this worker out (read in participate)
     _Atomic uint64_t exclusions;   // times left out
     _Atomic uint64_t kept_out;     // back-offs extended because the core was still shared
-    _Atomic uint64_t out_wall_ns;  // while left out: wall and thread CPU ns of the measured
-    _Atomic uint64_t out_cpu_ns;   // intervals (written by the worker, reset by the caller)
+    _Atomic uint64_t out_wall_ns;  // while left out, summed over the probe's samples: ns on a CPU
+    _Atomic uint64_t out_cpu_ns;   // or waiting for one, and ns on a CPU (written by the worker,
+                                   // reset by the caller)
     _Atomic uint64_t probe_from;   // while left out: when the probe starts, and ends (ns; set by
     _Atomic uint64_t probe_to;     // the caller)
 } edge_thread_stats;
@@ -457,8 +458,6 @@ static void account_region(edge_pool *p, uint64_t idle_from, uint64_t idle_to) {
     normalise_speeds(p);
 }
 
-// Weighs each worker's saving against its cost (see EDGE_POOL_WEIGH_DECAY) and leaves workers
-// out or lets them back in. p->rate holds this region's rate, items and busy ns of each thread.
 // The probe of a worker left out until `until`: its last EDGE_POOL_PROBE_NS, running on for as long
 // again (the caller may look only at its next region's end, or later).
 static void set_probe(edge_thread_stats *s, uint64_t now, uint64_t until) {
@@ -467,6 +466,8 @@ static void set_probe(edge_thread_stats *s, uint64_t now, uint64_t until) {
     atomic_store_explicit(&s->probe_from, from, memory_order_relaxed);
 }
 
+// Weighs each worker's saving against its cost (see EDGE_POOL_WEIGH_DECAY) and leaves workers
+// out or lets them back in. p->rate holds this region's rate, items and busy ns of each thread.
 static void weigh_workers(edge_pool *p, uint64_t idle_to) {
     const int n = p->n;
     const double items0 = p->rate[n], rate0 = p->rate[0];

@@ -142,7 +142,7 @@ final class BalancerTests: XCTestCase {
             let end = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
             var count = 0
             while DispatchTime.now().uptimeNanoseconds < end && !stop() {
-                pool.parallelFor(32, chunk: 1) { _, _ in Self.spin(nanoseconds: 20_000) }
+                pool.parallelFor(16, chunk: 1) { _, _ in Self.spin(nanoseconds: 2_000) }
                 count += 1
             }
             return count
