@@ -128,8 +128,9 @@ public final class WeightPlacement: @unchecked Sendable {
             // shuffle bound by memory, done once at load. After each job its file pages are given
             // back, so the process never holds much of a weight twice (mapping + copy): a matrix as
             // one job would add its whole size to the peak (the 279 MB tied output of a 128K
-            // vocabulary). They stay in the page cache; a later read (a tied embedding's rows)
-            // faults them in again. It cannot fail: type and shape were checked above.
+            // vocabulary). They stay in the page cache (an untied model's embedding rows, which
+            // are not repacked, are read from the mapping). It cannot fail: type and shape were
+            // checked above.
             var jobs: [(m: MatrixWeight, row: Int, rows: Int, at: Int)] = []
             for (m, at, _) in plan {
                 let groupBytes = 16 * m.rowBytes
