@@ -122,9 +122,10 @@ struct RunCommand: AsyncParsableCommand {
                 let wp = engine.placement
                 if wp.packedMatrices > 0 || !wp.unpackedReasons.isEmpty {
                     let left = wp.unpackedReasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-                    printError("weights: \(wp.packedMatrices) matrices in the x16 layout, \(formatBytes(wp.packedBytes))"
-                               + (wp.scheduler == nil ? " (a copy; their file pages were given back)" : " (resident blocks, in place)")
-                               + (left.isEmpty ? "" : "; left in the file layout: \(left)"))
+                    let packed = wp.packedMatrices == 0 ? "no matrix in the x16 layout"
+                        : "\(wp.packedMatrices) matrices in the x16 layout, \(formatBytes(wp.packedBytes))"
+                            + (wp.scheduler == nil ? " (a copy; their file pages were given back)" : " (resident blocks, in place)")
+                    printError("weights: " + packed + (left.isEmpty ? "" : "; left in the file layout: \(left)"))
                 }
                 printError("prompt tokens (\(ids.count)): \(ids)")
                 if chat { printError("rendered chat prompt: \(text.debugDescription)") }
