@@ -53,6 +53,11 @@ typedef struct {
     float *Y; int64_t ys;
 } mm_ctx;
 
+// The most weight bytes in one chunk of a matrix product: ~15-30 us of a core's bandwidth, so that
+// a worker's chunks stay far shorter than the scheduler's time slices (edge_pool.c tells a chunk
+// from a preemption by length) and a slow or preempted thread holds back little of a region.
+#define EDGE_OPS_CHUNK_BYTES ((size_t)512 * 1024)
+
 static void mm_range(void *vctx, int64_t b, int64_t e, int tid) {
     (void)tid;
     const mm_ctx *c = vctx;
@@ -74,6 +79,10 @@ void edge_op_matmul(edge_pool *pool, int weight_type, int64_t n, const void *W, 
     int64_t chunk = rows / (8 * (int64_t)nth);
     if (chunk < 16) chunk = 16;
     if (ntok > 1 && chunk > 64) chunk = 64;
+    // At most EDGE_OPS_CHUNK_BYTES of weights per chunk (a 128K-vocabulary output matrix would
+    // otherwise give chunks of tens of MB): see edge_pool.c, EDGE_POOL_GAP_NS.
+    const int64_t most = (int64_t)(EDGE_OPS_CHUNK_BYTES / (w_row_bytes ? w_row_bytes : 1));
+    if (chunk > most) chunk = most > 16 ? most : 16;
     if (edge_packed_used(weight_type)) chunk = (chunk + EDGE_PACK_ROWS - 1) / EDGE_PACK_ROWS * EDGE_PACK_ROWS;  // whole groups
     edge_pool_for(pool, rows, chunk, mm_range, &c);
 }
@@ -98,6 +107,9 @@ void edge_op_matmul_packed(edge_pool *pool, int weight_type, int64_t n, const vo
     int64_t chunk = groups / (8 * (int64_t)nth);
     if (chunk < 1) chunk = 1;
     if (ntok > 1 && chunk > 4) chunk = 4;
+    const size_t group_bytes = edge_packed_bytes(weight_type, EDGE_PACK_ROWS, n);
+    const int64_t most = (int64_t)(EDGE_OPS_CHUNK_BYTES / (group_bytes ? group_bytes : 1));
+    if (chunk > most) chunk = most > 1 ? most : 1;
     edge_pool_for(pool, groups, chunk, mmp_range, &c);
 }
 

@@ -58,7 +58,8 @@
 // EDGE_POOL_OUT_MIN_NS accounted, or no schedstat) it comes back and is weighed again. Without
 // this, a worker on a core shared for good comes back after every back-off and costs the regions
 // a time slice each time (on this project's KVM host, SmolLM2 Q8_0 with a CPU hog on one core:
-// 73% of the idle speed before, 76-80% after).
+// 73% of the idle speed before, 76-80% after). A worker that has learnt its core's ticks (below)
+// comes back instead, and works between them.
 #define EDGE_POOL_WEIGH_DECAY (1.0 / 128)
 #define EDGE_POOL_PROBE_NS 12000000ull
 #define EDGE_POOL_OUT_SAMPLE_NS 2000000ull
@@ -67,6 +68,39 @@
 #define EDGE_POOL_MIN_LOSS_NS 500000.0
 #define EDGE_POOL_BACKOFF_NS 20000000ull
 #define EDGE_POOL_MAX_BACKOFF_NS 640000000ull
+
+// Working around another busy thread's time slices. On a core shared with a CPU-bound thread the
+// scheduler switches between the two at its periodic tick (on this project's KVM host, Linux 6.18
+// EEVDF at CONFIG_HZ 250: runs of 3.95-3.98 ms, then ~4.04 ms off, always ending and starting on the
+// same 4 ms grid; measured with a hog and a spinning thread pinned to one CPU). Only a thread waking
+// on the core preempts between ticks. A worker notices that it was off the CPU from its own clock:
+// two reads that should be microseconds apart (between chunks, or between spins while it waits for
+// a region) are at least EDGE_POOL_GAP_NS apart. When EDGE_POOL_SLICE_FIT of its last
+// EDGE_POOL_SLICE_RESUMES resumptions fall on one grid of a usual tick period (edge_fit_tick), it
+// claims no chunk that would still run EDGE_POOL_SLICE_MARGIN_NS before the next tick (its longest
+// recent chunk counts as the chunk's length): it waits for the tick to pass, or to be preempted at
+// it, holding nothing, while the others take the region's chunks. Without this, a worker on a
+// shared core was caught inside a chunk at nearly every preemption and the region waited a whole
+// time slice for it; left out instead (below), it gave up the half of its core it does get. The
+// grid is in absolute time, so it holds across parking. A worker not preempted for
+// EDGE_POOL_SLICE_FORGET_NS forgets the grid (the other thread has gone).
+//
+// A worker that knows its ticks is weighed over a longer horizon (EDGE_POOL_SLICE_WEIGH_DECAY,
+// ~4096 regions): a preemption between ticks now and then does not outweigh its work. Left out, it
+// probes (spins) for up to EDGE_POOL_LEARN_NS of each back-off, time to learn its ticks, and
+// comes back as soon as it has learnt them.
+//
+// Chunks must be well under EDGE_POOL_GAP_NS for this to tell a preemption from a long chunk: the
+// ops cap a matrix product's chunk at 512 KiB of weights (edge_ops.c). Preemptions that do not fall
+// on a grid (a vCPU stalled by its host now and then) never fit one and change nothing.
+#define EDGE_POOL_GAP_NS 1000000ull
+#define EDGE_POOL_SLICE_MARGIN_NS 100000ull
+#define EDGE_POOL_SLICE_FORGET_NS 50000000ull
+#define EDGE_POOL_SLICE_WEIGH_DECAY (1.0 / 4096)
+#define EDGE_POOL_SLICE_RESUMES 8
+#define EDGE_POOL_SLICE_FIT 6
+#define EDGE_POOL_TICK_TOLERANCE_NS 200000ull
+#define EDGE_POOL_LEARN_NS 100000000ull
 
 // One thread's figures. The region_* fields are written by the thread during a region (before it
 // counts each chunk as done) and read and zeroed by the caller between regions; the totals and the
@@ -89,6 +123,10 @@ typedef struct {
                                    // reset by the caller)
     _Atomic uint64_t probe_from;   // while left out: when the probe starts, and ends (ns; set by
     _Atomic uint64_t probe_to;     // the caller)
+    _Atomic int slice_known;       // 1 while the worker knows the ticks that preempt it (shared core)
+    _Atomic uint64_t slice_ns;     // their period (ns), while slice_known
+    _Atomic uint64_t slice_stops;  // pauses before a tick that may preempt it
+    _Atomic uint64_t stalls;       // regions whose end waited EDGE_POOL_GAP_NS or more for its chunk
 } edge_thread_stats;
 
 // One share's claim word: (generation << 32) | index of its next unclaimed chunk. The generation
@@ -131,6 +169,7 @@ struct edge_pool {
     double *rate;                  // 3n entries: scratch for account_region (rate, items, busy ns)
     double *saved, *lost;          // n entries: decayed ns each worker saved / cost (see above)
     uint64_t *out_until, *back_in_at, *backoff;  // n entries: exclusion state, ns
+    unsigned char *learning;       // n entries: left out without knowing its ticks (back in once it does)
     uint64_t regions;              // regions run
     int n_out;                     // workers left out now
     uint32_t gen;                  // last generation published
@@ -179,9 +218,85 @@ static void futex_wake_all(_Atomic uint32_t *addr) {
 static inline uint64_t dbits(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
 static inline double bitsd(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
 
+// A worker's view of its runs on the CPU and the ticks that end them (see EDGE_POOL_GAP_NS). Owned
+// by the worker.
+typedef struct {
+    uint64_t last;       // its last clock read while runnable (0: none since it last parked)
+    uint64_t start;      // when its current run began (0: unknown, it has woken from parking since)
+    uint64_t since;      // when it last woke from parking (or started)
+    uint64_t tick;       // the period of the ticks it is preempted at (0: not known)
+    uint64_t ref;        // a tick, while tick is known
+    uint64_t chunk_ns;   // its longest recent chunk, decaying
+    int nres;            // resumptions recorded (the newest at resumes[(nres - 1) % N])
+    uint64_t resumes[EDGE_POOL_SLICE_RESUMES];
+} edge_slice;
+
+static void slice_set(edge_slice *sl, edge_thread_stats *s, uint64_t tick) {
+    sl->tick = tick;
+    atomic_store_explicit(&s->slice_ns, tick, memory_order_relaxed);
+    atomic_store_explicit(&s->slice_known, tick != 0, memory_order_relaxed);
+}
+
+uint64_t edge_fit_tick(const uint64_t *times, int n, int need, uint64_t tolerance_ns, uint64_t *tick_ref) {
+    static const uint64_t periods[] = { 10000000ull, 4000000ull, 3333333ull, 1000000ull };
+    if (n < 1 || n > 64 || need < 1 || need > n) return 0;
+    uint64_t newest = 0;
+    for (int i = 0; i < n; i++) if (times[i] > newest) newest = times[i];
+    for (size_t k = 0; k < sizeof periods / sizeof periods[0]; k++) {
+        const uint64_t P = periods[k];
+        // Each time's phase, as its distance before newest, modulo P.
+        uint64_t ph[64];
+        for (int i = 0; i < n; i++) ph[i] = (newest - times[i]) % P;
+        for (int i = 0; i < n; i++) {
+            // The times whose phase is at most the tolerance later than time i's.
+            int count = 0;
+            for (int j = 0; j < n; j++)
+                if ((ph[i] + P - ph[j]) % P <= tolerance_ns) count++;
+            if (count >= need) {
+                // Time i's phase is the earliest of its group: a tick is that far before newest.
+                if (tick_ref) *tick_ref = newest - ph[i];
+                return P;
+            }
+        }
+    }
+    return 0;
+}
+
+// One clock read `t` of a runnable worker: notes a gap (the end of a run and the start of the
+// next) and the ticks that preempt it.
+static void slice_observe(edge_slice *sl, edge_thread_stats *s, uint64_t t) {
+    if (!sl->last) {
+        sl->since = t;
+    } else if (t - sl->last >= EDGE_POOL_GAP_NS) {
+        sl->resumes[sl->nres++ % EDGE_POOL_SLICE_RESUMES] = t;
+        sl->start = t;
+        if (sl->nres >= EDGE_POOL_SLICE_RESUMES) {
+            uint64_t ref = 0;
+            const uint64_t tick = edge_fit_tick(sl->resumes, EDGE_POOL_SLICE_RESUMES, EDGE_POOL_SLICE_FIT,
+                                                EDGE_POOL_TICK_TOLERANCE_NS, &ref);
+            sl->ref = ref;
+            slice_set(sl, s, tick);
+        }
+    } else if (sl->tick && t > (sl->start ? sl->start : sl->since) + EDGE_POOL_SLICE_FORGET_NS) {
+        // Not preempted for that long: the core is no longer shared.
+        sl->nres = 0;
+        slice_set(sl, s, 0);
+    }
+    sl->last = t;
+}
+
+// Whether a worker may claim a chunk at `t` (it has just read the clock): when its ticks are known,
+// only if the chunk should end EDGE_POOL_SLICE_MARGIN_NS before the next one.
+static int slice_open(const edge_slice *sl, uint64_t t) {
+    // (Chunks too long to fit well between ticks are claimed anyway.)
+    if (!sl->tick || t < sl->ref || sl->chunk_ns + EDGE_POOL_SLICE_MARGIN_NS > sl->tick / 2) return 1;
+    const uint64_t next = sl->ref + ((t - sl->ref) / sl->tick + 1) * sl->tick;
+    return t + sl->chunk_ns + EDGE_POOL_SLICE_MARGIN_NS <= next;
+}
+
 // Thread `tid`'s part of region g: its own share, then (when stealing) the unclaimed chunks of the
 // others' shares, each taken from its front, one chunk per claim.
-static void participate(edge_pool *p, uint32_t g, int tid) {
+static void participate(edge_pool *p, uint32_t g, int tid, edge_slice *sl) {
     const edge_region *r = &p->region[g & 1];
     const edge_range_fn fn = atomic_load_explicit(&r->fn, memory_order_relaxed);
     void *const ctx = atomic_load_explicit(&r->ctx, memory_order_relaxed);
@@ -194,6 +309,7 @@ static void participate(edge_pool *p, uint32_t g, int tid) {
     // A worker left out has an empty share (dynamic mode only), so it may skip the region.
     if (steal && atomic_load_explicit(&s->excluded, memory_order_relaxed)) return;
     uint64_t items = 0, ns = 0, taken = 0, t_prev = now_ns();
+    if (sl) slice_observe(sl, s, t_prev);
     for (int k = 0; k < (steal ? n : 1); k++) {
         const int v = tid + k < n ? tid + k : tid + k - n;
         const uint32_t end = atomic_load_explicit(&r->end[v], memory_order_relaxed);
@@ -205,11 +321,30 @@ static void participate(edge_pool *p, uint32_t g, int tid) {
             if ((uint32_t)(c >> 32) != g) return;     // region g is over
             const uint32_t i = (uint32_t)c;
             if (i >= end) break;                      // share v has no unclaimed chunk
+            // Just before a tick that may preempt it, a worker on a shared core waits for the
+            // tick to pass (or for the region to end) instead of claiming (dynamic mode only,
+            // where the others take its chunks meanwhile).
+            if (sl && steal && !slice_open(sl, t_prev)) {
+                atomic_fetch_add_explicit(&s->slice_stops, 1, memory_order_relaxed);
+                do {
+                    cpu_relax();
+                    t_prev = now_ns();
+                    slice_observe(sl, s, t_prev);
+                    c = atomic_load_explicit(cw, memory_order_relaxed);
+                } while ((uint32_t)(c >> 32) == g && !slice_open(sl, t_prev));
+                continue;
+            }
             if (!atomic_compare_exchange_weak_explicit(cw, &c, c + 1, memory_order_acq_rel, memory_order_relaxed))
                 continue;
             const int64_t b = (int64_t)i * chunk, e = b + chunk < total ? b + chunk : total;
             fn(ctx, offset + b, offset + e, tid);
             const uint64_t t = now_ns();
+            if (sl) {
+                const uint64_t d = t - t_prev;
+                slice_observe(sl, s, t);
+                // A chunk cut by a preemption is not the chunk's length.
+                if (d < EDGE_POOL_GAP_NS) sl->chunk_ns = d > sl->chunk_ns - sl->chunk_ns / 8 ? d : sl->chunk_ns - sl->chunk_ns / 8;
+            }
             ns += t - t_prev;
             t_prev = t;
             items += (uint64_t)(e - b);
@@ -259,6 +394,8 @@ static void *worker_main(void *arg) {
     // While left out: the last sample's time and scheduler figures (sample_at 0: none yet).
     const int sched_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
     uint64_t sample_at = 0, run0 = 0, wait0 = 0;
+    edge_slice sl;
+    memset(&sl, 0, sizeof sl);
     for (;;) {
         uint64_t spin_start = now_ns();
         uint32_t g;
@@ -266,14 +403,20 @@ static void *worker_main(void *arg) {
         while ((g = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen) {
             if (atomic_load_explicit(&p->stop, memory_order_relaxed)) break;
             cpu_relax();
-            if ((++spins & 1023) == 0 && now_ns() - spin_start > EDGE_POOL_SPIN_NS
-                && !probe_step(s, sched_fd, now_ns(), &sample_at, &run0, &wait0)) {
+            if ((++spins & 1023) != 0) continue;
+            const uint64_t t = now_ns(), last = sl.last;
+            slice_observe(&sl, s, t);
+            // Time off the CPU is not time spent waiting for a region.
+            if (last && t - last >= EDGE_POOL_GAP_NS) spin_start = t;
+            if (t - spin_start > EDGE_POOL_SPIN_NS && !probe_step(s, sched_fd, t, &sample_at, &run0, &wait0)) {
                 atomic_fetch_add(&p->sleepers, 1);
                 // Re-check after announcing ourselves so a wake between check and wait is not lost.
                 if (atomic_load_explicit(&p->generation, memory_order_acquire) == seen &&
                     !atomic_load_explicit(&p->stop, memory_order_relaxed))
                     futex_wait(&p->generation, seen);
                 atomic_fetch_sub(&p->sleepers, 1);
+                // The wake-up starts a run at a time this thread cannot see.
+                sl.last = sl.start = 0;
                 spin_start = now_ns();
             }
         }
@@ -283,7 +426,7 @@ static void *worker_main(void *arg) {
             return NULL;
         }
         // A region that ended before this thread got here needs nothing from it: its claims fail.
-        participate(p, g, w->tid);
+        participate(p, g, w->tid, &sl);
         // Left out: measure the share of the core this thread gets (see EDGE_POOL_PROBE_NS). Not
         // left out (the common case): no clock read per region.
         if (atomic_load_explicit(&s->excluded, memory_order_relaxed))
@@ -316,14 +459,15 @@ edge_pool *edge_pool_create(int n_threads, const int *cpus) {
     p->lost = calloc(n, sizeof(double));
     p->out_until = calloc(n, sizeof(uint64_t));
     p->back_in_at = calloc(n, sizeof(uint64_t));
+    p->learning = calloc(n, 1);
     p->backoff = calloc(n, sizeof(uint64_t));
     p->region[0].end = calloc(n, sizeof(_Atomic uint32_t));
     p->region[1].end = calloc(n, sizeof(_Atomic uint32_t));
     p->workers = calloc(n > 1 ? n - 1 : 1, sizeof(edge_worker));
     if (!p->stats || !p->shares || !p->speed || !p->share || !p->rate || !p->saved || !p->lost ||
-        !p->out_until || !p->back_in_at || !p->backoff || !p->region[0].end || !p->region[1].end || !p->workers) {
+        !p->out_until || !p->back_in_at || !p->learning || !p->backoff || !p->region[0].end || !p->region[1].end || !p->workers) {
         free(p->stats); free(p->shares); free(p->speed); free(p->share); free(p->rate);
-        free(p->saved); free(p->lost); free(p->out_until); free(p->back_in_at); free(p->backoff); free(p->region[0].end); free(p->region[1].end);
+        free(p->saved); free(p->lost); free(p->out_until); free(p->back_in_at); free(p->learning); free(p->backoff); free(p->region[0].end); free(p->region[1].end);
         free(p->workers); free(p);
         return NULL;
     }
@@ -365,6 +509,7 @@ void edge_pool_destroy(edge_pool *p) {
     free(p->lost);
     free(p->out_until);
     free(p->back_in_at);
+    free(p->learning);
     free(p->backoff);
     free(p->region[0].end);
     free(p->region[1].end);
@@ -379,6 +524,7 @@ void edge_pool_set_balance(edge_pool *p, int mode) {
     // Every worker back in, with a clean slate.
     for (int t = 0; t < p->n; t++) {
         p->out_until[t] = p->back_in_at[t] = 0;
+        p->learning[t] = 0;
         p->saved[t] = p->lost[t] = 0;
         p->backoff[t] = EDGE_POOL_BACKOFF_NS;
         atomic_store(&p->stats[t].excluded, 0);
@@ -445,7 +591,11 @@ static void account_region(edge_pool *p, uint64_t idle_from, uint64_t idle_to) {
         p->rate[t] = (double)it / (double)ns;
         if (t > 0 && idle_to > idle_from) {
             const uint64_t last = atomic_load_explicit(&s->region_last_ns, memory_order_relaxed);
-            if (last > idle_from) p->lost[t] += (double)((last < idle_to ? last : idle_to) - idle_from);
+            if (last > idle_from) {
+                const uint64_t waited = (last < idle_to ? last : idle_to) - idle_from;
+                p->lost[t] += (double)waited;
+                if (waited >= EDGE_POOL_GAP_NS) atomic_fetch_add_explicit(&s->stalls, 1, memory_order_relaxed);
+            }
         }
         rate_sum += p->rate[t];
         speed_sum += p->speed[t];
@@ -462,10 +612,13 @@ static void account_region(edge_pool *p, uint64_t idle_from, uint64_t idle_to) {
     normalise_speeds(p);
 }
 
-// The probe of a worker left out until `until`: its last EDGE_POOL_PROBE_NS, running on for as long
-// again (the caller may look only at its next region's end, or later).
+// The probe of a worker left out from `now` until `until`: the back-off's last EDGE_POOL_LEARN_NS
+// (at least EDGE_POOL_PROBE_NS), which is long enough for the worker to learn its ticks on a shared
+// core (see EDGE_POOL_GAP_NS), running on for EDGE_POOL_PROBE_NS after it (the caller may look
+// only at its next region's end, or later).
 static void set_probe(edge_thread_stats *s, uint64_t now, uint64_t until) {
-    const uint64_t from = until - now > EDGE_POOL_PROBE_NS ? until - EDGE_POOL_PROBE_NS : now;
+    const uint64_t span = until - now < EDGE_POOL_LEARN_NS ? until - now : EDGE_POOL_LEARN_NS;
+    const uint64_t from = span > EDGE_POOL_PROBE_NS ? until - span : (until - now > EDGE_POOL_PROBE_NS ? until - EDGE_POOL_PROBE_NS : now);
     atomic_store_explicit(&s->probe_to, until + EDGE_POOL_PROBE_NS, memory_order_relaxed);
     atomic_store_explicit(&s->probe_from, from, memory_order_relaxed);
 }
@@ -481,20 +634,28 @@ static void weigh_workers(edge_pool *p, uint64_t idle_to) {
     for (int t = 1; t < n; t++) {
         edge_thread_stats *s = &p->stats[t];
         if (p->out_until[t]) {
-            if (now && now >= p->out_until[t]) {
+            // Left out on a shared core, a worker that has learnt its ticks comes back at once.
+            const int learnt = p->learning[t] && atomic_load_explicit(&s->slice_known, memory_order_relaxed);
+            if (now && (now >= p->out_until[t] || learnt)) {
                 const uint64_t wall = atomic_load_explicit(&s->out_wall_ns, memory_order_relaxed);
                 const uint64_t cpu = atomic_load_explicit(&s->out_cpu_ns, memory_order_relaxed);
                 atomic_store_explicit(&s->out_wall_ns, 0, memory_order_relaxed);
                 atomic_store_explicit(&s->out_cpu_ns, 0, memory_order_relaxed);
-                if (wall >= EDGE_POOL_OUT_MIN_NS && (double)cpu < EDGE_POOL_SHARED_FRACTION * (double)wall) {
-                    // Its core is still shared: stay out for another back-off, doubled.
+                // A worker that knows its ticks works between them (see EDGE_POOL_GAP_NS): back in.
+                if (!learnt && wall >= EDGE_POOL_OUT_MIN_NS && (double)cpu < EDGE_POOL_SHARED_FRACTION * (double)wall
+                    && !atomic_load_explicit(&s->slice_known, memory_order_relaxed)) {
+                    // Its core is still shared: stay out for another back-off, doubled, with a
+                    // probe of up to EDGE_POOL_LEARN_NS, long enough to learn its ticks (the worker
+                    // spins, so it is preempted as a working thread would be).
                     p->backoff[t] = p->backoff[t] * 2 < EDGE_POOL_MAX_BACKOFF_NS ? p->backoff[t] * 2 : EDGE_POOL_MAX_BACKOFF_NS;
                     p->out_until[t] = now + p->backoff[t];
                     set_probe(s, now, p->out_until[t]);
+                    p->learning[t] = 1;
                     atomic_fetch_add_explicit(&s->kept_out, 1, memory_order_relaxed);
                     continue;
                 }
                 p->out_until[t] = 0;
+                p->learning[t] = 0;
                 p->back_in_at[t] = now;
                 p->saved[t] = p->lost[t] = 0;
                 p->n_out--;
@@ -516,11 +677,18 @@ static void weigh_workers(edge_pool *p, uint64_t idle_to) {
             atomic_store_explicit(&s->out_wall_ns, 0, memory_order_relaxed);
             atomic_store_explicit(&s->out_cpu_ns, 0, memory_order_relaxed);
             set_probe(s, now, p->out_until[t]);
+            // Comes back as soon as it learns its ticks, unless it knew them and was still caught.
+            p->learning[t] = !atomic_load_explicit(&s->slice_known, memory_order_relaxed);
             atomic_store_explicit(&s->excluded, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&s->exclusions, 1, memory_order_relaxed);
         }
-        p->saved[t] *= 1.0 - EDGE_POOL_WEIGH_DECAY;
-        p->lost[t] *= 1.0 - EDGE_POOL_WEIGH_DECAY;
+        // A worker that works between its ticks is caught inside a chunk only when another
+        // thread wakes on its core: weighed over a longer horizon, such a stall now and then does
+        // not outweigh what it saves in between.
+        const double decay = atomic_load_explicit(&s->slice_known, memory_order_relaxed)
+            ? EDGE_POOL_SLICE_WEIGH_DECAY : EDGE_POOL_WEIGH_DECAY;
+        p->saved[t] *= 1.0 - decay;
+        p->lost[t] *= 1.0 - decay;
     }
 }
 
@@ -569,7 +737,7 @@ static void run_region(edge_pool *p, int64_t offset, int64_t total, int64_t chun
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
     atomic_store_explicit(&p->generation, g, memory_order_release);
     if (atomic_load(&p->sleepers) > 0) futex_wake_all(&p->generation);
-    participate(p, g, 0);
+    participate(p, g, 0, NULL);
     // Idle time at the end (waiting for other threads' chunks) is timed only when there is some.
     uint64_t idle_from = 0, idle_to = 0;
     if (atomic_load_explicit(&p->done, memory_order_acquire) < nchunks) {
@@ -630,6 +798,14 @@ void edge_pool_kept_out_stats(const edge_pool *p, uint64_t *kept_out) {
     for (int i = 0; i < p->n; i++) kept_out[i] = atomic_load(&p->stats[i].kept_out);
 }
 
+void edge_pool_slice_stats(const edge_pool *p, uint64_t *slice_ns, uint64_t *stops, uint64_t *stalls) {
+    for (int i = 0; i < p->n; i++) {
+        slice_ns[i] = atomic_load(&p->stats[i].slice_known) ? atomic_load(&p->stats[i].slice_ns) : 0;
+        stops[i] = atomic_load(&p->stats[i].slice_stops);
+        stalls[i] = atomic_load(&p->stats[i].stalls);
+    }
+}
+
 void edge_pool_reset_stats(edge_pool *p) {
     for (int i = 0; i < p->n; i++) {
         atomic_store(&p->stats[i].busy_ns, 0);
@@ -637,6 +813,8 @@ void edge_pool_reset_stats(edge_pool *p) {
         atomic_store(&p->stats[i].taken, 0);
         atomic_store(&p->stats[i].exclusions, 0);
         atomic_store(&p->stats[i].kept_out, 0);
+        atomic_store(&p->stats[i].slice_stops, 0);
+        atomic_store(&p->stats[i].stalls, 0);
     }
 }
 

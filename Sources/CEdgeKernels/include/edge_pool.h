@@ -82,7 +82,21 @@ void edge_pool_exclusion_stats(const edge_pool *pool, int *excluded, uint64_t *e
 // out, measured that it got under 80% of its core), so that it stayed out for another back-off
 // instead of coming back (see edge_pool.c).
 void edge_pool_kept_out_stats(const edge_pool *pool, uint64_t *kept_out);
+// Per thread: the period (ns) of the scheduler ticks that the worker has found preempt it, on a core
+// shared with another busy thread (0 when it knows of none); how many times it paused before a
+// tick instead of claiming a chunk that could be caught by it (see edge_pool.c, EDGE_POOL_GAP_NS);
+// and how many regions' ends waited 1 ms or more for one of its chunks (it was preempted inside
+// it). Thread 0, the caller, keeps no such figures.
+void edge_pool_slice_stats(const edge_pool *pool, uint64_t *slice_ns, uint64_t *stops, uint64_t *stalls);
 void edge_pool_reset_stats(edge_pool *pool);
+
+// The scheduler tick period that a thread's resumption times (ns, any order) fit: the longest of
+// the usual periods (CONFIG_HZ 100, 250, 300, 1000: 10, 4, 3.33, 1 ms) for which at least `need` of
+// the n times (n <= 64) fall within tolerance_ns of one phase, or 0. *tick_ref (if not NULL) gets
+// a tick: the earliest phase of that group, placed at or before the newest time. (A thread that
+// shares its core with a CPU-bound one is preempted and resumed at ticks; the pool's workers use
+// this to stop claiming work just before one. Exposed for tests.)
+uint64_t edge_fit_tick(const uint64_t *times, int n, int need, uint64_t tolerance_ns, uint64_t *tick_ref);
 
 // Runs `regions` parallel regions whose work is empty (one one-item chunk per thread) and
 // returns the mean nanoseconds of one: the pool's own cost per region (a benchmark helper; the
