@@ -75,18 +75,20 @@
 // same 4 ms grid; measured with a hog and a spinning thread pinned to one CPU). Only a thread waking
 // on the core preempts between ticks. A worker notices that it was off the CPU from its own clock:
 // two reads that should be microseconds apart (between chunks, or between spins while it waits for
-// a region) are at least EDGE_POOL_GAP_NS apart. When EDGE_POOL_SLICE_FIT of its last
-// EDGE_POOL_SLICE_RESUMES resumptions fall on one grid of a usual tick period (edge_fit_tick), it
-// claims no chunk that would still run EDGE_POOL_SLICE_MARGIN_NS before the next tick (its longest
+// a region) are at least EDGE_POOL_GAP_NS apart. When EDGE_POOL_TICK_FIT of its last
+// EDGE_POOL_TICK_RESUMES resumptions fall on one grid of a usual tick period (edge_fit_tick), it
+// claims no chunk that would still run EDGE_POOL_TICK_MARGIN_NS before the next tick (its longest
 // recent chunk counts as the chunk's length): it waits for the tick to pass, or to be preempted at
 // it, holding nothing, while the others take the region's chunks. Without this, a worker on a
 // shared core was caught inside a chunk at nearly every preemption and the region waited a whole
 // time slice for it; left out instead (below), it gave up the half of its core it does get. The
 // grid is in absolute time, so it holds across parking. A worker not preempted for
-// EDGE_POOL_SLICE_FORGET_NS forgets the grid (the other thread has gone).
+// EDGE_POOL_TICK_FORGET_NS forgets the grid (the other thread has gone).
 //
-// A worker that knows its ticks is weighed over a longer horizon (EDGE_POOL_SLICE_WEIGH_DECAY,
-// ~4096 regions): a preemption between ticks now and then does not outweigh its work. Left out, it
+// A worker that knows its ticks is weighed over a longer horizon (EDGE_POOL_TICK_WEIGH_DECAY,
+// ~4096 regions) and left out only once waiting for it has cost EDGE_POOL_TICK_MIN_LOSS_NS (a few
+// time slices): a preemption between ticks now and then (a thread waking on its core) does not
+// outweigh its work, also just after it comes back, before its saving has built up. Left out, it
 // probes (spins) for up to EDGE_POOL_LEARN_NS of each back-off, time to learn its ticks, and
 // comes back as soon as it has learnt them.
 //
@@ -94,11 +96,12 @@
 // ops cap a matrix product's chunk at 512 KiB of weights (edge_ops.c). Preemptions that do not fall
 // on a grid (a vCPU stalled by its host now and then) never fit one and change nothing.
 #define EDGE_POOL_GAP_NS 1000000ull
-#define EDGE_POOL_SLICE_MARGIN_NS 100000ull
-#define EDGE_POOL_SLICE_FORGET_NS 50000000ull
-#define EDGE_POOL_SLICE_WEIGH_DECAY (1.0 / 4096)
-#define EDGE_POOL_SLICE_RESUMES 8
-#define EDGE_POOL_SLICE_FIT 6
+#define EDGE_POOL_TICK_MARGIN_NS 100000ull
+#define EDGE_POOL_TICK_FORGET_NS 50000000ull
+#define EDGE_POOL_TICK_WEIGH_DECAY (1.0 / 4096)
+#define EDGE_POOL_TICK_MIN_LOSS_NS 12000000.0
+#define EDGE_POOL_TICK_RESUMES 8
+#define EDGE_POOL_TICK_FIT 6
 #define EDGE_POOL_TICK_TOLERANCE_NS 200000ull
 #define EDGE_POOL_LEARN_NS 100000000ull
 
@@ -123,9 +126,8 @@ typedef struct {
                                    // reset by the caller)
     _Atomic uint64_t probe_from;   // while left out: when the probe starts, and ends (ns; set by
     _Atomic uint64_t probe_to;     // the caller)
-    _Atomic int slice_known;       // 1 while the worker knows the ticks that preempt it (shared core)
-    _Atomic uint64_t slice_ns;     // their period (ns), while slice_known
-    _Atomic uint64_t slice_stops;  // pauses before a tick that may preempt it
+    _Atomic uint64_t tick_ns;      // period of the ticks that preempt the worker (shared core; 0: none known)
+    _Atomic uint64_t tick_pauses;  // pauses before a tick that may preempt it
     _Atomic uint64_t stalls;       // regions whose end waited EDGE_POOL_GAP_NS or more for its chunk
 } edge_thread_stats;
 
@@ -228,13 +230,12 @@ typedef struct {
     uint64_t ref;        // a tick, while tick is known
     uint64_t chunk_ns;   // its longest recent chunk, decaying
     int nres;            // resumptions recorded (the newest at resumes[(nres - 1) % N])
-    uint64_t resumes[EDGE_POOL_SLICE_RESUMES];
-} edge_slice;
+    uint64_t resumes[EDGE_POOL_TICK_RESUMES];
+} edge_ticks;
 
-static void slice_set(edge_slice *sl, edge_thread_stats *s, uint64_t tick) {
+static void ticks_set(edge_ticks *sl, edge_thread_stats *s, uint64_t tick) {
     sl->tick = tick;
-    atomic_store_explicit(&s->slice_ns, tick, memory_order_relaxed);
-    atomic_store_explicit(&s->slice_known, tick != 0, memory_order_relaxed);
+    atomic_store_explicit(&s->tick_ns, tick, memory_order_relaxed);
 }
 
 uint64_t edge_fit_tick(const uint64_t *times, int n, int need, uint64_t tolerance_ns, uint64_t *tick_ref) {
@@ -264,39 +265,39 @@ uint64_t edge_fit_tick(const uint64_t *times, int n, int need, uint64_t toleranc
 
 // One clock read `t` of a runnable worker: notes a gap (the end of a run and the start of the
 // next) and the ticks that preempt it.
-static void slice_observe(edge_slice *sl, edge_thread_stats *s, uint64_t t) {
+static void ticks_observe(edge_ticks *sl, edge_thread_stats *s, uint64_t t) {
     if (!sl->last) {
         sl->since = t;
     } else if (t - sl->last >= EDGE_POOL_GAP_NS) {
-        sl->resumes[sl->nres++ % EDGE_POOL_SLICE_RESUMES] = t;
+        sl->resumes[sl->nres++ % EDGE_POOL_TICK_RESUMES] = t;
         sl->start = t;
-        if (sl->nres >= EDGE_POOL_SLICE_RESUMES) {
+        if (sl->nres >= EDGE_POOL_TICK_RESUMES) {
             uint64_t ref = 0;
-            const uint64_t tick = edge_fit_tick(sl->resumes, EDGE_POOL_SLICE_RESUMES, EDGE_POOL_SLICE_FIT,
+            const uint64_t tick = edge_fit_tick(sl->resumes, EDGE_POOL_TICK_RESUMES, EDGE_POOL_TICK_FIT,
                                                 EDGE_POOL_TICK_TOLERANCE_NS, &ref);
             sl->ref = ref;
-            slice_set(sl, s, tick);
+            ticks_set(sl, s, tick);
         }
-    } else if (sl->tick && t > (sl->start ? sl->start : sl->since) + EDGE_POOL_SLICE_FORGET_NS) {
+    } else if (sl->tick && t > (sl->start ? sl->start : sl->since) + EDGE_POOL_TICK_FORGET_NS) {
         // Not preempted for that long: the core is no longer shared.
         sl->nres = 0;
-        slice_set(sl, s, 0);
+        ticks_set(sl, s, 0);
     }
     sl->last = t;
 }
 
 // Whether a worker may claim a chunk at `t` (it has just read the clock): when its ticks are known,
-// only if the chunk should end EDGE_POOL_SLICE_MARGIN_NS before the next one.
-static int slice_open(const edge_slice *sl, uint64_t t) {
+// only if the chunk should end EDGE_POOL_TICK_MARGIN_NS before the next one.
+static int ticks_open(const edge_ticks *sl, uint64_t t) {
     // (Chunks too long to fit well between ticks are claimed anyway.)
-    if (!sl->tick || t < sl->ref || sl->chunk_ns + EDGE_POOL_SLICE_MARGIN_NS > sl->tick / 2) return 1;
+    if (!sl->tick || t < sl->ref || sl->chunk_ns + EDGE_POOL_TICK_MARGIN_NS > sl->tick / 2) return 1;
     const uint64_t next = sl->ref + ((t - sl->ref) / sl->tick + 1) * sl->tick;
-    return t + sl->chunk_ns + EDGE_POOL_SLICE_MARGIN_NS <= next;
+    return t + sl->chunk_ns + EDGE_POOL_TICK_MARGIN_NS <= next;
 }
 
 // Thread `tid`'s part of region g: its own share, then (when stealing) the unclaimed chunks of the
 // others' shares, each taken from its front, one chunk per claim.
-static void participate(edge_pool *p, uint32_t g, int tid, edge_slice *sl) {
+static void participate(edge_pool *p, uint32_t g, int tid, edge_ticks *sl) {
     const edge_region *r = &p->region[g & 1];
     const edge_range_fn fn = atomic_load_explicit(&r->fn, memory_order_relaxed);
     void *const ctx = atomic_load_explicit(&r->ctx, memory_order_relaxed);
@@ -309,7 +310,7 @@ static void participate(edge_pool *p, uint32_t g, int tid, edge_slice *sl) {
     // A worker left out has an empty share (dynamic mode only), so it may skip the region.
     if (steal && atomic_load_explicit(&s->excluded, memory_order_relaxed)) return;
     uint64_t items = 0, ns = 0, taken = 0, t_prev = now_ns();
-    if (sl) slice_observe(sl, s, t_prev);
+    if (sl) ticks_observe(sl, s, t_prev);
     for (int k = 0; k < (steal ? n : 1); k++) {
         const int v = tid + k < n ? tid + k : tid + k - n;
         const uint32_t end = atomic_load_explicit(&r->end[v], memory_order_relaxed);
@@ -324,14 +325,14 @@ static void participate(edge_pool *p, uint32_t g, int tid, edge_slice *sl) {
             // Just before a tick that may preempt it, a worker on a shared core waits for the
             // tick to pass (or for the region to end) instead of claiming (dynamic mode only,
             // where the others take its chunks meanwhile).
-            if (sl && steal && !slice_open(sl, t_prev)) {
-                atomic_fetch_add_explicit(&s->slice_stops, 1, memory_order_relaxed);
+            if (sl && steal && !ticks_open(sl, t_prev)) {
+                atomic_fetch_add_explicit(&s->tick_pauses, 1, memory_order_relaxed);
                 do {
                     cpu_relax();
                     t_prev = now_ns();
-                    slice_observe(sl, s, t_prev);
+                    ticks_observe(sl, s, t_prev);
                     c = atomic_load_explicit(cw, memory_order_relaxed);
-                } while ((uint32_t)(c >> 32) == g && !slice_open(sl, t_prev));
+                } while ((uint32_t)(c >> 32) == g && !ticks_open(sl, t_prev));
                 continue;
             }
             if (!atomic_compare_exchange_weak_explicit(cw, &c, c + 1, memory_order_acq_rel, memory_order_relaxed))
@@ -341,7 +342,7 @@ static void participate(edge_pool *p, uint32_t g, int tid, edge_slice *sl) {
             const uint64_t t = now_ns();
             if (sl) {
                 const uint64_t d = t - t_prev;
-                slice_observe(sl, s, t);
+                ticks_observe(sl, s, t);
                 // A chunk cut by a preemption is not the chunk's length.
                 if (d < EDGE_POOL_GAP_NS) sl->chunk_ns = d > sl->chunk_ns - sl->chunk_ns / 8 ? d : sl->chunk_ns - sl->chunk_ns / 8;
             }
@@ -394,7 +395,7 @@ static void *worker_main(void *arg) {
     // While left out: the last sample's time and scheduler figures (sample_at 0: none yet).
     const int sched_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
     uint64_t sample_at = 0, run0 = 0, wait0 = 0;
-    edge_slice sl;
+    edge_ticks sl;
     memset(&sl, 0, sizeof sl);
     for (;;) {
         uint64_t spin_start = now_ns();
@@ -405,7 +406,7 @@ static void *worker_main(void *arg) {
             cpu_relax();
             if ((++spins & 1023) != 0) continue;
             const uint64_t t = now_ns(), last = sl.last;
-            slice_observe(&sl, s, t);
+            ticks_observe(&sl, s, t);
             // Time off the CPU is not time spent waiting for a region.
             if (last && t - last >= EDGE_POOL_GAP_NS) spin_start = t;
             if (t - spin_start > EDGE_POOL_SPIN_NS && !probe_step(s, sched_fd, t, &sample_at, &run0, &wait0)) {
@@ -635,7 +636,7 @@ static void weigh_workers(edge_pool *p, uint64_t idle_to) {
         edge_thread_stats *s = &p->stats[t];
         if (p->out_until[t]) {
             // Left out on a shared core, a worker that has learnt its ticks comes back at once.
-            const int learnt = p->learning[t] && atomic_load_explicit(&s->slice_known, memory_order_relaxed);
+            const int learnt = p->learning[t] && (atomic_load_explicit(&s->tick_ns, memory_order_relaxed) != 0);
             if (now && (now >= p->out_until[t] || learnt)) {
                 const uint64_t wall = atomic_load_explicit(&s->out_wall_ns, memory_order_relaxed);
                 const uint64_t cpu = atomic_load_explicit(&s->out_cpu_ns, memory_order_relaxed);
@@ -643,7 +644,7 @@ static void weigh_workers(edge_pool *p, uint64_t idle_to) {
                 atomic_store_explicit(&s->out_cpu_ns, 0, memory_order_relaxed);
                 // A worker that knows its ticks works between them (see EDGE_POOL_GAP_NS): back in.
                 if (!learnt && wall >= EDGE_POOL_OUT_MIN_NS && (double)cpu < EDGE_POOL_SHARED_FRACTION * (double)wall
-                    && !atomic_load_explicit(&s->slice_known, memory_order_relaxed)) {
+                    && !(atomic_load_explicit(&s->tick_ns, memory_order_relaxed) != 0)) {
                     // Its core is still shared: stay out for another back-off, doubled, with a
                     // probe of up to EDGE_POOL_LEARN_NS, long enough to learn its ticks (the worker
                     // spins, so it is preempted as a working thread would be).
@@ -666,7 +667,8 @@ static void weigh_workers(edge_pool *p, uint64_t idle_to) {
         // The caller's time for this worker's items; at equal speed when the caller did none.
         const double items = p->rate[n + t];
         if (items > 0) p->saved[t] += rate0 > 0 && items0 > 0 ? items / rate0 : p->rate[2 * n + t];
-        if (p->lost[t] > p->saved[t] && p->lost[t] > EDGE_POOL_MIN_LOSS_NS) {
+        const int knows_ticks = atomic_load_explicit(&s->tick_ns, memory_order_relaxed) != 0;
+        if (p->lost[t] > p->saved[t] && p->lost[t] > (knows_ticks ? EDGE_POOL_TICK_MIN_LOSS_NS : EDGE_POOL_MIN_LOSS_NS)) {
             if (!now) now = now_ns();
             const uint64_t back = p->back_in_at[t] && now - p->back_in_at[t] < 1000000000ull
                 ? (p->backoff[t] * 2 < EDGE_POOL_MAX_BACKOFF_NS ? p->backoff[t] * 2 : EDGE_POOL_MAX_BACKOFF_NS)
@@ -678,15 +680,14 @@ static void weigh_workers(edge_pool *p, uint64_t idle_to) {
             atomic_store_explicit(&s->out_cpu_ns, 0, memory_order_relaxed);
             set_probe(s, now, p->out_until[t]);
             // Comes back as soon as it learns its ticks, unless it knew them and was still caught.
-            p->learning[t] = !atomic_load_explicit(&s->slice_known, memory_order_relaxed);
+            p->learning[t] = !(atomic_load_explicit(&s->tick_ns, memory_order_relaxed) != 0);
             atomic_store_explicit(&s->excluded, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&s->exclusions, 1, memory_order_relaxed);
         }
         // A worker that works between its ticks is caught inside a chunk only when another
         // thread wakes on its core: weighed over a longer horizon, such a stall now and then does
         // not outweigh what it saves in between.
-        const double decay = atomic_load_explicit(&s->slice_known, memory_order_relaxed)
-            ? EDGE_POOL_SLICE_WEIGH_DECAY : EDGE_POOL_WEIGH_DECAY;
+        const double decay = knows_ticks ? EDGE_POOL_TICK_WEIGH_DECAY : EDGE_POOL_WEIGH_DECAY;
         p->saved[t] *= 1.0 - decay;
         p->lost[t] *= 1.0 - decay;
     }
@@ -798,10 +799,10 @@ void edge_pool_kept_out_stats(const edge_pool *p, uint64_t *kept_out) {
     for (int i = 0; i < p->n; i++) kept_out[i] = atomic_load(&p->stats[i].kept_out);
 }
 
-void edge_pool_slice_stats(const edge_pool *p, uint64_t *slice_ns, uint64_t *stops, uint64_t *stalls) {
+void edge_pool_tick_stats(const edge_pool *p, uint64_t *tick_ns, uint64_t *pauses, uint64_t *stalls) {
     for (int i = 0; i < p->n; i++) {
-        slice_ns[i] = atomic_load(&p->stats[i].slice_known) ? atomic_load(&p->stats[i].slice_ns) : 0;
-        stops[i] = atomic_load(&p->stats[i].slice_stops);
+        tick_ns[i] = atomic_load(&p->stats[i].tick_ns);
+        pauses[i] = atomic_load(&p->stats[i].tick_pauses);
         stalls[i] = atomic_load(&p->stats[i].stalls);
     }
 }
@@ -813,7 +814,7 @@ void edge_pool_reset_stats(edge_pool *p) {
         atomic_store(&p->stats[i].taken, 0);
         atomic_store(&p->stats[i].exclusions, 0);
         atomic_store(&p->stats[i].kept_out, 0);
-        atomic_store(&p->stats[i].slice_stops, 0);
+        atomic_store(&p->stats[i].tick_pauses, 0);
         atomic_store(&p->stats[i].stalls, 0);
     }
 }

@@ -41,16 +41,16 @@ public final class WorkerPool: @unchecked Sendable {
         /// The period of the scheduler ticks that this worker has found preempt it, on a core
         /// shared with another busy thread (nil: it knows of none). It claims no chunk that a tick
         /// could catch.
-        public let sliceNanoseconds: UInt64?
+        public let tickNanoseconds: UInt64?
         /// Times it paused before a tick instead of claiming a chunk.
-        public let sliceStops: UInt64
+        public let tickPauses: UInt64
         /// Regions whose end waited 1 ms or more for one of its chunks (it was preempted inside
         /// the chunk).
         public let stalls: UInt64
 
         public init(speed: Double, share: Double, busyNanoseconds: UInt64, items: UInt64, takenItems: UInt64,
                     excluded: Bool, exclusions: UInt64, keptOut: UInt64 = 0,
-                    sliceNanoseconds: UInt64? = nil, sliceStops: UInt64 = 0, stalls: UInt64 = 0) {
+                    tickNanoseconds: UInt64? = nil, tickPauses: UInt64 = 0, stalls: UInt64 = 0) {
             self.speed = speed
             self.share = share
             self.busyNanoseconds = busyNanoseconds
@@ -59,8 +59,8 @@ public final class WorkerPool: @unchecked Sendable {
             self.excluded = excluded
             self.exclusions = exclusions
             self.keptOut = keptOut
-            self.sliceNanoseconds = sliceNanoseconds
-            self.sliceStops = sliceStops
+            self.tickNanoseconds = tickNanoseconds
+            self.tickPauses = tickPauses
             self.stalls = stalls
         }
     }
@@ -129,14 +129,14 @@ public final class WorkerPool: @unchecked Sendable {
         edge_pool_exclusion_stats(raw, &excluded, &exclusions)
         var keptOut = [UInt64](repeating: 0, count: threadCount)
         edge_pool_kept_out_stats(raw, &keptOut)
-        var slice = [UInt64](repeating: 0, count: threadCount)
-        var stops = [UInt64](repeating: 0, count: threadCount)
+        var ticks = [UInt64](repeating: 0, count: threadCount)
+        var pauses = [UInt64](repeating: 0, count: threadCount)
         var stalls = [UInt64](repeating: 0, count: threadCount)
-        edge_pool_slice_stats(raw, &slice, &stops, &stalls)
+        edge_pool_tick_stats(raw, &ticks, &pauses, &stalls)
         return (0..<threadCount).map {
             ThreadBalance(speed: speeds[$0], share: shares[$0], busyNanoseconds: busy[$0], items: items[$0], takenItems: taken[$0],
                           excluded: excluded[$0] != 0, exclusions: exclusions[$0], keptOut: keptOut[$0],
-                          sliceNanoseconds: slice[$0] == 0 ? nil : slice[$0], sliceStops: stops[$0], stalls: stalls[$0])
+                          tickNanoseconds: ticks[$0] == 0 ? nil : ticks[$0], tickPauses: pauses[$0], stalls: stalls[$0])
         }
     }
 

@@ -158,8 +158,8 @@ func balancerSummary(_ node: CPUNode) -> String {
         let out = t.exclusions == 0 ? "" : ", left out \(t.exclusions) time\(t.exclusions == 1 ? "" : "s") (core shared)"
             + (t.keptOut == 0 ? "" : ", kept out \(t.keptOut) more back-off\(t.keptOut == 1 ? "" : "s") (core still shared)")
             + (t.excluded ? ", out now" : "")
-            + (t.sliceNanoseconds.map { String(format: ", core shared: works between its %.2f ms scheduler ticks", Double($0) / 1e6) } ?? "")
-            + (t.sliceStops == 0 ? "" : ", paused before \(t.sliceStops) tick\(t.sliceStops == 1 ? "" : "s")")
+            + (t.tickNanoseconds.map { String(format: ", core shared: works between its %.2f ms scheduler ticks", Double($0) / 1e6) } ?? "")
+            + (t.tickPauses == 0 ? "" : ", paused before \(t.tickPauses) tick\(t.tickPauses == 1 ? "" : "s")")
             + (t.stalls == 0 ? "" : ", held up \(t.stalls) region\(t.stalls == 1 ? "" : "s") by 1 ms or more")
         return String(format: "thread %d%@ speed %.2f share %.1f%% (%.1f%% of its items taken from other shares, %.0f items/us busy%@)",
                       i, cpu, t.speed, 100 * t.share, taken, rate, out)

@@ -150,9 +150,9 @@ final class BalancerTests: XCTestCase {
         }
         // Learning takes 8 preemptions (tens of ms) once the worker spins; the first back-off after
         // it is caught inside a chunk comes before that.
-        let before = regions(seconds: 1.5) { let t = pool.balanceState()[1]; return t.sliceNanoseconds != nil && !t.excluded }
+        let before = regions(seconds: 1.5) { let t = pool.balanceState()[1]; return t.tickNanoseconds != nil && !t.excluded }
         let first = pool.balanceState()
-        let tick = try XCTUnwrap(first[1].sliceNanoseconds, "the worker sharing CPU \(hogCPU) with the hog never learnt its ticks in \(before) regions: \(first)")
+        let tick = try XCTUnwrap(first[1].tickNanoseconds, "the worker sharing CPU \(hogCPU) with the hog never learnt its ticks in \(before) regions: \(first)")
         XCTAssertTrue([1_000_000, 3_333_333, 4_000_000, 10_000_000].contains(tick), "a tick period of a usual CONFIG_HZ: \(tick) ns")
         pool.resetStats()
         let after = regions(seconds: 1.0)
@@ -160,7 +160,7 @@ final class BalancerTests: XCTestCase {
         let share = Double(state[1].items) / Double(max(1, state[0].items + state[1].items))
         // The worker gets about half its core: a fair part of the items, with a pause before most ticks.
         XCTAssertGreaterThan(share, 0.1, "the worker should do part of the work between ticks: \(after) regions: \(state)")
-        XCTAssertGreaterThan(state[1].sliceStops, 20, "it should pause before ticks (~125 a second at 4 ms): \(state)")
+        XCTAssertGreaterThan(state[1].tickPauses, 20, "it should pause before ticks (~125 a second at 4 ms): \(state)")
         // Caught inside a chunk at every preemption, it would hold up ~125 regions a second.
         XCTAssertLessThan(state[1].stalls, 25, "regions held up by the worker: \(after) regions: \(state)")
         XCTAssertEqual(state[0].stalls, 0)

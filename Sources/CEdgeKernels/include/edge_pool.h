@@ -87,7 +87,7 @@ void edge_pool_kept_out_stats(const edge_pool *pool, uint64_t *kept_out);
 // tick instead of claiming a chunk that could be caught by it (see edge_pool.c, EDGE_POOL_GAP_NS);
 // and how many regions' ends waited 1 ms or more for one of its chunks (it was preempted inside
 // it). Thread 0, the caller, keeps no such figures.
-void edge_pool_slice_stats(const edge_pool *pool, uint64_t *slice_ns, uint64_t *stops, uint64_t *stalls);
+void edge_pool_tick_stats(const edge_pool *pool, uint64_t *tick_ns, uint64_t *pauses, uint64_t *stalls);
 void edge_pool_reset_stats(edge_pool *pool);
 
 // The scheduler tick period that a thread's resumption times (ns, any order) fit: the longest of
