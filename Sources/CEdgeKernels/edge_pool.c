@@ -224,8 +224,7 @@ static inline double bitsd(uint64_t u) { double d; memcpy(&d, &u, 8); return d; 
 // by the worker.
 typedef struct {
     uint64_t last;       // its last clock read while runnable (0: none since it last parked)
-    uint64_t start;      // when its current run began (0: unknown, it has woken from parking since)
-    uint64_t since;      // when it last woke from parking (or started)
+    uint64_t since;      // its last resumption or wake-up from parking (or start)
     uint64_t tick;       // the period of the ticks it is preempted at (0: not known)
     uint64_t ref;        // a tick, while tick is known
     uint64_t chunk_ns;   // its longest recent chunk, decaying
@@ -270,7 +269,7 @@ static void ticks_observe(edge_ticks *sl, edge_thread_stats *s, uint64_t t) {
         sl->since = t;
     } else if (t - sl->last >= EDGE_POOL_GAP_NS) {
         sl->resumes[sl->nres++ % EDGE_POOL_TICK_RESUMES] = t;
-        sl->start = t;
+        sl->since = t;
         if (sl->nres >= EDGE_POOL_TICK_RESUMES) {
             uint64_t ref = 0;
             const uint64_t tick = edge_fit_tick(sl->resumes, EDGE_POOL_TICK_RESUMES, EDGE_POOL_TICK_FIT,
@@ -278,7 +277,7 @@ static void ticks_observe(edge_ticks *sl, edge_thread_stats *s, uint64_t t) {
             sl->ref = ref;
             ticks_set(sl, s, tick);
         }
-    } else if (sl->tick && t > (sl->start ? sl->start : sl->since) + EDGE_POOL_TICK_FORGET_NS) {
+    } else if (sl->tick && t > sl->since + EDGE_POOL_TICK_FORGET_NS) {
         // Not preempted for that long: the core is no longer shared.
         sl->nres = 0;
         ticks_set(sl, s, 0);
@@ -416,8 +415,8 @@ static void *worker_main(void *arg) {
                     !atomic_load_explicit(&p->stop, memory_order_relaxed))
                     futex_wait(&p->generation, seen);
                 atomic_fetch_sub(&p->sleepers, 1);
-                // The wake-up starts a run at a time this thread cannot see.
-                sl.last = sl.start = 0;
+                // The wake-up is not a preemption: the next clock read only sets `since`.
+                sl.last = 0;
                 spin_start = now_ns();
             }
         }

@@ -15,7 +15,9 @@
 // chunk it has already started waits for it. In the static mode every thread gets an equal share
 // and computes exactly that share (no taking), for comparison. The dynamic mode also leaves out, for
 // a back-off period, a worker whose late chunks cost the caller more waiting than its work saves
-// (a worker on a core shared with another busy process is preempted inside its chunks).
+// (a worker on a core shared with another busy process is preempted inside its chunks), unless
+// the worker has learnt the scheduler ticks it is preempted at: then it claims no chunk a tick
+// could catch and stays in (see edge_pool.c, EDGE_POOL_GAP_NS).
 //
 // Which thread computes a chunk never changes the result: the chunk grid ([k*chunk, (k+1)*chunk))
 // is the same in both modes and for any shares, and fn must make each item's result independent
