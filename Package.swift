@@ -22,7 +22,9 @@ let package = Package(
         // Value types, errors, tensor types. No I/O.
         .target(name: "EdgeCore"),
         // GGUF over mmap -> manifest; indexes weights, never copies them.
-        .target(name: "EdgeFormats", dependencies: ["EdgeCore"]),
+        .target(name: "EdgeFormats", dependencies: ["EdgeCore", "CEdgeFault"]),
+        // C: the SIGBUS guard that turns a model file truncated under its mapping into an error.
+        .target(name: "CEdgeFault"),
         // Byte-level BPE and SentencePiece-style BPE from GGUF metadata.
         .target(name: "EdgeTokenizer", dependencies: ["EdgeCore", "EdgeFormats"]),
         // The Jinja subset real chat templates use.

@@ -46,6 +46,8 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
     case keyType(key: String, expected: String, found: String)
     /// A metadata value is out of its valid range.
     case badValue(key: String, reason: String)
+    /// The file changed while it was in use (truncated or rewritten in place by another process).
+    case fileChanged(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -78,6 +80,7 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .tensorOutOfBounds(name, offset, size, fileSize):
             "corrupt file: tensor '\(name)' (\(size) bytes at data offset \(offset)) lies outside the file (\(fileSize) bytes)"
         case let .duplicateTensor(name): "corrupt file: tensor '\(name)' appears twice"
+        case let .fileChanged(path, reason): "model file \(path) changed underneath: \(reason); the operation was stopped"
         case let .tensorsOverlap(name, other, offset):
             "corrupt file: tensor '\(name)' data at data offset \(offset) overlaps the data of tensor '\(other)'"
         case let .missingKey(key): "model metadata lacks required key '\(key)'"

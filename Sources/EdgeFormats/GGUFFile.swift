@@ -58,6 +58,10 @@ public final class GGUFFile: Sendable {
     /// Real files hold a few hundred thousand at most (T5's `precompiled_charsmap`).
     public static let maxBoxedArrayElements = 1 << 24
 
+    /// Throws ``FormatError/fileChanged(path:reason:)`` when the file changed on disk since it was
+    /// mapped (see ``MappedFile/checkUnchanged()``).
+    public func checkUnchanged() throws(FormatError) { try mapping.checkUnchanged() }
+
     public convenience init(path: String) throws(FormatError) {
         try self.init(mapping: MappedFile(path: path))
     }

@@ -105,6 +105,7 @@ public enum PlacementPlanner {
     }
 
     public static func plan(_ r: PlacementRequest) throws(PlacementError) -> PlacementPlan {
+        try checkBounds(r)
         do {
             return try planBest(r)
         } catch let .budgetTooSmall(device, budget, minimum, detail) {
@@ -154,6 +155,26 @@ public enum PlacementPlanner {
         }
         if let best { return best }
         throw firstError!
+    }
+
+    /// Every number of the request within ``InputBounds``, so that no product the planner forms
+    /// (positions × bytes per position, budgets summed over devices) can overflow.
+    static func checkBounds(_ r: PlacementRequest) throws(PlacementError) {
+        func check(_ value: Int, _ range: ClosedRange<Int>, _ name: String) throws(PlacementError) {
+            guard range.contains(value) else {
+                throw .badRequest("\(name) \(value) is out of range: it must be in \(range.lowerBound)...\(range.upperBound)")
+            }
+        }
+        try check(r.context, InputBounds.contextTokens, "context length")
+        try check(r.promptTokens, InputBounds.promptTokens, "prompt length")
+        try check(r.generateTokens, InputBounds.generateTokens, "tokens to generate")
+        try check(r.batch, InputBounds.batchTokens, "batch size")
+        if let t = r.threads { try check(t, InputBounds.threads, "thread count") }
+        if let b = r.memoryBudget { try check(b, InputBounds.memoryBytes, "memory budget") }
+        for (id, b) in r.gpuBudgets.sorted(by: { $0.key < $1.key }) { try check(b, InputBounds.memoryBytes, "memory budget of \(id)") }
+        if let d = r.diskBytesPerSecond, !(d > 0 && d.isFinite) {
+            throw .badRequest("disk bandwidth \(d) bytes/s is not a positive number")
+        }
     }
 
     static func planOnce(_ r: PlacementRequest, target: Int) throws(PlacementError) -> PlacementPlan {

@@ -101,11 +101,7 @@ public final class Engine: Sendable {
         }
         parsedTemplate = tokenizer.chatTemplate.map { source in Result { () throws(TemplateError) in try ChatTemplate(source) } }
         let ctx = options.plan?.context ?? options.contextLength ?? model.config.contextLength
-        guard ctx >= 1, ctx <= 1 << 22 else {
-            throw RuntimeError.badParameter(name: "context length", reason: "\(ctx) is not in 1...\(1 << 22)")
-        }
-        guard options.batchSize >= 1 else { throw RuntimeError.badParameter(name: "batch size", reason: "\(options.batchSize)") }
-        let c = model.config
+        try Engine.checkBounds(options, context: ctx)
         let manifest = ModelManifest(model: model)
         self.manifest = manifest
         var budget = options.memoryBudget
@@ -163,7 +159,30 @@ public final class Engine: Sendable {
         let speeds = options.threadSpeeds ?? plan.map(\.threads.startingShares).flatMap { $0.count == threadsWanted ? $0 : nil }
         node = try CPUNode(threads: threadsWanted, balance: options.balance, speeds: speeds)
         self.options = options
+        // Repacking and resident reads went through the mapping: the file must still be the one mapped.
+        try model.file.checkUnchanged()
         loadSeconds = monotonicSeconds() - t0
+    }
+
+    /// Checks every number of `options` against ``InputBounds`` before anything is allocated.
+    static func checkBounds(_ options: EngineOptions, context: Int) throws(RuntimeError) {
+        func check(_ value: Int, _ range: ClosedRange<Int>, _ name: String) throws(RuntimeError) {
+            guard range.contains(value) else {
+                throw .badParameter(name: name, reason: "\(value) is not in \(range.lowerBound)...\(range.upperBound)")
+            }
+        }
+        try check(context, InputBounds.contextTokens, "context length")
+        try check(options.batchSize, InputBounds.batchTokens, "batch size")
+        if let threads = options.threads { try check(threads, InputBounds.threads, "thread count") }
+        if let budget = options.memoryBudget { try check(budget, InputBounds.memoryBytes, "memory budget") }
+        try check(options.expectedPromptTokens, InputBounds.promptTokens, "expected prompt tokens")
+        try check(options.expectedGeneratedTokens, InputBounds.generateTokens, "expected generated tokens")
+        if let speeds = options.threadSpeeds, let bad = speeds.first(where: { !($0 > 0 && $0.isFinite) }) {
+            throw .badParameter(name: "thread speeds", reason: "\(bad) is not a positive number")
+        }
+        if let rate = options.diskBytesPerSecond, !(rate > 0 && rate.isFinite) {
+            throw .badParameter(name: "disk bandwidth", reason: "\(rate) bytes/s is not a positive number")
+        }
     }
 
     /// Checks that a saved plan can run here: a CPU plan (one node, the disk) made for this file.

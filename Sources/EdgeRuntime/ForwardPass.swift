@@ -138,6 +138,9 @@ public final class ForwardPass: @unchecked Sendable {
             }
             start = end
         }
+        // A file truncated or rewritten underneath its mapping read as zeros or a mix: report it
+        // instead of these logits.
+        try weights.file.checkUnchanged()
         return out
     }
 

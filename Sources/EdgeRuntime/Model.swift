@@ -29,6 +29,7 @@ public final class Model: Sendable {
         guard let vocab, vocab > 0 else { throw RuntimeError.badHyperparameter(key: "tokenizer.ggml.tokens", reason: "no vocabulary") }
         config = try ModelConfig(gguf: file, spec: spec, vocabularySize: vocab)
         weights = try ModelWeights(file: file, config: config, spec: spec)
+        try file.checkUnchanged()
     }
 
     /// Sum of the bytes of every weight tensor.

@@ -1,3 +1,5 @@
+import EdgeCore
+
 /// How the next token is chosen from the logits.
 public struct SamplingParameters: Sendable, Equatable {
     /// 0 (or less) picks the most likely token (greedy).
@@ -20,14 +22,19 @@ public struct SamplingParameters: Sendable, Equatable {
     public static var greedy: SamplingParameters { var p = SamplingParameters(); p.temperature = 0; return p }
 
     public func validate() throws(RuntimeError) {
-        guard temperature.isFinite else { throw .badParameter(name: "temperature", reason: "\(temperature)") }
-        guard topK >= 0 else { throw .badParameter(name: "top-k", reason: "\(topK) is negative") }
+        // 0 or less is greedy, as in llama.cpp.
+        guard temperature.isFinite, temperature <= InputBounds.temperature.upperBound else {
+            throw .badParameter(name: "temperature", reason: "\(temperature) is not a number up to \(InputBounds.temperature.upperBound)")
+        }
+        guard InputBounds.topK.contains(topK) else { throw .badParameter(name: "top-k", reason: "\(topK) is not in \(InputBounds.topK)") }
         guard topP > 0, topP <= 1 else { throw .badParameter(name: "top-p", reason: "\(topP) is not in (0, 1]") }
         guard minP >= 0, minP <= 1 else { throw .badParameter(name: "min-p", reason: "\(minP) is not in [0, 1]") }
-        guard repetitionPenalty > 0, repetitionPenalty.isFinite else {
-            throw .badParameter(name: "repetition penalty", reason: "\(repetitionPenalty) must be positive")
+        guard repetitionPenalty.isFinite, InputBounds.repetitionPenalty.contains(repetitionPenalty) else {
+            throw .badParameter(name: "repetition penalty", reason: "\(repetitionPenalty) is not in \(InputBounds.repetitionPenalty)")
         }
-        guard repetitionWindow >= 0 else { throw .badParameter(name: "repetition window", reason: "\(repetitionWindow)") }
+        guard repetitionWindow == 0 || InputBounds.contextTokens.contains(repetitionWindow) else {
+            throw .badParameter(name: "repetition window", reason: "\(repetitionWindow) is not in 0...\(InputBounds.contextTokens.upperBound)")
+        }
     }
 }
 

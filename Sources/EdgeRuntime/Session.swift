@@ -118,7 +118,8 @@ public actor Session {
         guard maxTokens >= 0 else { throw RuntimeError.badParameter(name: "token count", reason: "\(maxTokens) is negative") }
         // The last sampled token is not evaluated, so prompt + maxTokens - 1 positions are needed;
         // we ask for prompt + maxTokens, as llama.cpp's check does, to leave it room.
-        guard history.count + prompt.count + maxTokens <= engine.contextLength else {
+        // Written so that no `maxTokens` can overflow the sum.
+        guard maxTokens <= engine.contextLength - history.count - prompt.count else {
             throw RuntimeError.promptTooLong(promptTokens: history.count + prompt.count, requestedTokens: maxTokens,
                                              contextLength: engine.contextLength)
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EdgeRuntime
+import EdgeCore
 import EdgeDevices
 import EdgeTokenizer
 import Foundation
@@ -57,6 +58,8 @@ struct BenchCommand: AsyncParsableCommand {
 
     func validate() throws {
         if repetitions < 1 { throw ValidationError("-r must be at least 1 (got \(repetitions))") }
+        try checkBound(repetitions, InputBounds.repetitions, "-r")
+        for t in threads.joined() { try checkBound(t, InputBounds.threads, "-t") }
         if tests.isEmpty { throw ValidationError("nothing to measure: -p and -n are both 'none'") }
         let cpus = WorkerPool.allowedCPUs()
         for t in threads.joined() where t > max(cpus.count, 1) {
@@ -78,6 +81,8 @@ struct BenchCommand: AsyncParsableCommand {
                 throw ValidationError("'\(p)' is not a \(what) count; give whole numbers of at least 1, separated by commas\(hint)")
             }
             guard n >= 1 else { throw ValidationError("a \(what) count must be at least 1, not \(n)\(hint)") }
+            // Each test's positions (prompt + generated) must fit a context: no count beyond its bound.
+            try checkBound(n, 1...InputBounds.contextTokens.upperBound, option)
             return n
         }
     }
@@ -115,8 +120,14 @@ struct BenchCommand: AsyncParsableCommand {
                     engine.node.pool.resetStats()
                     let progress = ProgressLine(prefix: "bench: \(test), \(threadWord): \(noWarmup ? "" : "warm-up, then ")\(repetitions) runs:")
                     let tokens = Double(test.tokens)
-                    let result = try await Benchmark.run(test, on: engine, repetitions: repetitions, warmup: !noWarmup) { _, seconds in
-                        progress.add(String(format: " %.1f", tokens / seconds))
+                    let result: BenchmarkResult
+                    do {
+                        result = try await Benchmark.run(test, on: engine, repetitions: repetitions, warmup: !noWarmup) { _, seconds in
+                            progress.add(String(format: " %.1f", tokens / seconds))
+                        }
+                    } catch {
+                        progress.finish("")  // the error goes on a line of its own
+                        throw error
                     }
                     progress.finish(String(format: " t/s -> %.2f ± %.2f", result.meanTokensPerSecond, result.standardDeviationTokensPerSecond))
                     printError("bench: \(test), \(threadWord): " + balancerSummary(engine.node))

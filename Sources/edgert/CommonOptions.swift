@@ -48,6 +48,9 @@ struct ModelFileOptions: ParsableArguments {
 
     func validate() throws {
         if let ctx, ctx < 1 { throw ValidationError("--ctx must be at least 1 (got \(ctx))") }
+        if let ctx { try checkBound(ctx, InputBounds.contextTokens, "--ctx") }
+        if let memoryBudget { try checkBound(memoryBudget, InputBounds.memoryBytes, "--memory-budget") }
+        if let threadSpeeds { try checkBound(threadSpeeds.count, InputBounds.threads, "--thread-speeds count") }
     }
 
     func resolvedModelPath() throws -> String {
@@ -80,6 +83,7 @@ struct ModelOptions: ParsableArguments {
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if let threads { try checkBound(threads, InputBounds.threads, "--threads") }
     }
 
     func resolvedModelPath() throws -> String { try file.resolvedModelPath() }
@@ -115,6 +119,11 @@ enum DefaultModel {
         for c in candidates where FileManager.default.fileExists(atPath: c) { return c }
         throw Missing(searched: candidates)
     }
+}
+
+/// Throws a usage error naming `option`, its value and `range` unless `value` lies in it.
+func checkBound<T: Comparable>(_ value: T, _ range: ClosedRange<T>, _ option: String) throws {
+    guard range.contains(value) else { throw ValidationError(OutOfBounds(name: option, value: "\(value)", bounds: "\(range.lowerBound)...\(range.upperBound)").description) }
 }
 
 /// Prints to standard error.

@@ -62,6 +62,11 @@ struct PlanCommand: AsyncParsableCommand {
         if profile != nil && device != nil { throw ValidationError("give --profile or --device, not both") }
         if let ctx, ctx < 1 { throw ValidationError("--ctx must be at least 1 (got \(ctx))") }
         if prompt < 0 { throw ValidationError("--prompt must be 0 or more (got \(prompt))") }
+        if let ctx { try checkBound(ctx, InputBounds.contextTokens, "--ctx") }
+        try checkBound(prompt, InputBounds.promptTokens, "--prompt")
+        if let threads { try checkBound(threads, InputBounds.threads, "--threads") }
+        if let memoryBudget { try checkBound(memoryBudget, InputBounds.memoryBytes, "--memory-budget") }
+        if let gpuMemoryBudget { try checkBound(gpuMemoryBudget, InputBounds.memoryBytes, "--gpu-memory-budget") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
         if shape != nil, TensorType.named(type) == nil {
             throw ValidationError("--type: '\(type)' is not a GGUF weight type (examples: Q4_0, Q8_0, Q4_K, F16)")

@@ -65,7 +65,25 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         if tokens < 0 { throw ValidationError("-n must be 0 or more (got \(tokens))") }
+        try checkBound(tokens, InputBounds.generateTokens, "-n")
         if system != nil && !chat { throw ValidationError("--system needs --chat") }
+        do {
+            try sampling.validate()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// The sampling options, as the engine takes them.
+    var sampling: SamplingParameters {
+        var sampling = SamplingParameters()
+        sampling.temperature = temp
+        sampling.seed = seed
+        sampling.topK = topK
+        sampling.topP = topP
+        sampling.minP = minP
+        sampling.repetitionPenalty = repeatPenalty
+        return sampling
     }
 
     func run() async throws {
@@ -130,15 +148,6 @@ struct RunCommand: AsyncParsableCommand {
                 printError("prompt tokens (\(ids.count)): \(ids)")
                 if chat { printError("rendered chat prompt: \(text.debugDescription)") }
             }
-            var sampling = SamplingParameters()
-            sampling.temperature = temp
-            sampling.seed = seed
-            sampling.topK = topK
-            sampling.topP = topP
-            sampling.minP = minP
-            sampling.repetitionPenalty = repeatPenalty
-            try sampling.validate()
-
             let session = try engine.makeSession()
             let out = FileHandle.standardOutput
             var final: GenerationStats?

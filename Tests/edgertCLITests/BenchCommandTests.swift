@@ -141,7 +141,7 @@ final class BenchCommandTests: XCTestCase {
         for (args, parts) in cases {
             let r = try CLI.run(["bench", "--model", model] + args)
             XCTAssertFalse(r.crashed, r.summary)
-            XCTAssertEqual(r.status, 64, r.summary)
+            XCTAssertEqual(r.status, 1, r.summary)
             XCTAssertEqual(r.out, "", r.summary)
             for part in parts { XCTAssertTrue(r.err.contains(part), "\(part.debugDescription) missing\n\(r.summary)") }
         }

@@ -1,8 +1,8 @@
 import Foundation
 import XCTest
 
-/// Bad input ends edgert with status 1 and one `error: …` line that names the fault; bad
-/// arguments end it with ArgumentParser's usage status 64. Never a signal (a trap or crash).
+/// Bad input and bad arguments end edgert with status 1 and one `error: …` line that names the
+/// fault. Never a signal (a trap or crash).
 final class ErrorReportingTests: XCTestCase {
     /// Asserts the run failed cleanly with one `error:` line on standard error and nothing on
     /// standard output; returns that line.
@@ -98,13 +98,13 @@ final class ErrorReportingTests: XCTestCase {
                                           "context holds 16"])
     }
 
-    /// ArgumentParser rejects these before any work: status 64 (EX_USAGE), a message naming the option.
+    /// Rejected before any work: status 1, one `error:` line naming the option.
     func testInvalidCountsAreRejectedBeforeLoading() throws {
         let model = try Shared.model("aidreams260K.F32.gguf")
         func rejected(_ args: [String], mentions part: String, file: StaticString = #filePath, line: UInt = #line) throws {
             let r = try CLI.run(args)
             XCTAssertFalse(r.crashed, r.summary, file: file, line: line)
-            XCTAssertEqual(r.status, 64, r.summary, file: file, line: line)
+            XCTAssertEqual(r.status, 1, r.summary, file: file, line: line)
             XCTAssertEqual(r.out, "", r.summary, file: file, line: line)
             XCTAssertTrue(r.err.contains(part), "\(part.debugDescription) missing\n\(r.summary)", file: file, line: line)
             XCTAssertFalse(r.err.contains("load:"), "rejected before loading\n\(r.summary)", file: file, line: line)

@@ -39,13 +39,13 @@ final class ProfileCommandTests: XCTestCase {
     func testAMissingStorageDirectoryIsAnArgumentError() throws {
         let r = try CLI.run(["profile", "--quick", "--storage-path", "/nonexistent-edgert"])
         XCTAssertFalse(r.crashed, r.summary)
-        XCTAssertEqual(r.status, 64, r.summary)
+        XCTAssertEqual(r.status, 1, r.summary)
         XCTAssertTrue(r.err.contains("--storage-path /nonexistent-edgert: no such directory"), r.summary)
     }
 
     func testABadNameIsAnArgumentError() throws {
         let r = try CLI.run(["profile", "--quick", "--name", "my host"])
-        XCTAssertEqual(r.status, 64, r.summary)
+        XCTAssertEqual(r.status, 1, r.summary)
         XCTAssertTrue(r.err.contains("--name 'my host': use letters, digits"), r.summary)
     }
 }

@@ -49,20 +49,20 @@ final class SynthCommandTests: XCTestCase {
                        try Data(contentsOf: URL(fileURLWithPath: tmp.path("b"))))
     }
 
-    /// Unknown shapes and types are usage errors (status 64) that list the valid names.
+    /// Unknown shapes and types are usage errors (status 1) that list the valid names.
     func testUnknownShapeOrTypeListsTheValidOnes() throws {
         let tmp = try TemporaryFolder()
         let shape = try CLI.run(["synth", "--shape", "gpt-5", "--out", tmp.path("x")])
-        XCTAssertEqual(shape.status, 64, shape.summary)
+        XCTAssertEqual(shape.status, 1, shape.summary)
         XCTAssertTrue(shape.err.contains("unknown model shape 'gpt-5'"), shape.summary)
         XCTAssertTrue(shape.err.contains("llama-2-7b") && shape.err.contains("qwen2.5-7b"), shape.summary)
 
         let type = try CLI.run(["synth", "--shape", "llama-2-7b", "--type", "Q3_K", "--out", tmp.path("x")])
-        XCTAssertEqual(type.status, 64, type.summary)
+        XCTAssertEqual(type.status, 1, type.summary)
         XCTAssertTrue(type.err.contains("unknown weight type 'Q3_K'") && type.err.contains("Q8_0"), type.summary)
 
         let layers = try CLI.run(["synth", "--shape", "llama-3.2-1b", "--layers", "17", "--out", tmp.path("x")])
-        XCTAssertEqual(layers.status, 64, layers.summary)
+        XCTAssertEqual(layers.status, 1, layers.summary)
         XCTAssertTrue(layers.err.contains("it has 16"), layers.summary)
         XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.path("x")))
 
