@@ -190,6 +190,18 @@ public final class Engine: Sendable {
         guard plan.schema == PlacementPlan.schemaName, plan.schemaVersion == PlacementPlan.currentVersion else {
             throw .unsupported("not an \(PlacementPlan.schemaName) version \(PlacementPlan.currentVersion) plan (found '\(plan.schema)' version \(plan.schemaVersion))")
         }
+        // A plan file is input too: its numbers within bounds before any of them sizes anything.
+        func check(_ value: Int, _ range: ClosedRange<Int>, _ field: String) throws(PlacementError) {
+            guard range.contains(value) else {
+                throw .badRequest("the plan's \(field) is \(value); it must be in \(range.lowerBound)...\(range.upperBound)")
+            }
+        }
+        try check(plan.threads.count, InputBounds.threads, "thread count")
+        try check(plan.batch, InputBounds.batchTokens, "batch")
+        try check(plan.blockTarget, 4096...InputBounds.memoryBytes.upperBound, "block target")
+        try check(plan.window.slots, 0...1024, "window slot count")
+        try check(plan.window.slotBytes, 0...InputBounds.memoryBytes.upperBound, "window slot size")
+        for d in plan.devices { try check(d.capacityBytes, 0...InputBounds.memoryBytes.upperBound, "capacity of \(d.id)") }
         if let other = plan.devicesUsed.subtracting(["cpu0", "disk"]).sorted().first {
             throw .unsupported("the plan places work on '\(other)'; this build runs plans on one CPU node and the disk only (strategy \(plan.strategy))")
         }

@@ -59,12 +59,12 @@ struct BenchCommand: AsyncParsableCommand {
     func validate() throws {
         if repetitions < 1 { throw ValidationError("-r must be at least 1 (got \(repetitions))") }
         try checkBound(repetitions, InputBounds.repetitions, "-r")
-        for t in threads.joined() { try checkBound(t, InputBounds.threads, "-t") }
         if tests.isEmpty { throw ValidationError("nothing to measure: -p and -n are both 'none'") }
         let cpus = WorkerPool.allowedCPUs()
         for t in threads.joined() where t > max(cpus.count, 1) {
             throw ValidationError("-t \(t): this process may run on \(cpus.count) CPU\(cpus.count == 1 ? "" : "s") (\(cpus.map(String.init).joined(separator: ","))), so thread counts must be 1 to \(cpus.count)")
         }
+        for t in threads.joined() { try checkBound(t, InputBounds.threads, "-t") }
         if let ctx = modelFile.ctx, let largest = tests.max(by: { $0.positions < $1.positions }), largest.positions > ctx {
             throw ValidationError("--ctx \(ctx) is too small: \(largest) needs \(largest.positions) positions")
         }

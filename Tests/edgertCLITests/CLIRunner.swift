@@ -89,8 +89,11 @@ enum CLI {
     ///   - executable: another copy of the binary to run (default: ``binary()``).
     ///   - directory: the working directory (default: a fresh temporary folder).
     ///   - timeout: seconds after which the process is terminated and the test fails.
+    ///   - whileRunning: called once the process has started, with a function that reads its
+    ///     standard error so far (to act on the files it uses while it runs).
     static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
-                    executable: URL? = nil, timeout: Double = 60) throws -> CLIResult {
+                    executable: URL? = nil, timeout: Double = 60,
+                    whileRunning: ((_ stderrSoFar: () -> String) throws -> Void)? = nil) throws -> CLIResult {
         let scratch = try TemporaryFolder()
         let outURL = scratch.url.appendingPathComponent("stdout")
         let errURL = scratch.url.appendingPathComponent("stderr")
@@ -114,6 +117,9 @@ enum CLI {
         p.standardError = errHandle
         try p.run()
         let start = Date()
+        if let whileRunning {
+            try whileRunning { String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self) }
+        }
         // Polling (every 5 ms) keeps this free of timers and closures that would share the Process.
         while p.isRunning && Date().timeIntervalSince(start) < timeout { usleep(5_000) }
         let timedOut = p.isRunning
