@@ -4,18 +4,13 @@
 // that exercise every register-tile remainder and more than one slice of prepared tokens, for odd
 // block counts, and for row ranges that start past the first group.
 import CEdgeKernels
+import EdgeCore
 import EdgeFormats
 import XCTest
 
-private struct Rng {
-    var s: UInt64
-    mutating func next() -> UInt64 {
-        s &+= 0x9E37_79B9_7F4A_7C15
-        var z = s
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+private typealias Rng = SplitMix64
+
+private extension SplitMix64 {
     /// Uniform in [-1, 1).
     mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }
@@ -66,7 +61,7 @@ final class PackedKernelTests: XCTestCase {
     }
 
     func testPackThenUnpackGivesBackEveryRow() {
-        var rng = Rng(s: 1)
+        var rng = Rng(seed: 1)
         for (t, name) in types {
             let n = t == Int32(EDGE_TYPE_Q4_K.rawValue) ? 768 : 96, rows = 32
             let w = matrix(t, rows: rows, n: n, rng: &rng)
@@ -101,7 +96,7 @@ final class PackedKernelTests: XCTestCase {
 
     /// Every ISA's packed matmul against edge_vec_dot_ref per element, compared bit for bit.
     func testPackedMatmulIsBitIdenticalToReferenceOnEveryISA() {
-        var rng = Rng(s: 7)
+        var rng = Rng(seed: 7)
         let isas = Array(Int32(EDGE_ISA_SCALAR.rawValue)...edge_isa_detect())
         for (t, name) in types {
             let lengths = t == Int32(EDGE_TYPE_Q4_K.rawValue) ? [256, 768, 2816] : [32, 96, 576]
@@ -142,7 +137,7 @@ final class PackedKernelTests: XCTestCase {
 
     /// The pool-parallel op over a packed matrix: same bits as the reference for 1 and 2 threads.
     func testPackedOpIsBitIdenticalForAnyThreadCount() throws {
-        var rng = Rng(s: 11)
+        var rng = Rng(seed: 11)
         let t = Int32(EDGE_TYPE_Q8_0.rawValue), n = 576, rows = 16 * 40
         let w = matrix(t, rows: rows, n: n, rng: &rng)
         let rb = w.count / rows
@@ -169,7 +164,7 @@ final class PackedKernelTests: XCTestCase {
     /// The file-layout op (mapped, resident or streamed pieces) gives the repacked matrix's bits,
     /// including a piece whose row count leaves a partial group (rows 0..<40: 2 groups + 8 rows).
     func testFileLayoutOpMatchesPackedBits() throws {
-        var rng = Rng(s: 13)
+        var rng = Rng(seed: 13)
         let pool = try XCTUnwrap(edge_pool_create(2, nil))
         defer { edge_pool_destroy(pool) }
         for (t, name) in types where edge_packed_used(t) != 0 {
@@ -204,7 +199,7 @@ final class PackedKernelTests: XCTestCase {
     func testPackedMatmulIsBitIdenticalOnRealWeights() throws {
         guard let models = sharedModelsDirectory() else { throw XCTSkip("no ../shared/models") }
         let file = try GGUFFile(path: models.appendingPathComponent("SmolLM2-135M-Instruct.Q4_K_M.gguf").path)
-        var rng = Rng(s: 17)
+        var rng = Rng(seed: 17)
         var seen = Set<Int32>()
         for info in file.tensors where info.dims.count == 2 {
             let t = Int32(info.type.rawValue)

@@ -6,6 +6,7 @@
 // - dot products on realistic random inputs: within a float-reassociation bound derived below;
 // - matmul: bit-identical to matvec per element, matvec bit-identical to vec_dot per row.
 import CEdgeKernels
+import EdgeCore
 import Foundation
 import XCTest
 
@@ -50,16 +51,10 @@ private struct KernelType: CustomStringConvertible {
     }
 }
 
-/// SplitMix64: small, deterministic, good enough to fill test blocks.
-private struct TestRNG {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// Test blocks are filled from EdgeCore's SplitMix64.
+private typealias TestRNG = SplitMix64
+
+private extension SplitMix64 {
     mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
     /// Uniform in [-1, 1).
     mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
@@ -241,7 +236,7 @@ final class SIMDKernelTests: XCTestCase {
             (KernelType.t(EDGE_TYPE_BF16), "BF16", [1, 7, 8, 17, 33, 1000]),
             (KernelType.t(EDGE_TYPE_F32), "F32", [1, 33]),
         ]
-        var rng = TestRNG(state: 0x51_4D_44_01)
+        var rng = TestRNG(seed: 0x51_4D_44_01)
         var compared = 0
         forEachISA { isa in
             for (act, name, lengths) in acts {
@@ -272,7 +267,7 @@ final class SIMDKernelTests: XCTestCase {
     /// below 2^24 units): any order of float additions gives the same value, so the dispatched dot
     /// must equal the reference bit for bit. A wrong integer anywhere shows up here.
     func testVecDotIsExactWhereFloatArithmeticIsExact() {
-        var rng = TestRNG(state: 0x51_4D_44_02)
+        var rng = TestRNG(seed: 0x51_4D_44_02)
         forEachISA { isa in
             for type in KernelType.all {
                 for n in type.lengths where n <= 1024 {
@@ -296,7 +291,7 @@ final class SIMDKernelTests: XCTestCase {
     /// roundings of its own, so both kernels are within (terms + 8) u mag of the exact value:
     ///   |simd - ref| <= (2 terms + 16) u mag, with terms = n / min(block, 32).
     func testVecDotWithinReassociationBoundOfReference() {
-        var rng = TestRNG(state: 0x51_4D_44_03)
+        var rng = TestRNG(seed: 0x51_4D_44_03)
         var worst: [String: Double] = [:]
         forEachISA { isa in
             for type in KernelType.all {
@@ -339,7 +334,7 @@ final class SIMDKernelTests: XCTestCase {
     /// matmul's Y[c * stride + r] is bit-identical to matvec's y[r - r0] for column c, matvec is
     /// bit-identical to vec_dot per row, and matmul leaves rows outside [r0, r1) alone.
     func testMatmulIsBitIdenticalToMatvec() {
-        var rng = TestRNG(state: 0x51_4D_44_04)
+        var rng = TestRNG(seed: 0x51_4D_44_04)
         let rows = 37, r0 = 3, r1 = 37, ncols = 5, stride = 41
         forEachISA { isa in
             for type in KernelType.all {
@@ -388,7 +383,7 @@ final class SIMDKernelTests: XCTestCase {
     /// the per-element loop), row ranges not starting at 0, and the same rows computed in arbitrary
     /// row chunks. Every element must equal matvec's bit for bit.
     func testTiledMatmulIsBitIdenticalToMatvecOnOddShapes() {
-        var rng = TestRNG(state: 0x51_4D_44_06)
+        var rng = TestRNG(seed: 0x51_4D_44_06)
         var checked = 0
         forEachISA { isa in
             typeLoop: for type in KernelType.all where type.quantBytes != nil {
@@ -453,7 +448,7 @@ final class SIMDKernelTests: XCTestCase {
         let type = KernelType.all.first { $0.name == "Q8_0" }!
         let n = 4096, rowBytes = n / 32 * 34
         let rows = (256 << 20) / rowBytes
-        var rng = TestRNG(state: 0x51_4D_44_05)
+        var rng = TestRNG(seed: 0x51_4D_44_05)
         let proto = weightRow(type, n, exact: false, rng: &rng)
         let W = UnsafeMutableRawPointer.allocate(byteCount: rows * rowBytes, alignment: 64)
         defer { W.deallocate() }

@@ -174,19 +174,8 @@ enum TinyEncoding {
     }
 }
 
-/// SplitMix64 (Steele, Lea & Flood 2014): a seeded generator, so every run writes the same model.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// Seeded values for the synthetic models (SplitMix64 from EdgeCore), so every run writes the same model.
+extension SplitMix64 {
     /// `count` values uniform on (-sqrt(3) std, sqrt(3) std), whose standard deviation is `std`.
     mutating func uniform(count: Int, std: Float) -> [Float] {
         let half = 3.0.squareRoot() * Double(std)

@@ -1,3 +1,4 @@
+import EdgeCore
 import EdgeTokenizer
 import Foundation
 import XCTest
@@ -84,19 +85,5 @@ final class TokenizerFuzzTests: XCTestCase {
             print(String(format: "tokenizer: %d bytes (%@…) -> %d tokens in %.2f s", text.utf8.count, String(text.prefix(3)).debugDescription,
                          ids.count, Date().timeIntervalSince(started)))
         }
-    }
-}
-
-/// SplitMix64 (Steele, Lea & Flood 2014): a seeded generator, so every run sees the same texts.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
