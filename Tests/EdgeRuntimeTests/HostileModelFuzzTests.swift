@@ -124,4 +124,43 @@ final class HostileModelFuzzTests: XCTestCase {
         XCTAssertGreaterThan(ran, 50)
         print("hostile hyperparameters: \(rejected) rejected with an error, \(ran) ran, in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }
+
+    /// Library callers get the same bounds as the CLI: a typed error naming the parameter.
+    func testEngineOptionsOutOfBoundsAreTypedErrors() throws {
+        let path = try Shared.model("aidreams260K.Q8_0.gguf")
+        let model = try Model(path: path)
+        let tokenizer = try Tokenizer(gguf: model.file)
+        func rejected(_ change: (inout EngineOptions) -> Void, _ name: String, file: StaticString = #filePath, line: UInt = #line) {
+            var o = EngineOptions(threads: 1, contextLength: 16)
+            change(&o)
+            do {
+                _ = try Engine(model: model, tokenizer: tokenizer, options: o)
+                XCTFail("\(name): accepted", file: file, line: line)
+            } catch let RuntimeError.badParameter(n, _) {
+                XCTAssertEqual(n, name, file: file, line: line)
+            } catch {
+                XCTFail("\(name): \(error)", file: file, line: line)
+            }
+        }
+        rejected({ $0.contextLength = .max }, "context length")
+        rejected({ $0.batchSize = .max }, "batch size")
+        rejected({ $0.threads = 0 }, "thread count")
+        rejected({ $0.memoryBudget = .max }, "memory budget")
+        rejected({ $0.expectedGeneratedTokens = .max }, "expected generated tokens")
+        rejected({ $0.expectedPromptTokens = -1 }, "expected prompt tokens")
+        rejected({ $0.threadSpeeds = [.nan] }, "thread speeds")
+        rejected({ $0.diskBytesPerSecond = -1 }, "disk bandwidth")
+    }
+
+    /// `generate` with a token count that would overflow the context check.
+    func testHugeTokenCountIsAnError() async throws {
+        let engine = try Engine(modelPath: try Shared.model("aidreams260K.Q8_0.gguf"), options: EngineOptions(threads: 1, contextLength: 16))
+        let session = try engine.makeSession()
+        do {
+            for try await _ in session.generate(prompt: [1], maxTokens: .max, sampling: .greedy) {}
+            XCTFail("generated")
+        } catch let RuntimeError.promptTooLong(prompt, requested, context) {
+            XCTAssertEqual([prompt, requested, context], [1, .max, 16])
+        }
+    }
 }
