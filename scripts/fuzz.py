@@ -393,6 +393,14 @@ def option_cases(rng, work, model, count):
         if command == "run" and not any(a.startswith("-n") for a in argv):
             argv[1:1] = ["-n", "2"]
         cases.append(Case("options", f"#{i}", argv))
+    # Devices where a file is expected: they never end, or never start.
+    for i, (option, value) in enumerate([("--file", "/dev/zero"), ("--plan", "/dev/zero"), ("--profile", "/dev/urandom"),
+                                         ("--model", "/dev/zero"), ("--file", "/dev/stdin"), ("--model", "/proc/self/mem")]):
+        command = "perplexity" if option == "--file" else "run"
+        argv = [command] + (["--model", model] if option != "--model" else []) + [option, value]
+        argv += ["--file", os.path.join(ROOT, "README.md")] if command == "perplexity" and option != "--file" else []
+        argv += ["--", "Hello"] if command == "run" else []
+        cases.append(Case("options", f"special file {option} {value}", argv))
     return cases
 
 

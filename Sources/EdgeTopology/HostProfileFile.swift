@@ -22,9 +22,21 @@ public enum HostProfileFileError: Error, Equatable, Sendable, CustomStringConver
 }
 
 extension HostProfile {
+    /// Largest profile file read: 16 MiB, thousands of times a real profile (a few KiB).
+    public static let maxFileBytes = 16 << 20
+
     /// Reads and validates the profile at `path`.
     public static func load(path: String) throws(HostProfileFileError) -> HostProfile {
         guard FileManager.default.fileExists(atPath: path) else { throw .missing(path: path) }
+        // A profile is a few kilobytes; a file far larger is not one (and is not read into memory).
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        guard attributes?[.type] as? FileAttributeType == .typeRegular else {
+            throw .unreadable(path: path, reason: "not a regular file")
+        }
+        let size = attributes?[.size] as? Int ?? 0
+        guard size <= maxFileBytes else {
+            throw .unreadable(path: path, reason: "\(size) bytes is larger than a host profile can be (\(maxFileBytes) bytes at most)")
+        }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw .unreadable(path: path, reason: (error as NSError).localizedDescription)

@@ -17,6 +17,16 @@ struct PerplexityCommand: AsyncParsableCommand {
         try await reportingErrors {
             let n = modelOptions.ctx ?? 512
             let text: String
+            // A regular file of bounded size: a device or a FIFO (`/dev/zero`) would never end.
+            let limit = 256 << 20
+            if let attributes = try? FileManager.default.attributesOfItem(atPath: file) {
+                guard attributes[.type] as? FileAttributeType == .typeRegular else {
+                    throw ValidationError("cannot read text file \(file): not a regular file")
+                }
+                if let size = attributes[.size] as? Int, size > limit {
+                    throw ValidationError("text file \(file) has \(size) bytes; perplexity reads at most \(limit)")
+                }
+            }
             do {
                 text = try String(contentsOfFile: file, encoding: .utf8)
             } catch {

@@ -119,6 +119,17 @@ func encodePlan(_ plan: PlacementPlan) throws -> Data {
 
 /// Reads a saved plan, naming the file in errors.
 func loadPlan(_ path: String) throws -> PlacementPlan {
+    // A plan is kilobytes to a few megabytes (one entry per weight block); a file far larger is
+    // not one, and is not read into memory.
+    let limit = 256 << 20
+    if let attributes = try? FileManager.default.attributesOfItem(atPath: path) {
+        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+            throw HostLookupError.invalidPlan(path, detail: "not a regular file")
+        }
+        if let size = attributes[.size] as? Int, size > limit {
+            throw HostLookupError.invalidPlan(path, detail: "\(size) bytes is larger than a plan can be (\(limit) bytes at most)")
+        }
+    }
     guard let data = FileManager.default.contents(atPath: path) else {
         throw HostLookupError.missing(path, what: "plan")
     }

@@ -57,6 +57,15 @@ final class HostileInputTests: XCTestCase {
         XCTAssertTrue(help.out.contains("USAGE"), help.summary)
     }
 
+    /// Devices and FIFOs where a file is expected would never end (`/dev/zero`): refused by type.
+    func testSpecialFilesAreRefused() throws {
+        let model = try Shared.model("aidreams260K.Q8_0.gguf")
+        try assertRejected(["perplexity", "--model", model, "--file", "/dev/zero"], mentions: ["/dev/zero", "not a regular file"])
+        try assertRejected(["run", "--model", model, "--plan", "/dev/zero", "--", "Hello"], mentions: ["/dev/zero", "not a regular file"])
+        try assertRejected(["plan", "--model", model, "--profile", "/dev/urandom"], mentions: ["/dev/urandom", "not a regular file"])
+        try assertRejected(["run", "--model", "/dev/zero", "--", "Hello"], mentions: ["/dev/zero", "not a regular file"])
+    }
+
     /// Another process truncates the model file while `bench` runs on it: the pass reading past
     /// the new end would raise SIGBUS; instead the run stops with a `changed underneath` error.
     func testModelTruncatedWhileRunningIsAnError() throws {
