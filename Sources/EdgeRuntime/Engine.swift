@@ -19,6 +19,11 @@ public struct EngineOptions: Sendable {
     /// let the page cache hold it. With a budget, weights that do not fit stream from disk through
     /// a sliding window (see ``WeightPlacement``); the budget covers one session.
     public var memoryBudget: Int?
+    /// With no `memoryBudget` and no `plan`: when the weights and buffers would not fit the memory
+    /// this process may use (``MemoryAllowance``: its cgroup's limit, MemAvailable, RLIMIT_AS),
+    /// stream as if that allowance had been given as the budget (``Engine/automaticBudget``).
+    /// False: map the file whatever the limits (the kernel may then kill the process).
+    public var automaticBudget = true
     /// Read bandwidth of the model's disk in bytes/s for planning; nil: measured when the engine loads.
     public var diskBytesPerSecond: Double?
     /// Rate one compute thread consumes weight bytes at during generation, for planning: 12 GB/s,
@@ -79,6 +84,9 @@ public final class Engine: Sendable {
     public let plan: PlacementPlan?
     /// What the planner knows about the model.
     public let manifest: ModelManifest
+    /// The allowance the engine streams within because the model did not fit it, when no budget
+    /// was given (nil: a budget was given, or the model fits, or ``EngineOptions/automaticBudget`` is off).
+    public let automaticBudget: MemoryAllowance?
 
     public convenience init(modelPath: String, options: EngineOptions = EngineOptions()) throws {
         let t0 = monotonicSeconds()
@@ -107,6 +115,12 @@ public final class Engine: Sendable {
         var budget = options.memoryBudget
         var threadsWanted = options.threads ?? max(1, WorkerPool.allowedCPUs().count)
         var plan = options.plan
+        automaticBudget = plan == nil ? Engine.allowanceToStreamWithin(model: model, manifest: manifest, options: options, context: ctx,
+                                                                        threads: threadsWanted) : nil
+        if let auto = automaticBudget, let allowed = auto.allowedBytes {
+            budget = max(allowed, 1)
+            model.file.dropResidentPages()
+        }
         if let saved = plan {
             try Engine.check(saved, manifest: manifest)
             threadsWanted = saved.threads.count
@@ -116,7 +130,7 @@ public final class Engine: Sendable {
             if saved.window.slots > 0 || options.memoryBudget != nil { budget = cpu?.capacityBytes }
         } else if let profile = options.hostProfile {
             plan = try PlacementPlanner.plan(PlacementRequest(
-                manifest: manifest, host: profile, memoryBudget: options.memoryBudget, context: ctx,
+                manifest: manifest, host: profile, memoryBudget: budget, context: ctx,
                 promptTokens: min(options.expectedPromptTokens, ctx - 1), generateTokens: options.expectedGeneratedTokens,
                 threads: threadsWanted, batch: options.batchSize,
                 diskBytesPerSecond: options.diskBytesPerSecond, useGPUs: false))
@@ -162,6 +176,27 @@ public final class Engine: Sendable {
         // Repacking and resident reads went through the mapping: the file must still be the one mapped.
         try model.file.checkUnchanged()
         loadSeconds = monotonicSeconds() - t0
+    }
+
+    /// The memory allowance to stream within, when `options` give no budget and the model's
+    /// weights plus the buffers a run touches (the KV cache of the expected prompt and generated
+    /// tokens, the activations) would not fit what this process may still allocate; nil otherwise.
+    public static func allowanceToStreamWithin(model: Model, options: EngineOptions, context: Int? = nil,
+                                               threads: Int? = nil) -> MemoryAllowance? {
+        let ctx = context ?? options.contextLength ?? model.config.contextLength
+        return allowanceToStreamWithin(model: model, manifest: ModelManifest(model: model), options: options, context: ctx,
+                                       threads: threads ?? options.threads ?? max(1, WorkerPool.allowedCPUs().count))
+    }
+
+    static func allowanceToStreamWithin(model: Model, manifest: ModelManifest, options: EngineOptions, context ctx: Int,
+                                        threads: Int) -> MemoryAllowance? {
+        guard options.memoryBudget == nil, options.plan == nil, options.automaticBudget else { return nil }
+        let allowance = MemoryAllowance.current()
+        guard let allowed = allowance.allowedBytes else { return nil }
+        let positions = max(1, min(ctx, options.expectedPromptTokens + options.expectedGeneratedTokens))
+        let batch = RuntimeFootprint.batchSize(manifest, wanted: options.batchSize, context: ctx, budget: nil)
+        let needed = model.weightBytes + RuntimeFootprint.fixedBytes(manifest, context: positions, batch: batch, threads: threads)
+        return needed > allowed ? allowance : nil
     }
 
     /// Checks every number of `options` against ``InputBounds`` before anything is allocated.

@@ -8,6 +8,8 @@ public enum ProcessMemory {
     public static func peakResidentBytes() -> Int? { field("VmHWM:") }
     /// Current resident set size in bytes (VmRSS).
     public static func residentBytes() -> Int? { field("VmRSS:") }
+    /// Address space mapped (VmSize), what RLIMIT_AS counts.
+    public static func virtualBytes() -> Int? { field("VmSize:") }
 
     private static func field(_ name: String) -> Int? {
         guard let f = fopen("/proc/self/status", "r") else { return nil }

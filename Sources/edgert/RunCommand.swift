@@ -105,6 +105,11 @@ struct RunCommand: AsyncParsableCommand {
             options.loadProgress = loadProgressPrinter()
             options.expectedPromptTokens = ids.count
             options.expectedGeneratedTokens = tokens
+            if plan == nil, modelOptions.ctx == nil, Engine.allowanceToStreamWithin(model: model, options: options) != nil {
+                // It will stream within what this process may use: as under --memory-budget, the
+                // KV cache is sized for this run.
+                options.contextLength = min(model.config.contextLength, ids.count + tokens)
+            }
             var hostName: String?
             if let plan {
                 let saved = try loadPlan(plan)
@@ -119,6 +124,9 @@ struct RunCommand: AsyncParsableCommand {
             }
             let engine = try Engine(model: model, tokenizer: tok, options: options,
                                     startedAt: monotonicSeconds() - (ProcessInfo.processInfo.systemUptime - t0))
+            if let auto = engine.automaticBudget {
+                printError("memory: the model does not fit what this process may use, \(auto); streaming within it as with --memory-budget")
+            }
             let c = engine.model.config
             printError(String(format: "load: %.3f s — %@ (%@, %d layers, d_model %d), %@ of weights, context %d, %d threads",
                               engine.loadSeconds, (path as NSString).lastPathComponent, c.architecture, c.blockCount,
@@ -130,7 +138,8 @@ struct RunCommand: AsyncParsableCommand {
                                   formatBytes(p.predicted.hostPeakBytes), p.predicted.timeToFirstTokenSeconds))
                 if verbose { for r in p.reasons { printError("  plan: \(r)") } }
             }
-            let budget = engine.plan?.devices.first { $0.id == "cpu0" }?.capacityBytes ?? options.memoryBudget ?? 0
+            let budget = engine.plan?.devices.first { $0.id == "cpu0" }?.capacityBytes ?? options.memoryBudget
+                ?? engine.automaticBudget?.allowedBytes ?? 0
             if engine.placement.plan != nil { printPlacement(engine, budget: budget, verbose: verbose) }
             if verbose {
                 let topo = NUMATopology.current()
