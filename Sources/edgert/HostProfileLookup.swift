@@ -64,14 +64,32 @@ enum HostProfileLookup {
         let dir = dirs.dropFirst().first { FileManager.default.fileExists(atPath: $0) } ?? dirs[0]
         let storage = (try? DefaultModel.locate()).map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
             ?? FileManager.default.currentDirectoryPath
-        printError("no profile of this host (\(ownName())) yet: measuring it quickly first (edgert profile --quick)")
-        let result = try await HostProber(options: .quick(storageDirectory: storage)).probe(name: ownName()) { p in
-            if !p.finished { printError("  [\(p.step)/\(p.steps)] \(p.message) ...") }
+        let path = dir + "/" + ownName() + ".json"
+        printError("no profile of this host (\(ownName())) yet: measuring it quickly first (edgert profile --quick, in a child process)")
+        // In a child process: the probes' buffers (a 1 GiB bandwidth probe) never count in this
+        // run's memory, its peak RSS or its cgroup's usage. Its progress goes to our stderr.
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        child.arguments = ["profile", "--quick", "--out", path, "--storage-path", storage]
+        child.standardInput = FileHandle.nullDevice
+        child.standardOutput = FileHandle.nullDevice
+        try child.run()
+        child.waitUntilExit()
+        guard child.terminationReason == .exit, child.terminationStatus == 0 else {
+            throw QuickProfileFailed(status: child.terminationStatus, signalled: child.terminationReason == .uncaughtSignal)
         }
-        let path = dir + "/" + result.profile.host.name + ".json"
-        try result.profile.write(path: path)
+        let profile = try read(path)
         printError("profile written to \(path)")
-        return (result.profile, path)
+        return (profile, path)
+    }
+
+    /// The quick profile's child process failed (its own error is on standard error above).
+    struct QuickProfileFailed: Error, CustomStringConvertible {
+        let status: Int32
+        let signalled: Bool
+        var description: String {
+            "the quick profile of this host failed (\(signalled ? "signal" : "status") \(status)); run `edgert profile --quick` to see why, or pass --profile FILE"
+        }
     }
 }
 

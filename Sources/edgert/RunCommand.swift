@@ -118,12 +118,19 @@ struct RunCommand: AsyncParsableCommand {
                 try HostDevices.check(saved, profile: hostProfile)
                 options.plan = saved
                 hostName = saved.host
-            } else if let found = try await profileForRun() {
-                options.hostProfile = found.profile
-                hostName = found.path
             }
+            var profilingSeconds = 0.0
+            if plan == nil {
+                let started = ProcessInfo.processInfo.systemUptime
+                if let found = try await profileForRun() {
+                    options.hostProfile = found.profile
+                    hostName = found.path
+                }
+                profilingSeconds = ProcessInfo.processInfo.systemUptime - started
+            }
+            // Load time counts opening the file and building the engine, not a first-run profile.
             let engine = try Engine(model: model, tokenizer: tok, options: options,
-                                    startedAt: monotonicSeconds() - (ProcessInfo.processInfo.systemUptime - t0))
+                                    startedAt: monotonicSeconds() - (ProcessInfo.processInfo.systemUptime - t0 - profilingSeconds))
             if let auto = engine.automaticBudget {
                 printError("memory: the model does not fit what this process may use, \(auto); streaming within it as with --memory-budget")
             }
