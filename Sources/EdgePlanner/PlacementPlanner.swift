@@ -90,6 +90,9 @@ public enum PlacementPlanner {
     /// budgets read at 0.93-1.15 GB/s where full profiles gave 1.42-1.53 GB/s. A rate given in the
     /// request (measured on the file itself) is used as it is.
     public static let diskStreamingEfficiency = 0.75
+    /// How far a run's measured figure may be from the prediction before `run` names the term of
+    /// the cost model furthest off (the accuracy the planner aims for: 15%).
+    public static let predictionTolerance = 0.15
     public static func cpuLayerSeconds(threads: Int) -> Double { threads <= 1 ? 40e-6 : 70e-6 }
     /// Fraction of the profile's read bandwidth (the fastest pass of a pure read) a whole forward
     /// pass reaches, for one thread and for all of a node's cores (linear between). Measured on this

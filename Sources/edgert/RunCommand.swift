@@ -186,6 +186,7 @@ struct RunCommand: AsyncParsableCommand {
                 if engine.placement.plan != nil { printStreamingFigures(engine, stats: s, budget: budget) }
                 let report = RunStats(stats: s, plan: engine.plan, model: (path as NSString).lastPathComponent, threads: engine.node.pool.threadCount)
                 if let line = report.comparisonLine { printError(line) }
+                if let line = report.selfCheckLine { printError(line) }
                 if let statsJson { try report.write(to: statsJson) }
             }
         }

@@ -29,11 +29,34 @@ struct RunStats: Encodable {
     var genTokensPerSecond: Double
     var peakRSSBytes: Int?
     var predicted: Predicted?
+    /// Each term of the cost model, predicted beside measured.
+    var terms: [Term] = []
+
+    /// One term of the cost model: what the plan predicted for it and what the run measured.
+    struct Term: Encodable {
+        var name: String
+        var unit: String
+        var predicted: Double
+        var measured: Double
+        /// (predicted − measured) / measured, in percent.
+        var errorPercent: Double { measured != 0 ? 100 * (predicted - measured) / measured : 0 }
+
+        enum CodingKeys: String, CodingKey { case name, unit, predicted, measured, errorPercent = "error_pct" }
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(unit, forKey: .unit)
+            try c.encode(predicted, forKey: .predicted)
+            try c.encode(measured, forKey: .measured)
+            try c.encode(errorPercent, forKey: .errorPercent)
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case model, host, strategy, threads, promptTokens = "prompt_tokens", promptTokensPerSecond = "prompt_tokens_per_s",
              timeToFirstTokenSeconds = "time_to_first_token_s", generatedTokens = "gen_tokens",
-             genTokensPerSecond = "gen_tokens_per_s", peakRSSBytes = "peak_rss_bytes", predicted
+             genTokensPerSecond = "gen_tokens_per_s", peakRSSBytes = "peak_rss_bytes", predicted, terms
     }
 
     init(stats s: GenerationStats, plan: PlacementPlan?, model: String, threads: Int) {
@@ -51,6 +74,43 @@ struct RunStats: Encodable {
             Predicted(genTokensPerSecond: $0.predicted.genTokensPerSecond, peakMemoryBytes: $0.predicted.hostPeakBytes,
                       timeToFirstTokenSeconds: $0.predicted.timeToFirstTokenSeconds)
         }
+        if let plan { terms = Self.terms(plan, s) }
+    }
+
+    /// The cost model's terms this run can check: compute per token (the token's time less the
+    /// reading it waited for), the disk's rate while streaming, peak memory, time to first token.
+    static func terms(_ plan: PlacementPlan, _ s: GenerationStats) -> [Term] {
+        var out: [Term] = []
+        let p = plan.predicted
+        let passes = s.streaming?.passes ?? s.evaluatedGenerationTokens
+        if passes > 0, s.generationSeconds > 0 {
+            let exposed = s.streaming.map { $0.exposedSeconds / Double(max($0.passes, 1)) } ?? 0
+            let compute = s.generationSeconds / Double(passes) - exposed
+            out.append(Term(name: "compute", unit: "ms per token", predicted: 1e3 * p.computeSeconds, measured: 1e3 * compute))
+        }
+        if let f = s.streaming, f.loadSeconds > 0, f.bytesRead > 0, p.diskSeconds > 0,
+           let streamed = plan.devices.first(where: { $0.id == "disk" })?.weightBytes, streamed > 0 {
+            out.append(Term(name: "disk", unit: "GB/s", predicted: Double(streamed) / p.diskSeconds / 1e9,
+                            measured: Double(f.bytesRead) / f.loadSeconds / 1e9))
+        }
+        if let peak = s.peakResidentBytes {
+            out.append(Term(name: "peak memory", unit: "MiB", predicted: Double(p.hostPeakBytes) / 1048576, measured: Double(peak) / 1048576))
+        }
+        if s.promptSeconds > 0 {
+            out.append(Term(name: "time to first token", unit: "s", predicted: p.timeToFirstTokenSeconds, measured: s.promptSeconds))
+        }
+        return out
+    }
+
+    /// The term furthest from its prediction, when it is off by more than the planner's stated
+    /// tolerance (``PlacementPlanner/predictionTolerance``): `self-check: …`, else nil.
+    var selfCheckLine: String? {
+        guard let worst = terms.max(by: { abs($0.errorPercent) < abs($1.errorPercent) }),
+              abs(worst.errorPercent) > 100 * PlacementPlanner.predictionTolerance else { return nil }
+        let digits = worst.measured >= 100 ? "%.0f" : (worst.measured >= 1 ? "%.2f" : "%.3f")
+        return "self-check: the cost model's furthest term is \(worst.name): predicted "
+            + String(format: digits, worst.predicted) + ", measured " + String(format: digits, worst.measured)
+            + " \(worst.unit) (" + String(format: "%+.0f%%", worst.errorPercent) + String(format: "; tolerance ±%.0f%%)", 100 * PlacementPlanner.predictionTolerance)
     }
 
     /// `predicted vs measured: …`, or nil without a plan.

@@ -59,5 +59,23 @@ final class PlanCommandTests: XCTestCase {
         let predicted = try XCTUnwrap(o["predicted"] as? [String: Any], "\(o)")
         XCTAssertGreaterThan((predicted["gen_tokens_per_s"] as? NSNumber)?.doubleValue ?? 0, 0)
         XCTAssertGreaterThan((predicted["peak_memory_bytes"] as? NSNumber)?.intValue ?? 0, 0)
+
+        // Each term of the cost model, predicted beside measured; the furthest off is named when
+        // it is beyond the tolerance (a Raspberry Pi's profile on this host is far off somewhere).
+        let terms = try XCTUnwrap(o["terms"] as? [[String: Any]], "\(o)")
+        XCTAssertEqual(terms.compactMap { $0["name"] as? String }, ["compute", "peak memory", "time to first token"])
+        var worst: (name: String, error: Double)?
+        for t in terms {
+            let p = (t["predicted"] as? NSNumber)?.doubleValue ?? .nan, m = (t["measured"] as? NSNumber)?.doubleValue ?? .nan
+            let e = (t["error_pct"] as? NSNumber)?.doubleValue ?? .nan
+            XCTAssertEqual(e, 100 * (p - m) / m, accuracy: 1e-6, "\(t)")
+            if abs(e) > abs(worst?.error ?? 0) { worst = (t["name"] as! String, e) }
+        }
+        let w = try XCTUnwrap(worst)
+        if abs(w.error) > 15 {
+            XCTAssertTrue(r.err.contains("self-check: the cost model's furthest term is \(w.name): predicted"), r.summary)
+        } else {
+            XCTAssertFalse(r.err.contains("self-check:"), r.summary)
+        }
     }
 }
