@@ -115,9 +115,10 @@ public final class Engine: Sendable {
         var budget = options.memoryBudget
         var threadsWanted = options.threads ?? max(1, WorkerPool.allowedCPUs().count)
         var plan = options.plan
-        automaticBudget = plan == nil ? Engine.allowanceToStreamWithin(model: model, manifest: manifest, options: options, context: ctx,
-                                                                        threads: threadsWanted) : nil
-        if let auto = automaticBudget, let allowed = auto.allowedBytes {
+        let automatic = plan == nil ? Engine.allowanceToStreamWithin(model: model, manifest: manifest, options: options, context: ctx,
+                                                                      threads: threadsWanted) : nil
+        automaticBudget = automatic
+        if let auto = automatic, let allowed = auto.allowedBytes {
             budget = max(allowed, 1)
             model.file.dropResidentPages()
         }
@@ -129,11 +130,19 @@ public final class Engine: Sendable {
             let cpu = saved.devices.first { $0.id == "cpu0" }
             if saved.window.slots > 0 || options.memoryBudget != nil { budget = cpu?.capacityBytes }
         } else if let profile = options.hostProfile {
-            plan = try PlacementPlanner.plan(PlacementRequest(
-                manifest: manifest, host: profile, memoryBudget: budget, context: ctx,
-                promptTokens: min(options.expectedPromptTokens, ctx - 1), generateTokens: options.expectedGeneratedTokens,
-                threads: threadsWanted, batch: options.batchSize,
-                diskBytesPerSecond: options.diskBytesPerSecond, useGPUs: false))
+            do {
+                plan = try PlacementPlanner.plan(PlacementRequest(
+                    manifest: manifest, host: profile, memoryBudget: budget, context: ctx,
+                    promptTokens: min(options.expectedPromptTokens, ctx - 1), generateTokens: options.expectedGeneratedTokens,
+                    threads: threadsWanted, batch: options.batchSize,
+                    diskBytesPerSecond: options.diskBytesPerSecond, useGPUs: false))
+            } catch {
+                // The user gave no budget: say what limited it.
+                if case let .budgetTooSmall(_, _, minimum, _) = error, let automatic {
+                    throw RuntimeError.notEnoughMemory(allowance: automatic.description, minimum: minimum)
+                }
+                throw error
+            }
         }
         contextLength = ctx
         self.plan = plan
@@ -160,6 +169,7 @@ public final class Engine: Sendable {
                     if next <= least { break }
                     least = next
                 }
+                if let automatic { throw RuntimeError.notEnoughMemory(allowance: automatic.description, minimum: least) }
                 throw PlanError.budgetTooSmall(budget: b, minimum: least, fixedBytes: f, slotBytes: slot)
             }
         } else {
