@@ -43,34 +43,63 @@ enum HostProfileLookup {
         return HostName.identifier(cpuModel: CPUIdentity.read(from: LinuxHost(), cpus: cpus).model, cpuCount: cpus.count)
     }
 
-    /// The measured profile of this host: `Profiles/<this host's name>.json` in one of
-    /// ``profileDirectories()``.
-    static func findOwn() throws -> (profile: HostProfile, path: String)? {
-        let name = ownName()
-        for dir in profileDirectories() {
-            let path = dir + "/" + name + ".json"
-            guard FileManager.default.fileExists(atPath: path) else { continue }
-            return (try read(path), path)
+    /// The kernel-relevant ISA features of this CPU, in the profile's spelling.
+    static func ownFeatures() -> [String] {
+        CPUIdentity.read(from: LinuxHost(), cpus: WorkerPool.allowedCPUs()).features
+    }
+
+    /// The name a profile of this host gets when a profile of another CPU under the same name
+    /// exists (a cloud VM's model string hides the generation: an "AMD EPYC" with AVX-512 and one
+    /// without read alike): the name plus the features, e.g. `amd-epyc-2c-avx2`.
+    static func featureQualifiedName() -> String {
+        ownName() + "-" + (ownFeatures().isEmpty ? "scalar" : ownFeatures().joined(separator: "-").replacingOccurrences(of: "_", with: ""))
+    }
+
+    /// The measured profile of this host: `Profiles/<this host's name>.json` (or the
+    /// feature-qualified name) in one of ``profileDirectories()`` whose CPU features are this
+    /// CPU's. A profile of the same name measured on a CPU with other features (other kernels
+    /// run there) is passed over, and returned as `mismatch` for the message.
+    static func findOwn() throws -> (profile: HostProfile, path: String)? { try lookOwn().found }
+
+    private static func lookOwn() throws -> (found: (profile: HostProfile, path: String)?, mismatch: (path: String, features: [String])?) {
+        let features = Set(ownFeatures())
+        var mismatch: (String, [String])?
+        for name in [ownName(), featureQualifiedName()] {
+            for dir in profileDirectories() {
+                let path = dir + "/" + name + ".json"
+                guard FileManager.default.fileExists(atPath: path) else { continue }
+                let profile = try read(path)
+                if Set(profile.cpu.features) == features { return ((profile, path), nil) }
+                if mismatch == nil { mismatch = (path, profile.cpu.features) }
+            }
         }
-        return nil
+        return (nil, mismatch)
     }
 
     /// This host's profile, measured quickly (`edgert profile --quick`) and saved into the
     /// checkout's `Profiles/` when there is none yet.
     static func ownOrQuickProfile() async throws -> (profile: HostProfile, path: String) {
-        if let found = try findOwn() { return found }
+        let look = try lookOwn()
+        if let found = look.found { return found }
         let dirs = profileDirectories()
         // The checkout's Profiles/ (where the committed ones are), else the current directory's.
         let dir = dirs.dropFirst().first { FileManager.default.fileExists(atPath: $0) } ?? dirs[0]
         let storage = (try? DefaultModel.locate()).map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
             ?? FileManager.default.currentDirectoryPath
-        let path = dir + "/" + ownName() + ".json"
-        printError("no profile of this host (\(ownName())) yet: measuring it quickly first (edgert profile --quick, in a child process)")
+        let name = look.mismatch == nil ? ownName() : featureQualifiedName()
+        let path = dir + "/" + name + ".json"
+        if let (other, features) = look.mismatch {
+            printError("\(other) was measured on a CPU with \(features.isEmpty ? "no SIMD features" : features.joined(separator: " ")); this one has "
+                + "\(ownFeatures().isEmpty ? "none" : ownFeatures().joined(separator: " ")), so other kernels run here: "
+                + "measuring this host quickly first as \(name) (edgert profile --quick, in a child process)")
+        } else {
+            printError("no profile of this host (\(name)) yet: measuring it quickly first (edgert profile --quick, in a child process)")
+        }
         // In a child process: the probes' buffers (a 1 GiB bandwidth probe) never count in this
         // run's memory, its peak RSS or its cgroup's usage. Its progress goes to our stderr.
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        child.arguments = ["profile", "--quick", "--out", path, "--storage-path", storage]
+        child.arguments = ["profile", "--quick", "--out", path, "--storage-path", storage, "--name", name]
         child.standardInput = FileHandle.nullDevice
         child.standardOutput = FileHandle.nullDevice
         try child.run()

@@ -62,6 +62,27 @@ final class ProfileCommandTests: XCTestCase {
         let load = try XCTUnwrap(r.errLines.first { $0.hasPrefix("load: ") })
         let seconds = Double(load.dropFirst("load: ".count).split(separator: " ")[0]) ?? .infinity
         XCTAssertLessThan(seconds, 5, "load time excludes the profiling: \(load)")
+
+        // The same name measured on a CPU with other features (a cloud "AMD EPYC" with AVX-512 and
+        // one without read alike): not used; this host is measured under a feature-qualified name.
+        let own = tmp.path("Profiles/\(written[0])")
+        var json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: own))) as? [String: Any])
+        var cpu = try XCTUnwrap(json["cpu"] as? [String: Any])
+        let features = cpu["features"] as? [String] ?? []
+        cpu["features"] = features.isEmpty ? ["avx2"] : Array(features.dropLast())
+        json["cpu"] = cpu
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: own))
+        let again = try CLI.run(["run", "--model", model, "-n", "2", "--temp", "0", "Hello"], directory: tmp.url, executable: binary, timeout: 180)
+        XCTAssertEqual(again.status, 0, again.summary)
+        XCTAssertTrue(again.err.contains("\(own) was measured on a CPU with"), again.summary)
+        XCTAssertTrue(again.err.contains("so other kernels run here: measuring this host quickly first as"), again.summary)
+        let both = try FileManager.default.contentsOfDirectory(atPath: tmp.path("Profiles")).sorted()
+        XCTAssertEqual(both.count, 2, "\(both)")
+        // A third run finds the feature-qualified profile and measures nothing.
+        let third = try CLI.run(["run", "--model", model, "-n", "2", "--temp", "0", "Hello"], directory: tmp.url, executable: binary, timeout: 60)
+        XCTAssertEqual(third.status, 0, third.summary)
+        XCTAssertFalse(third.err.contains("measuring"), third.summary)
+        XCTAssertTrue(third.err.contains("plan: cpu from \(tmp.path("Profiles"))/\(both.first { $0 != written[0] } ?? "?")"), third.summary)
     }
 
     func testAMissingStorageDirectoryIsAnArgumentError() throws {
