@@ -101,9 +101,10 @@ struct BenchCommand: AsyncParsableCommand {
                 var options = modelFile.engineOptions(threads: t, contextOverride: context)
                 options.loadProgress = loadProgressPrinter()
                 let engine = try Engine(model: model, tokenizer: tokenizer, options: options)
+                reportAutomaticBudget(engine)
                 let threadWord = "\(t) thread\(t == 1 ? "" : "s")"
                 printError("bench: \(name), \(threadWord), \(engine.node.pool.balance.rawValue) balance: batch \(engine.batchSize), context \(engine.contextLength), CPUs \(engine.node.pool.cpus.isEmpty ? "not pinned" : engine.node.pool.cpus.map(String.init).joined(separator: ","))")
-                if let budget = modelFile.memoryBudget {
+                if let budget = modelFile.memoryBudget ?? engine.automaticBudget?.allowedBytes {
                     printPlacement(engine, budget: budget, verbose: false)
                     if engine.placement.scheduler != nil { report.diskProbe[t] = engine.placement.diskBytesPerSecond }
                 }

@@ -126,6 +126,14 @@ func checkBound<T: Comparable>(_ value: T, _ range: ClosedRange<T>, _ option: St
     guard range.contains(value) else { throw ValidationError(OutOfBounds(name: option, value: "\(value)", bounds: "\(range.lowerBound)...\(range.upperBound)").description) }
 }
 
+/// One line when the engine streams within what the process may use because no budget was given
+/// and the model did not fit (nothing otherwise).
+func reportAutomaticBudget(_ engine: Engine) {
+    if let auto = engine.automaticBudget {
+        printError("memory: the model does not fit what this process may use, \(auto); streaming within it as with --memory-budget")
+    }
+}
+
 /// Prints to standard error.
 func printError(_ s: String) {
     FileHandle.standardError.write((s + "\n").data(using: .utf8)!)

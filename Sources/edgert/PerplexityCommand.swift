@@ -33,6 +33,7 @@ struct PerplexityCommand: AsyncParsableCommand {
                 throw ValidationError("cannot read text file \(file): \(error.localizedDescription)")
             }
             let engine = try Engine(modelPath: try modelOptions.resolvedModelPath(), options: modelOptions.engineOptions(contextOverride: n))
+            reportAutomaticBudget(engine)
             let r = try await Perplexity.evaluate(engine: engine, text: text, contextLength: n) { k, total, value in
                 printError(String(format: "[%d/%d] %.4f", k, total, value))
             }

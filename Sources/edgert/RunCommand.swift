@@ -131,9 +131,7 @@ struct RunCommand: AsyncParsableCommand {
             // Load time counts opening the file and building the engine, not a first-run profile.
             let engine = try Engine(model: model, tokenizer: tok, options: options,
                                     startedAt: monotonicSeconds() - (ProcessInfo.processInfo.systemUptime - t0 - profilingSeconds))
-            if let auto = engine.automaticBudget {
-                printError("memory: the model does not fit what this process may use, \(auto); streaming within it as with --memory-budget")
-            }
+            reportAutomaticBudget(engine)
             let c = engine.model.config
             printError(String(format: "load: %.3f s — %@ (%@, %d layers, d_model %d), %@ of weights, context %d, %d threads",
                               engine.loadSeconds, (path as NSString).lastPathComponent, c.architecture, c.blockCount,
