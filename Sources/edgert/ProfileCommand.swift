@@ -1,5 +1,6 @@
 import ArgumentParser
 import EdgeCore
+import EdgeRuntime
 import EdgeTopology
 import Foundation
 
@@ -56,8 +57,15 @@ struct ProfileCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let storage = storageDirectory()
-            let options = quick ? ProbeOptions.quick(storageDirectory: storage.path) : ProbeOptions.full(storageDirectory: storage.path)
+            var options = quick ? ProbeOptions.quick(storageDirectory: storage.path) : ProbeOptions.full(storageDirectory: storage.path)
             printError("edgert profile\(quick ? " --quick" : ""): measuring this host; storage: \(storage.path) (\(storage.why))")
+            // The bandwidth probe's buffer within what this process may use (a memory cgroup's
+            // limit): half of it at most, so that profiling in a small container is not killed.
+            let allowance = MemoryAllowance.current()
+            if let allowed = allowance.allowedBytes, allowed / 2 < options.memoryProbeBytes {
+                options.memoryProbeBytes = max(allowed / 2, 64 << 20)
+                printError("edgert profile: memory probe buffer reduced to \(options.memoryProbeBytes >> 20) MiB to fit what this process may use, \(allowance)")
+            }
             let result = try await HostProber(options: options).probe(name: name) { p in
                 printError(p.finished ? "       \(p.message)" : "[\(p.step)/\(p.steps)] \(p.message) ...")
             }

@@ -60,7 +60,13 @@ struct RunCommand: AsyncParsableCommand {
     /// quickly first when there is none).
     private func profileForRun() async throws -> (profile: HostProfile, path: String)? {
         if let profile { return (try HostProfileLookup.read(profile), profile) }
-        return try await HostProfileLookup.ownOrQuickProfile()
+        do {
+            return try await HostProfileLookup.ownOrQuickProfile()
+        } catch let failed as HostProfileLookup.QuickProfileFailed {
+            // The run does not need a profile: it plans with built-in rates and prints no predictions.
+            printError("profile: \(failed); running without a profile")
+            return nil
+        }
     }
 
     func validate() throws {
