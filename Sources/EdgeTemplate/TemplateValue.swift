@@ -54,6 +54,11 @@ public struct TemplateObject: Sendable, Hashable, ExpressibleByDictionaryLiteral
         }
     }
 
+    /// Calls `body` on each value, in no particular order.
+    func forEachValue(_ body: (TemplateValue) -> Void) {
+        for value in storage.values { body(value) }
+    }
+
     /// Key-value pairs in insertion order.
     public var pairs: [(key: String, value: TemplateValue)] {
         keys.map { ($0, storage[$0]!) }
@@ -127,27 +132,9 @@ extension TemplateValue {
 
     /// Python's `repr(value)`, used for the elements of a rendered list or dict.
     public var pythonRepr: String {
-        switch self {
-        case .undefined: return ""
-        case .none: return "None"
-        case .bool(let b): return b ? "True" : "False"
-        case .int(let i): return String(i)
-        case .double(let d): return PythonFormat.floatRepr(d)
-        case .string(let s): return PythonFormat.stringRepr(s)
-        case .array(let a): return "[" + a.map(\.pythonRepr).joined(separator: ", ") + "]"
-        case .object(let o):
-            return "{" + o.pairs.map { PythonFormat.stringRepr($0.key) + ": " + $0.value.pythonRepr }
-                .joined(separator: ", ") + "}"
-        case .namespace(let o):
-            return "<Namespace {" + o.pairs.map { PythonFormat.stringRepr($0.key) + ": " + $0.value.pythonRepr }
-                .joined(separator: ", ") + "}>"
-        case .callable(let c):
-            switch c.kind {
-            case .global(let name), .macro(_, let name): return "<function \(name)>"
-            case .method(_, let name): return "<built-in method \(name)>"
-            case .loopCycle: return "<bound method LoopContext.cycle>"
-            }
-        }
+        var builder = TextBuilder()
+        PythonFormat.writeRepr(self, into: &builder)
+        return builder.text
     }
 
     /// The Python type name, for error messages ("can only concatenate str (not "int") to str").
@@ -171,7 +158,9 @@ extension TemplateValue {
         if let a = numericValue, let b = other.numericValue { return a == b }
         switch (self, other) {
         case (.undefined, .undefined), (.none, .none): return true
-        case (.string(let a), .string(let b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
+        // Equal code points are equal UTF-8 bytes (Swift's `==` would compare canonical
+        // equivalence: "é" precomposed equals "e" + U+0301 in Swift, not in Python).
+        case (.string(let a), .string(let b)): return a.utf8.elementsEqual(b.utf8)
         case (.array(let a), .array(let b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.pythonEquals($1) }
         case (.object(let a), .object(let b)), (.namespace(let a), .namespace(let b)):

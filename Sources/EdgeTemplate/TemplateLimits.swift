@@ -1,0 +1,114 @@
+/// Bounds on the work, memory and nesting of parsing and rendering one template.
+///
+/// A chat template comes from a model file, that is from strangers: it is data, and no template
+/// may hang the process, exhaust its memory or overflow its stack. Crossing a bound throws
+/// `TemplateError.limit(kind, limit:, construct:, at:)` naming the bound, the construct that
+/// crossed it and where it is.
+///
+/// The defaults leave every published template unchanged and fast on conversations far longer
+/// than a model's context (a 128k-token conversation is about 0.5 MB of text; the tests render
+/// 3 MB), while a hostile template stops within about a second and a few hundred MB.
+public struct TemplateLimits: Sendable, Hashable {
+    /// The most evaluation steps one render may take. A step is one statement executed, one
+    /// expression node evaluated, one loop iteration, one filter, test, method or macro call, or
+    /// a unit of bulk work inside one: a list or dict element created, copied, compared or
+    /// walked, or `bytesPerStep` (16) bytes of string created or scanned.
+    ///
+    /// Default 50,000,000. Real templates take about 1,000 steps per message of a
+    /// conversation (Llama 3.1 with tools: 4,200 for a 4-message chat; 2.0 M for 2,001 messages
+    /// and 3 MB of text), so 50 M leaves room for conversations ten times longer than any context
+    /// window. The costliest step measured (an empty loop iteration, ~60 ns in a release build)
+    /// bounds a hostile render at about 3 s, and as a step pays for every 16 bytes a render
+    /// allocates, at 800 MB of strings allocated in total over a render (`TemplateLimitTests`).
+    public var maxSteps: Int
+
+    /// The most bytes (UTF-8) of rendered text. Default 16 MiB: 30 times a 128k-token prompt.
+    public var maxOutputBytes: Int
+
+    /// The deepest nesting of blocks (`if`, `for`, `macro`, ...) and of expressions (brackets,
+    /// operator chains, calls, filters) in the source, of evaluation at render time (macro and
+    /// filter calls included), and of lists and dicts (a value built by the template, or passed in
+    /// the context). Parsing and rendering recurse once per level, so this bound is what keeps
+    /// them inside a thread's stack.
+    ///
+    /// Default 200. Published templates nest blocks about 8 deep, expressions about 15, tool
+    /// schemas about 10. The stack per level, measured in a release build on x86-64 by painting a
+    /// thread's stack (`TemplateLimitTests.testDepthLimitFitsHalfMiBStack`), is at most ~1 KiB for
+    /// the parser (nested brackets) and ~1.1 KiB for the evaluator plus ~0.3 KiB for the value
+    /// it prints or compares; 200 levels thus need about 300 KiB in the worst case and fit
+    /// a 512 KiB stack (the smallest a Swift concurrency or secondary thread gets) with room for
+    /// the caller's own frames. Raise it only for threads with a larger stack.
+    public var maxDepth: Int
+
+    /// The most bytes (UTF-8) of any string a render creates: an operator's, filter's or
+    /// method's result, a `{% set %}` block's capture, a macro's output. Default 16 MiB.
+    public var maxStringBytes: Int
+
+    /// The most elements of any list or dict a render creates (`range`, `list * n`, `split`,
+    /// iterating a string). Default 1,048,576 (2^20): 1,000 times the messages of the longest
+    /// conversations, ten times jinja2's own `range` bound (100,000).
+    public var maxCollectionCount: Int
+
+    public init(maxSteps: Int = 50_000_000, maxOutputBytes: Int = 16 << 20, maxDepth: Int = 200,
+                maxStringBytes: Int = 16 << 20, maxCollectionCount: Int = 1 << 20) {
+        self.maxSteps = maxSteps
+        self.maxOutputBytes = maxOutputBytes
+        self.maxDepth = maxDepth
+        self.maxStringBytes = maxStringBytes
+        self.maxCollectionCount = maxCollectionCount
+    }
+
+    /// The documented defaults.
+    public static let `default` = TemplateLimits()
+
+    /// Bytes of string work that count as one step (see `maxSteps`): copying 16 bytes costs
+    /// about as much as the cheapest node, and it ties memory to steps (a render allocates at most
+    /// `maxSteps * bytesPerStep` bytes of strings).
+    public static let bytesPerStep = 16
+
+    func value(of kind: TemplateLimitKind) -> Int {
+        switch kind {
+        case .steps: return maxSteps
+        case .outputBytes: return maxOutputBytes
+        case .depth: return maxDepth
+        case .stringBytes: return maxStringBytes
+        case .collectionCount: return maxCollectionCount
+        }
+    }
+}
+
+/// Which of `TemplateLimits`' bounds a template crossed.
+public enum TemplateLimitKind: String, Sendable, Hashable, CustomStringConvertible {
+    /// `maxSteps`: the render did too much work.
+    case steps
+    /// `maxOutputBytes`: the rendered text grew too long.
+    case outputBytes
+    /// `maxDepth`: blocks, expressions, calls or values nested too deeply.
+    case depth
+    /// `maxStringBytes`: an intermediate string would be too long.
+    case stringBytes
+    /// `maxCollectionCount`: a list or dict would have too many elements.
+    case collectionCount
+
+    /// The bound's name in `TemplateLimits`.
+    public var description: String {
+        switch self {
+        case .steps: return "maxSteps"
+        case .outputBytes: return "maxOutputBytes"
+        case .depth: return "maxDepth"
+        case .stringBytes: return "maxStringBytes"
+        case .collectionCount: return "maxCollectionCount"
+        }
+    }
+
+    /// What crossing the bound means, for an error message: "more than 200 levels of nesting".
+    func needs(_ limit: Int) -> String {
+        switch self {
+        case .steps: return "more than \(limit) evaluation steps"
+        case .outputBytes: return "more than \(limit) bytes of output"
+        case .depth: return "more than \(limit) levels of nesting"
+        case .stringBytes: return "a string of more than \(limit) bytes"
+        case .collectionCount: return "a list or dict of more than \(limit) items"
+        }
+    }
+}
