@@ -75,27 +75,21 @@ enum PythonFormat {
             needed = 2
             for scalar in s.unicodeScalars { needed += escapedLength(scalar, quote: quote) }
         }
+        let quoteByte = UInt8(quote.value)
         builder.append(atMost: needed) { out in
             out.unicodeScalars.append(quote)
-            for scalar in s.unicodeScalars {
+            TextBytes.appendEscaped(s, to: &out, plainASCII: { b in b >= 0x20 && b < 0x7F && b != quoteByte && b != 0x5C }) { scalar in
                 switch scalar {
-                case "\\": out += "\\\\"
-                case "\t": out += "\\t"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
+                case "\\": return "\\\\"
+                case "\t": return "\\t"
+                case "\n": return "\\n"
+                case "\r": return "\\r"
                 default:
-                    if scalar == quote {
-                        out += "\\"
-                        out.unicodeScalars.append(quote)
-                    } else if isPrintable(scalar) {
-                        out.unicodeScalars.append(scalar)
-                    } else if scalar.value < 0x100 {
-                        out += "\\x" + hex(scalar.value, width: 2)
-                    } else if scalar.value < 0x10000 {
-                        out += "\\u" + hex(scalar.value, width: 4)
-                    } else {
-                        out += "\\U" + hex(scalar.value, width: 8)
-                    }
+                    if scalar == quote { return "\\" + String(quote) }
+                    if isPrintable(scalar) { return nil }
+                    if scalar.value < 0x100 { return "\\x" + hex(scalar.value, width: 2) }
+                    if scalar.value < 0x10000 { return "\\u" + hex(scalar.value, width: 4) }
+                    return "\\U" + hex(scalar.value, width: 8)
                 }
             }
             out.unicodeScalars.append(quote)
@@ -146,6 +140,7 @@ enum PythonFormat {
             case .global(let name), .macro(_, let name): builder.append("<function \(name)>")
             case .method(_, let name): builder.append("<built-in method \(name)>")
             case .loopCycle: builder.append("<bound method LoopContext.cycle>")
+            case .loop(let context): builder.append("<LoopContext \(context.index0 + 1)/\(context.items.count)>")
             }
         }
     }

@@ -172,6 +172,13 @@ enum PythonOperators {
                 guard let p = x[key], let q = y[key], try equals(p, q, budget, at: location) else { return false }
             }
             return true
+        case (.callable(let x), .callable(let y)):
+            // Bound methods compare their receivers, which may be big: charged like any value.
+            if case .method(let p, let m) = x.kind, case .method(let q, let n) = y.kind {
+                guard m == n else { return false }
+                return try equals(p, q, budget, at: location)
+            }
+            return x == y
         default:
             return a.pythonEquals(b)
         }

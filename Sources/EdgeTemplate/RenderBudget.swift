@@ -60,11 +60,17 @@ final class RenderBudget {
     }
 
     /// Before creating a list or dict of `count` elements: within `maxCollectionCount`, and
-    /// charged one step per element.
+    /// charged for the elements' bytes (`TemplateLimits.stepsPerElement` each).
     @inline(__always)
     func reserveElements(_ count: Int, _ construct: @autoclosure () -> String, at location: SourceLocation) throws(TemplateError) {
         if count > limits.maxCollectionCount { throw failure(.collectionCount, construct(), location) }
-        try charge(count, construct(), at: location)
+        try charge(count * TemplateLimits.stepsPerElement, construct(), at: location)
+    }
+
+    /// Before creating a list of `count` two-element lists (a dict's items).
+    func reservePairs(_ count: Int, _ construct: @autoclosure () -> String, at location: SourceLocation) throws(TemplateError) {
+        try reserveElements(count, construct(), at: location)
+        try charge(2 * count * TemplateLimits.stepsPerElement, construct(), at: location)
     }
 
     /// `a + b` for sizes, failing as `kind` when it overflows (the size is then over any limit).
@@ -128,8 +134,11 @@ extension TemplateValue {
         switch self {
         case .array, .object, .namespace: return true
         case .callable(let c):
-            if case .method(let receiver, _) = c.kind { return receiver.isContainer }
-            return false
+            switch c.kind {
+            case .method(let receiver, _): return receiver.isContainer
+            case .loop: return true
+            default: return false
+            }
         default: return false
         }
     }
@@ -140,7 +149,13 @@ extension TemplateValue {
         case .array(let items): for item in items { body(item) }
         case .object(let object), .namespace(let object): object.forEachValue(body)
         case .callable(let c):
-            if case .method(let receiver, _) = c.kind { body(receiver) }
+            switch c.kind {
+            case .method(let receiver, _): body(receiver)
+            case .loop(let context):  // the items its attributes reach
+                if let previous = context.attribute("previtem") { body(previous) }
+                if let next = context.attribute("nextitem") { body(next) }
+            default: break
+            }
         default: break
         }
     }

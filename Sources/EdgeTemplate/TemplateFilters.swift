@@ -189,6 +189,8 @@ extension TemplateRenderer {
                 return .int(s.unicodeScalars.count)
             case .array(let items): return .int(items.count)
             case .object(let object): return .int(object.count)
+            case .callable(let c) where c.loopContext != nil:
+                return .int(c.loopContext!.items.count)
             default: throw typeError("object of type '\(value.typeName)' has no len()")
             }
         case "d", "default":
@@ -201,7 +203,7 @@ extension TemplateRenderer {
             let caseSensitive = args.value(0, "case_sensitive", default: .bool(false)).isTruthy
             let byValue = args.value(1, "by", default: .string("key")) == .string("value")
             let reverse = args.value(2, "reverse", default: .bool(false)).isTruthy
-            try budget.reserveElements(3 * object.count, construct, at: location)
+            try budget.reservePairs(object.count, construct, at: location)
             try budget.checkNesting(wrapping: object.pairs.lazy.map(\.value), levels: 2, construct, at: location)
             let pairs: [TemplateValue] = object.pairs.map { .array([.string($0.key), $0.value]) }
             var keys: [TemplateValue] = []
@@ -239,7 +241,7 @@ extension TemplateRenderer {
             switch value {
             case .undefined: return .array([])
             case .object(let object):
-                try budget.reserveElements(3 * object.count, construct, at: location)
+                try budget.reservePairs(object.count, construct, at: location)
                 try budget.checkNesting(wrapping: object.pairs.lazy.map(\.value), levels: 2, construct, at: location)
                 return .array(object.pairs.map { .array([.string($0.key), $0.value]) })
             default: throw typeError("Can only get item pairs from a mapping.")
@@ -273,6 +275,7 @@ extension TemplateRenderer {
             let items = try iterate(value, construct, at: location)
             if let attribute = try path(args.value(-1, "attribute", default: .none)) {
                 let fallback = args.value(-1, "default", default: .undefined)
+                try budget.reserveElements(items.count, construct, at: location)
                 var out: [TemplateValue] = []
                 for item in items {
                     let found = try itemAttribute(item, attribute, at: location)
@@ -287,6 +290,7 @@ extension TemplateRenderer {
                 throw TemplateError.unsupported(kind: "filter", name: filterName, at: location)
             }
             let rest = CallArguments(positional: Array(args.positional.dropFirst()), keyword: args.keyword)
+            try budget.reserveElements(items.count, construct, at: location)
             var out: [TemplateValue] = []
             for item in items { out.append(try applyFilter(filterName, to: item, rest, at: location)) }
             return .array(out)
@@ -379,7 +383,9 @@ extension TemplateRenderer {
             let attribute = try path(args.value(1, "attribute", default: .none))
             var seen: [TemplateValue] = []
             var out: [TemplateValue] = []
-            for item in try iterate(value, construct, at: location) {
+            let items = try iterate(value, construct, at: location)
+            try budget.reserveElements(items.count, construct, at: location)
+            for item in items {
                 var key = item
                 if let attribute { key = try itemAttribute(item, attribute, at: location) }
                 if !caseSensitive { key = try foldedKey(key, construct, at: location) }
@@ -657,6 +663,7 @@ extension TemplateRenderer {
     /// ordering; one step per comparison.
     func sorted(_ items: [TemplateValue], keys: [TemplateValue], reverse: Bool,
                 at location: SourceLocation) throws(TemplateError) -> [TemplateValue] {
+        try budget.reserveElements(items.count, "sort", at: location)
         var failure: TemplateError? = nil
         let budget = self.budget
         let order = items.indices.sorted { a, b in
@@ -684,8 +691,10 @@ extension TemplateRenderer {
             throw TemplateError.unsupported(kind: "test", name: testName, at: location)
         }
         let testArgs = CallArguments(positional: Array(args.positional.dropFirst()), keyword: args.keyword)
+        let items = try iterate(value, construct, at: location)
+        try budget.reserveElements(items.count, construct, at: location)
         var out: [TemplateValue] = []
-        for item in try iterate(value, construct, at: location) {
+        for item in items {
             let subject = try attribute.map { (a: AttributePath) throws(TemplateError) in try itemAttribute(item, a, at: location) } ?? item
             let passed = try testName.map { (t: String) throws(TemplateError) in try applyTest(t, to: subject, testArgs, at: location) }
                 ?? subject.isTruthy

@@ -98,27 +98,25 @@ public enum TemplateJSON {
         }
         out.append(atMost: needed) { text in
             text += "\""
-            for scalar in s.unicodeScalars {
+            TextBytes.appendEscaped(s, to: &text, plainASCII: { b in
+                b >= 0x20 && b != 0x22 && b != 0x5C && !(ensureASCII && b == 0x7F)
+            }) { scalar in
                 switch scalar {
-                case "\"": text += "\\\""
-                case "\\": text += "\\\\"
-                case "\n": text += "\\n"
-                case "\r": text += "\\r"
-                case "\t": text += "\\t"
-                case "\u{08}": text += "\\b"
-                case "\u{0C}": text += "\\f"
+                case "\"": return "\\\""
+                case "\\": return "\\\\"
+                case "\n": return "\\n"
+                case "\r": return "\\r"
+                case "\t": return "\\t"
+                case "\u{08}": return "\\b"
+                case "\u{0C}": return "\\f"
                 default:
-                    if scalar.value < 0x20 || (ensureASCII && scalar.value > 0x7E) {
-                        if scalar.value > 0xFFFF {
-                            let v = scalar.value - 0x10000
-                            text += "\\u" + PythonFormat.hex(0xD800 + (v >> 10), width: 4)
-                            text += "\\u" + PythonFormat.hex(0xDC00 + (v & 0x3FF), width: 4)
-                        } else {
-                            text += "\\u" + PythonFormat.hex(scalar.value, width: 4)
-                        }
-                    } else {
-                        text.unicodeScalars.append(scalar)
+                    guard scalar.value < 0x20 || (ensureASCII && scalar.value > 0x7E) else { return nil }
+                    if scalar.value > 0xFFFF {
+                        let v = scalar.value - 0x10000
+                        return "\\u" + PythonFormat.hex(0xD800 + (v >> 10), width: 4)
+                            + "\\u" + PythonFormat.hex(0xDC00 + (v & 0x3FF), width: 4)
                     }
+                    return "\\u" + PythonFormat.hex(scalar.value, width: 4)
                 }
             }
             text += "\""

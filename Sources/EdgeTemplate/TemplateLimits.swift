@@ -11,15 +11,15 @@
 public struct TemplateLimits: Sendable, Hashable {
     /// The most evaluation steps one render may take. A step is one statement executed, one
     /// expression node evaluated, one loop iteration, one filter, test, method or macro call, or
-    /// a unit of bulk work inside one: a list or dict element created, copied, compared or
-    /// walked, or `bytesPerStep` (16) bytes of string created or scanned.
+    /// a unit of bulk work inside one: `bytesPerStep` (4) bytes of string created or scanned, a
+    /// list or dict element created (`stepsPerElement`, 6), compared or walked.
     ///
-    /// Default 50,000,000. Real templates take about 1,000 steps per message of a
-    /// conversation (Llama 3.1 with tools: 4,200 for a 4-message chat; 2.0 M for 2,001 messages
-    /// and 3 MB of text), so 50 M leaves room for conversations ten times longer than any context
-    /// window. The costliest step measured (an empty loop iteration, ~60 ns in a release build)
-    /// bounds a hostile render at about 3 s, and as a step pays for every 16 bytes a render
-    /// allocates, at 800 MB of strings allocated in total over a render (`TemplateLimitTests`).
+    /// Default 20,000,000. Published templates take 150 to 850 steps for a 4-message chat and
+    /// 1.6 M to 3.4 M for 2,001 messages and 3 MB of text (six 128k-token contexts), mostly for
+    /// the bytes they copy: 20 M leaves them six times that. The costliest steps measured (a
+    /// loop iteration, a macro call with arguments: 60 to 100 ns each, release build, x86-64)
+    /// bound a hostile render at about 2 s; and since every 4 bytes a render allocates cost a
+    /// step, at 80 MB allocated in all.
     public var maxSteps: Int
 
     /// The most bytes (UTF-8) of rendered text. Default 16 MiB: 30 times a 128k-token prompt.
@@ -49,7 +49,7 @@ public struct TemplateLimits: Sendable, Hashable {
     /// conversations, ten times jinja2's own `range` bound (100,000).
     public var maxCollectionCount: Int
 
-    public init(maxSteps: Int = 50_000_000, maxOutputBytes: Int = 16 << 20, maxDepth: Int = 200,
+    public init(maxSteps: Int = 20_000_000, maxOutputBytes: Int = 16 << 20, maxDepth: Int = 200,
                 maxStringBytes: Int = 16 << 20, maxCollectionCount: Int = 1 << 20) {
         self.maxSteps = maxSteps
         self.maxOutputBytes = maxOutputBytes
@@ -61,10 +61,14 @@ public struct TemplateLimits: Sendable, Hashable {
     /// The documented defaults.
     public static let `default` = TemplateLimits()
 
-    /// Bytes of string work that count as one step (see `maxSteps`): copying 16 bytes costs
-    /// about as much as the cheapest node, and it ties memory to steps (a render allocates at most
-    /// `maxSteps * bytesPerStep` bytes of strings).
-    public static let bytesPerStep = 16
+    /// Bytes a render may create or scan per step (see `maxSteps`). It ties memory to steps:
+    /// a render allocates at most `maxSteps * bytesPerStep` bytes of strings and lists in all
+    /// (80 MB with the defaults), so no loop can hold more than that alive.
+    public static let bytesPerStep = 4
+
+    /// Steps per list or dict element created: its bytes (`TemplateValue`'s stride, 24 on 64-bit
+    /// platforms) over `bytesPerStep`.
+    static let stepsPerElement = max(1, MemoryLayout<TemplateValue>.stride / bytesPerStep)
 
     func value(of kind: TemplateLimitKind) -> Int {
         switch kind {

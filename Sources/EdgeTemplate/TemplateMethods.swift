@@ -38,7 +38,7 @@ enum TemplateMethods {
         case .object(let object):
             switch name {
             case "items":
-                try budget.reserveElements(3 * object.count, construct, at: location)
+                try budget.reservePairs(object.count, construct, at: location)
                 try budget.checkNesting(wrapping: object.pairs.lazy.map(\.value), levels: 2, construct, at: location)
                 return .array(object.pairs.map { .array([.string($0.key), $0.value]) })
             case "keys":
@@ -140,6 +140,7 @@ enum TemplateMethods {
                 for c in candidates {
                     try budget.chargeBytes(c.utf8.count, construct, at: location)
                     let n = c.utf8.count
+                    if n == 0 { return .bool(true) }
                     if n > s.utf8.count { continue }
                     let matches = try TextBytes.with(s) { (hay) throws(TemplateError) -> Bool in
                         try TextBytes.with(c) { (needle) throws(TemplateError) -> Bool in

@@ -19,12 +19,21 @@ struct OutputBuffer {
     let limit: Int
     /// The limit that `limit` is: `.outputBytes` for the output, `.stringBytes` for a capture.
     let kind: TemplateLimitKind
+    /// What a capture is, to name it when it grows too long; nil for the output (then the
+    /// statement whose text crossed the limit is named).
+    let owner: String?
+
+    init(limit: Int, kind: TemplateLimitKind, owner: String? = nil) {
+        self.limit = limit
+        self.kind = kind
+        self.owner = owner
+    }
 
     mutating func append(_ piece: String, _ budget: RenderBudget, _ construct: @autoclosure () -> String,
                          at location: SourceLocation) throws(TemplateError) {
         let count = piece.utf8.count
         guard count > 0 else { return }
-        if count > limit - text.utf8.count { throw budget.failure(kind, construct(), location) }
+        if count > limit - text.utf8.count { throw budget.failure(kind, owner ?? construct(), location) }
         try budget.chargeBytes(count, construct(), at: location)
         text += piece
     }
@@ -164,7 +173,7 @@ struct TemplateRenderer {
     @inline(never)
     private mutating func capture(_ body: [Node], _ filters: [FilterCall], _ block: Block,
                                   at location: SourceLocation) throws(TemplateError) -> TemplateValue {
-        var captured = OutputBuffer(limit: budget.limits.maxStringBytes, kind: .stringBytes)
+        var captured = OutputBuffer(limit: budget.limits.maxStringBytes, kind: .stringBytes, owner: block.construct)
         _ = try execute(body, into: &captured, block, at: location)
         var value = TemplateValue.string(captured.text)
         for filter in filters { value = try applyFilter(filter, to: value) }
@@ -231,16 +240,7 @@ struct TemplateRenderer {
     /// Pushes iteration `i`'s frame: the `loop` object and the loop target.
     @inline(never)
     private mutating func enterIteration(_ loop: ForLoop, _ items: [TemplateValue], _ i: Int) throws(TemplateError) {
-        let length = items.count
-        var info: TemplateObject = [
-            "index": .int(i + 1), "index0": .int(i), "revindex": .int(length - i),
-            "revindex0": .int(length - i - 1), "first": .bool(i == 0), "last": .bool(i == length - 1),
-            "length": .int(length), "depth": 1, "depth0": 0,
-            "cycle": .callable(TemplateCallable(kind: .loopCycle(i))),
-        ]
-        if i > 0 { info["previtem"] = items[i - 1] }
-        if i + 1 < length { info["nextitem"] = items[i + 1] }
-        frames.append(["loop": .object(info)])
+        frames.append(["loop": .callable(TemplateCallable(kind: .loop(LoopContext(index0: i, items: items))))])
         try bind(loop.target, items[i], loop.location)
     }
 
@@ -367,6 +367,7 @@ struct TemplateRenderer {
 
     @inline(never)
     private mutating func evaluateList(_ items: [Expr], _ expr: Expr) throws(TemplateError) -> TemplateValue {
+        try budget.reserveElements(items.count, expr.construct, at: expr.location)
         var values: [TemplateValue] = []
         values.reserveCapacity(items.count)
         for item in items { values.append(try evaluate(item)) }
@@ -376,6 +377,7 @@ struct TemplateRenderer {
 
     @inline(never)
     private mutating func evaluateDict(_ pairs: [(key: Expr, value: Expr)], _ expr: Expr) throws(TemplateError) -> TemplateValue {
+        try budget.reserveElements(pairs.count, expr.construct, at: expr.location)
         var object = TemplateObject()
         for pair in pairs {
             guard case .string(let key) = try evaluate(pair.key) else {
@@ -508,6 +510,9 @@ struct TemplateRenderer {
                 return .callable(TemplateCallable(kind: .method(value, name)))
             }
             return .undefined
+        case .callable(let c):
+            if case .loop(let context) = c.kind { return context.attribute(name) ?? .undefined }
+            return .undefined
         default:
             return .undefined
         }
@@ -585,7 +590,7 @@ struct TemplateRenderer {
         }
         switch value {
         case .array(let items):
-            try budget.charge(items.count, "slice", at: location)
+            try budget.reserveElements(items.count, "slice", at: location)
             return .array(indices(count: items.count).map { items[$0] })
         case .string(let s):
             try budget.chargeBytes(s.utf8.count, "slice", at: location)
@@ -639,6 +644,8 @@ struct TemplateRenderer {
             return arguments.positional[index0 % arguments.positional.count]
         case .macro(let index, _):
             return try callMacro(macros[index], arguments, at: location)
+        case .loop:
+            throw TemplateError.unsupported(kind: "tag", name: "for ... recursive", at: location)
         }
     }
 
@@ -701,7 +708,9 @@ struct TemplateRenderer {
             throw TemplateError.type(message: "range too big, maximum size for range is \(Self.maxRange)", at: location)
         }
         try budget.reserveElements(Int(count), "range()", at: location)
-        return .array(stride(from: start, to: stop, by: step).map { .int($0) })
+        // start + i * step lies in [start, stop) for every i < count, so the wrapping arithmetic
+        // gives the true value (Swift's stride would trap computing the value after the last).
+        return .array((0..<Int(count)).map { .int(start &+ $0 &* step) })
     }
 
     @inline(never)
@@ -710,7 +719,7 @@ struct TemplateRenderer {
         let frame = try macroFrame(macro, arguments, at: location)
         let saved = frames
         frames = [frames[0], frame]
-        var out = OutputBuffer(limit: budget.limits.maxStringBytes, kind: .stringBytes)
+        var out = OutputBuffer(limit: budget.limits.maxStringBytes, kind: .stringBytes, owner: "macro '\(macro.name)'")
         do {
             _ = try execute(macro.body, into: &out, .macro(macro.name), at: location)
         } catch {

@@ -77,8 +77,9 @@ struct Expr: Sendable {
         case .attribute(let base, let attr): return base.displayName(levels: levels - 1) + "." + attr
         case .subscript(let base, let index):
             if case .literal(let v) = index.kind, !v.isContainer {
-                let repr = v.pythonRepr
-                if repr.utf8.count <= 40 { return base.displayName(levels: levels - 1) + "[" + repr + "]" }
+                var builder = TextBuilder(limit: 40)
+                PythonFormat.writeRepr(v, into: &builder)
+                if !builder.exceeded { return base.displayName(levels: levels - 1) + "[" + builder.text + "]" }
             }
             return base.displayName(levels: levels - 1) + "[...]"
         case .call(let callee, _): return callee.displayName(levels: levels - 1) + "(...)"

@@ -85,9 +85,57 @@ public struct TemplateCallable: Sendable, Hashable {
         case macro(Int, String)
         /// `loop.cycle` of the iteration with this index0.
         case loopCycle(Int)
+        /// `loop` inside a `for` body.
+        case loop(LoopContext)
     }
 
     let kind: Kind
+
+    /// The `loop` object this is, if it is one.
+    var loopContext: LoopContext? {
+        if case .loop(let context) = kind { return context }
+        return nil
+    }
+}
+
+/// jinja2's `loop` object for one iteration of a `for` body. Its attributes are computed when
+/// read, so an iteration costs one small object whether or not the body reads `loop`; it
+/// compares by identity, as jinja2's LoopContext does.
+final class LoopContext: Sendable, Hashable {
+    let index0: Int
+    /// The items the loop iterates (shared with the loop, not copied).
+    let items: [TemplateValue]
+
+    init(index0: Int, items: [TemplateValue]) {
+        self.index0 = index0
+        self.items = items
+    }
+
+    /// `loop.<name>`, or nil for a name LoopContext does not have.
+    func attribute(_ name: String) -> TemplateValue? {
+        let length = items.count
+        switch name {
+        case "index": return .int(index0 + 1)
+        case "index0": return .int(index0)
+        case "revindex": return .int(length - index0)
+        case "revindex0": return .int(length - index0 - 1)
+        case "first": return .bool(index0 == 0)
+        case "last": return .bool(index0 == length - 1)
+        case "length": return .int(length)
+        case "depth": return .int(1)
+        case "depth0": return .int(0)
+        case "previtem": return index0 > 0 ? items[index0 - 1] : .undefined
+        case "nextitem": return index0 + 1 < length ? items[index0 + 1] : .undefined
+        case "cycle": return .callable(TemplateCallable(kind: .loopCycle(index0)))
+        default: return nil
+        }
+    }
+
+    static func == (lhs: LoopContext, rhs: LoopContext) -> Bool { lhs === rhs }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(ObjectIdentifier(self))
+    }
 }
 
 extension TemplateValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
@@ -149,7 +197,9 @@ extension TemplateValue {
         case .array: return "list"
         case .object: return "dict"
         case .namespace: return "Namespace"
-        case .callable: return "function"
+        case .callable(let c):
+            if case .loop = c.kind { return "LoopContext" }
+            return "function"
         }
     }
 

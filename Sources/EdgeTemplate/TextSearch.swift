@@ -95,6 +95,52 @@ enum TextBytes {
         return copy.withUTF8(body)
     }
 
+    /// Appends `s` to `out`, replacing each character `escape` returns a replacement for. Runs
+    /// of other characters are copied at once; ASCII bytes for which `plainASCII` holds are
+    /// not even offered to `escape` (the fast path of JSON and `repr` writers).
+    static func appendEscaped(_ s: String, to out: inout String, plainASCII: (UInt8) -> Bool,
+                              escape: (Unicode.Scalar) -> String?) {
+        read(s) { bytes in
+            let n = bytes.count
+            var runStart = 0
+            var i = 0
+            func flush(_ end: Int) {
+                if end > runStart { out += text(bytes, runStart..<end) }
+            }
+            while i < n {
+                let b = bytes[i]
+                if b < 0x80 && plainASCII(b) {
+                    i += 1
+                    continue
+                }
+                let (scalar, length) = decode(bytes, at: i)
+                if let replacement = escape(scalar) {
+                    flush(i)
+                    out += replacement
+                    runStart = i + length
+                }
+                i += length
+            }
+            flush(n)
+        }
+    }
+
+    /// The scalar starting at `i` of valid UTF-8 and its length in bytes.
+    private static func decode(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> (Unicode.Scalar, Int) {
+        let b0 = UInt32(bytes[i])
+        let length = b0 < 0x80 ? 1 : (b0 < 0xE0 ? 2 : (b0 < 0xF0 ? 3 : 4))
+        guard i + length <= bytes.count else { return ("\u{FFFD}", 1) }
+        var value: UInt32
+        switch length {
+        case 1: value = b0
+        case 2: value = b0 & 0x1F
+        case 3: value = b0 & 0x0F
+        default: value = b0 & 0x07
+        }
+        for k in 1..<max(1, length) { value = value << 6 | (UInt32(bytes[i + k]) & 0x3F) }
+        return (Unicode.Scalar(value) ?? "\u{FFFD}", length)
+    }
+
     /// The code point index of a byte offset (the number of scalars that start before it).
     static func scalarIndex(ofByte offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Int {
         var count = 0
