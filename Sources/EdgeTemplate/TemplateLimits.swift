@@ -32,12 +32,13 @@ public struct TemplateLimits: Sendable, Hashable {
     /// them inside a thread's stack.
     ///
     /// Default 200. Published templates nest blocks about 8 deep, expressions about 15, tool
-    /// schemas about 10. The stack per level, measured in a release build on x86-64 by painting a
-    /// thread's stack (`TemplateLimitTests.testDepthLimitFitsHalfMiBStack`), is at most ~1 KiB for
-    /// the parser (nested brackets) and ~1.1 KiB for the evaluator plus ~0.3 KiB for the value
-    /// it prints or compares; 200 levels thus need about 300 KiB in the worst case and fit
-    /// a 512 KiB stack (the smallest a Swift concurrency or secondary thread gets) with room for
-    /// the caller's own frames. Raise it only for threads with a larger stack.
+    /// schemas about 10. At the limit, the deepest construct uses 165 KiB of stack (200 nested
+    /// brackets, parsed; ~0.8 KiB per level), a macro recursing as deep as it may and then
+    /// printing, serializing and comparing a 200-deep list 147 KiB, measured by painting a
+    /// thread's stack (release build, x86-64, `TemplateDepthTests`). That is a third of 512 KiB,
+    /// the smallest stack a thread gets (Swift concurrency and secondary threads on Darwin), which
+    /// leaves room for the caller's frames and for larger frames elsewhere. Debug builds use more
+    /// stack per level. Raise it only when rendering on threads with larger stacks.
     public var maxDepth: Int
 
     /// The most bytes (UTF-8) of any string a render creates: an operator's, filter's or
