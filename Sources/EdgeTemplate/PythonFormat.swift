@@ -137,6 +137,8 @@ enum PythonFormat {
             builder.append("}>")
         case .callable(let c):
             switch c.kind {
+            case .global("dict"): builder.append("<class 'dict'>")
+            case .global("namespace"): builder.append("<class 'jinja2.utils.Namespace'>")
             case .global(let name), .macro(_, let name): builder.append("<function \(name)>")
             case .method(_, let name): builder.append("<built-in method \(name)>")
             case .loopCycle: builder.append("<bound method LoopContext.cycle>")

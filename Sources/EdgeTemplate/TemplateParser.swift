@@ -14,6 +14,9 @@ struct TemplateParser {
     private var index = 0
     private let maxDepth: Int
     private var depth = 0
+    /// `for` bodies open around the current token (a macro body starts afresh): `break` and
+    /// `continue` need one, as in jinja2, whose compiled Python would reject them.
+    private var openLoops = 0
 
     init(tokens: [Token], maxDepth: Int) {
         self.tokens = tokens
@@ -159,12 +162,10 @@ struct TemplateParser {
             let (body, _) = try parseBody(until: ["endfilter"])
             try expectBlockEnd()
             return .filterBlock(filters, body, location)
-        case "break":
+        case "break", "continue":
+            if openLoops == 0 { throw TemplateError.syntax(message: "'\(tag)' outside loop", at: tagToken.location) }
             try expectBlockEnd()
-            return .breakLoop(tagToken.location)
-        case "continue":
-            try expectBlockEnd()
-            return .continueLoop(tagToken.location)
+            return tag == "break" ? .breakLoop(tagToken.location) : .continueLoop(tagToken.location)
         case "generation":
             try expectBlockEnd()
             let (body, _) = try parseBody(until: ["endgeneration"])
@@ -180,14 +181,15 @@ struct TemplateParser {
     @inline(never)
     private mutating func parseIf(_ location: SourceLocation) throws(TemplateError) -> Node {
         var branches: [(test: Expr, body: [Node])] = []
-        var test = try parseTuple()
+        // jinja2 parses an if's test without a conditional expression: `{% if a if b %}` is an error.
+        var test = try parseTuple(withCondexpr: false)
         while true {
             try expectBlockEnd()
             let (body, end) = try parseBody(until: ["elif", "else", "endif"])
             branches.append((test, body))
             switch end {
             case "elif":
-                test = try parseTuple()
+                test = try parseTuple(withCondexpr: false)
             case "else":
                 try expectBlockEnd()
                 let (otherwise, _) = try parseBody(until: ["endif"])
@@ -213,7 +215,9 @@ struct TemplateParser {
         }
         if isName("recursive") { throw TemplateError.unsupported(kind: "tag", name: "for ... recursive", at: current.location) }
         try expectBlockEnd()
+        openLoops += 1
         let (body, end) = try parseBody(until: ["else", "endfor"])
+        openLoops -= 1
         var elseBody: [Node] = []
         if end == "else" {
             try expectBlockEnd()
@@ -263,7 +267,10 @@ struct TemplateParser {
         }
         try expectOp(")")
         try expectBlockEnd()
+        let enclosingLoops = openLoops
+        openLoops = 0
         let (body, _) = try parseBody(until: ["endmacro"])
+        openLoops = enclosingLoops
         if case .name = current.kind { _ = advance() }  // {% endmacro name %}
         try expectBlockEnd()
         return .macro(MacroDefinition(name: name, parameters: parameters, body: body, location: location))
@@ -295,6 +302,16 @@ struct TemplateParser {
         return names.count == 1 && !sawComma && !parenthesized ? .name(first) : .tuple(names)
     }
 
+    /// A filter's name; jinja2 reads dotted names (`|a.b`), then finds no such filter.
+    private mutating func parseFilterName() throws(TemplateError) -> String {
+        var name = try expectName()
+        while isOp(".") {
+            _ = advance()
+            name += "." + (try expectName())
+        }
+        return name
+    }
+
     /// `name(args) | name2 | ...` after `{% filter` or `{% set x |`.
     @inline(never)
     private mutating func parseFilterChain() throws(TemplateError) -> [FilterCall] {
@@ -302,7 +319,7 @@ struct TemplateParser {
         repeat {
             if !filters.isEmpty { _ = advance() }  // the '|'
             let token = current
-            let name = try expectName()
+            let name = try parseFilterName()
             guard TemplateFilters.names.contains(name) else {
                 throw TemplateError.unsupported(kind: "filter", name: name, at: token.location)
             }
@@ -548,6 +565,11 @@ struct TemplateParser {
 
     @inline(never)
     private mutating func parseSubscript(_ base: Expr, _ location: SourceLocation) throws(TemplateError) -> Expr {
+        // jinja2 reads `x[]` and `x[a, b]` as a tuple index.
+        if isOp("]") {
+            _ = advance()
+            return try make(.subscript(base, try make(.tuple([]), location)), location)
+        }
         var parts: [Expr?] = [nil]
         var isSlice = false
         if !isOp(":") { parts[0] = try parseExpression() }
@@ -559,6 +581,16 @@ struct TemplateParser {
             } else {
                 parts.append(try parseExpression())
             }
+        }
+        if !isSlice, let first = parts[0], isOp(",") {
+            var items = [first]
+            while isOp(",") {
+                _ = advance()
+                if isOp("]") { break }
+                items.append(try parseExpression())
+            }
+            try expectOp("]")
+            return try make(.subscript(base, try make(.tuple(items), first.location)), location)
         }
         try expectOp("]")
         if !isSlice, let index = parts[0] { return try make(.subscript(base, index), location) }
@@ -600,7 +632,7 @@ struct TemplateParser {
             if isOp("|") {
                 _ = advance()
                 let token = current
-                let name = try expectName()
+                let name = try parseFilterName()
                 guard TemplateFilters.names.contains(name) else {
                     throw TemplateError.unsupported(kind: "filter", name: name, at: token.location)
                 }
@@ -614,7 +646,11 @@ struct TemplateParser {
                     negated = true
                 }
                 let token = current
-                let name = try expectName()
+                var name = try expectName()
+                while isOp(".") {  // jinja2 reads dotted test names (`is a.b`), then finds none such
+                    _ = advance()
+                    name += "." + (try expectName())
+                }
                 guard TemplatePredicates.names.contains(name) else {
                     throw TemplateError.unsupported(kind: "test", name: name, at: token.location)
                 }

@@ -128,13 +128,15 @@ struct TemplateRenderer {
             case .forLoop(let loop):
                 try executeFor(loop, into: &out)
             case .set(let target, let expr, let location):
-                try assign(target, try evaluate(expr), location)
+                try assign(target, expr, location)
             case .setBlock(let name, let body, let filters, let location):
-                try setBlock(name, body, filters, at: location)
+                let flow = try setBlock(name, body, filters, at: location)
+                if flow != .normal { return flow }
             case .macro(let definition):
                 try define(definition)
             case .filterBlock(let filters, let body, let location):
-                try filterBlock(body, filters, into: &out, at: location)
+                let flow = try filterBlock(body, filters, into: &out, at: location)
+                if flow != .normal { return flow }
             case .breakLoop:
                 return .breakLoop
             case .continueLoop:
@@ -169,28 +171,35 @@ struct TemplateRenderer {
         return try execute(otherwise, into: &out, .elseBlock, at: location)
     }
 
-    /// A `{% set %}` or `{% filter %}` block's body rendered into a string, then filtered.
+    /// A `{% set %}` or `{% filter %}` block's body rendered into a string, then filtered; nil
+    /// with the flow when a `break` or `continue` left the body (jinja2 then drops the capture).
     @inline(never)
     private mutating func capture(_ body: [Node], _ filters: [FilterCall], _ block: Block,
-                                  at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                                  at location: SourceLocation) throws(TemplateError) -> (TemplateValue?, Flow) {
         var captured = OutputBuffer(limit: budget.limits.maxStringBytes, kind: .stringBytes, owner: block.construct)
-        _ = try execute(body, into: &captured, block, at: location)
+        let flow = try execute(body, into: &captured, block, at: location)
+        if flow != .normal { return (nil, flow) }
         var value = TemplateValue.string(captured.text)
         for filter in filters { value = try applyFilter(filter, to: value) }
-        return value
+        return (value, .normal)
     }
 
     @inline(never)
     private mutating func setBlock(_ name: String, _ body: [Node], _ filters: [FilterCall],
-                                   at location: SourceLocation) throws(TemplateError) {
-        frames[frames.count - 1][name] = try capture(body, filters, .setBlock(name), at: location)
+                                   at location: SourceLocation) throws(TemplateError) -> Flow {
+        let (value, flow) = try capture(body, filters, .setBlock(name), at: location)
+        if let value { frames[frames.count - 1][name] = value }
+        return flow
     }
 
     @inline(never)
     private mutating func filterBlock(_ body: [Node], _ filters: [FilterCall], into out: inout OutputBuffer,
-                                      at location: SourceLocation) throws(TemplateError) {
-        let value = try capture(body, filters, .filterBlock, at: location)
-        try out.append(try string(value, "{% filter %} block", at: location), budget, "{% filter %} block", at: location)
+                                      at location: SourceLocation) throws(TemplateError) -> Flow {
+        let (value, flow) = try capture(body, filters, .filterBlock, at: location)
+        if let value {
+            try out.append(try string(value, "{% filter %} block", at: location), budget, "{% filter %} block", at: location)
+        }
+        return flow
     }
 
     @inline(never)
@@ -205,19 +214,23 @@ struct TemplateRenderer {
         return try applyFilter(filter.name, to: value, arguments, at: filter.location)
     }
 
+    /// A `for` loop. Its `else` body runs, as jinja2 compiles it, unless some iteration's body
+    /// ran to its end: with no items, and also when every iteration ended in `continue` or the
+    /// loop broke before any iteration ended normally.
     @inline(never)
     private mutating func executeFor(_ loop: ForLoop, into out: inout OutputBuffer) throws(TemplateError) {
         let items = try loopItems(loop)
-        if items.isEmpty {
-            _ = try execute(loop.elseBody, into: &out, .forLoop, at: loop.location)
-            return
-        }
+        var completedAnIteration = false
         for i in items.indices {
             try budget.charge(1, "for loop", at: loop.location)
             try enterIteration(loop, items, i)
             defer { frames.removeLast() }
             let flow = try execute(loop.body, into: &out, .forLoop, at: loop.location)
             if flow == .breakLoop { break }
+            if flow == .normal { completedAnIteration = true }
+        }
+        if !completedAnIteration && !loop.elseBody.isEmpty {
+            _ = try execute(loop.elseBody, into: &out, .forLoop, at: loop.location)
         }
     }
 
@@ -263,23 +276,25 @@ struct TemplateRenderer {
         }
     }
 
+    /// `{% set target = expr %}`. For `ns.attr`, jinja2 checks that `ns` is a namespace before
+    /// it evaluates `expr`; so does this.
     @inline(never)
-    private mutating func assign(_ target: AssignTarget, _ value: TemplateValue, _ location: SourceLocation) throws(TemplateError) {
+    private mutating func assign(_ target: AssignTarget, _ expr: Expr, _ location: SourceLocation) throws(TemplateError) {
         guard case .attribute(let name, let attribute) = target else {
-            try bind(target, value, location)
+            try bind(target, try evaluate(expr), location)
             return
         }
-        for i in stride(from: frames.count - 1, through: 0, by: -1) {
-            guard let holder = frames[i][name] else { continue }
-            guard case .namespace(var object) = holder else {
-                throw TemplateError.type(message: "cannot assign attribute on non-namespace object", at: location)
-            }
-            try budget.checkNesting(wrapping: CollectionOfOne(value), "{% set \(name).\(attribute) %}", at: location)
-            object[attribute] = value
-            frames[i][name] = .namespace(object)
-            return
+        guard let i = frames.indices.last(where: { frames[$0][name] != nil }), case .namespace = frames[i][name] else {
+            // jinja2 says so of an undefined name too.
+            throw TemplateError.type(message: "cannot assign attribute on non-namespace object", at: location)
         }
-        throw TemplateError.undefined(name: name, at: location)
+        let value = try evaluate(expr)
+        try budget.checkNesting(wrapping: CollectionOfOne(value), "{% set \(name).\(attribute) %}", at: location)
+        // Evaluating `expr` cannot rebind `name` (only statements assign), so frame i still holds it.
+        guard case .namespace(var object) = frames[i][name] else { return }
+        frames[i][name] = .undefined  // drop the frame's reference so that the object is not copied
+        object[attribute] = value
+        frames[i][name] = .namespace(object)
     }
 
     // MARK: - Expressions
