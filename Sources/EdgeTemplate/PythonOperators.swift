@@ -233,8 +233,9 @@ enum PythonOperators {
             for item in items where try equals(item, needle, budget, at: location) { return true }
             return false
         case .object(let object), .namespace(let object):
-            if case .string(let key) = needle { return object[key] != nil }
-            return false
+            guard case .string(let key) = needle else { return false }
+            try budget.chargeKey(key, "operator 'in'", at: location)
+            return object[key] != nil
         default:
             throw TemplateError.type(message: "argument of type '\(haystack.typeName)' is not iterable", at: location)
         }

@@ -50,6 +50,15 @@ final class RenderBudget {
         try charge(bytes / TemplateLimits.bytesPerStep, construct(), at: location)
     }
 
+    /// The steps for hashing or comparing a name or key of `text`'s length: a dictionary
+    /// lookup costs its key's length, and a name written in the source can be long and looked
+    /// up in every iteration of a loop.
+    @inline(__always)
+    func chargeKey(_ text: String, _ construct: @autoclosure () -> String, at location: SourceLocation) throws(TemplateError) {
+        let bytes = text.utf8.count
+        if bytes >= TemplateLimits.bytesPerStep { try chargeBytes(bytes, construct(), at: location) }
+    }
+
     // MARK: Sizes
 
     /// Before creating a string of `bytes` bytes: within `maxStringBytes`, and charged.

@@ -177,6 +177,7 @@ extension TemplateRenderer {
             }
         case "attr":
             guard case .string(let attributeName) = args.value(0, "name") else { throw typeError("attr name must be a string") }
+            try budget.chargeKey(attributeName, construct, at: location)
             if case .object = value, !TemplateMethods.dictMethods.contains(attributeName) { return .undefined }
             return attribute(of: value, attributeName)
         case "capitalize":

@@ -49,6 +49,7 @@ enum TemplateMethods {
                 return .array(object.pairs.map(\.value))
             case "get":
                 guard case .string(let key) = args.value(0, "key") else { return args.value(1, "default", default: .none) }
+                try budget.chargeKey(key, construct, at: location)
                 return object[key] ?? args.value(1, "default", default: .none)
             case "copy": return receiver
             default: break

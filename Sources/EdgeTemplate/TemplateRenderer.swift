@@ -262,8 +262,10 @@ struct TemplateRenderer {
     private mutating func bind(_ target: AssignTarget, _ value: TemplateValue, _ location: SourceLocation) throws(TemplateError) {
         switch target {
         case .name(let name):
+            try budget.chargeKey(name, "assignment", at: location)
             frames[frames.count - 1][name] = value
         case .tuple(let names):
+            for name in names { try budget.chargeKey(name, "assignment", at: location) }
             let parts = try iterate(value, "unpacking", at: location)
             guard parts.count == names.count else {
                 let problem = parts.count < names.count ? "not enough" : "too many"
@@ -284,6 +286,7 @@ struct TemplateRenderer {
             try bind(target, try evaluate(expr), location)
             return
         }
+        try budget.chargeKey(name + attribute, "{% set \(name).\(attribute) %}", at: location)
         guard let i = frames.indices.last(where: { frames[$0][name] != nil }), case .namespace = frames[i][name] else {
             // jinja2 says so of an undefined name too.
             throw TemplateError.type(message: "cannot assign attribute on non-namespace object", at: location)
@@ -348,12 +351,14 @@ struct TemplateRenderer {
         case .literal(let value):
             return value
         case .name(let name):
+            try budget.chargeKey(name, expr.construct, at: expr.location)
             return lookup(name)
         case .list(let items), .tuple(let items):
             return try evaluateList(items, expr)
         case .dict(let pairs):
             return try evaluateDict(pairs, expr)
         case .attribute(let base, let name):
+            try budget.chargeKey(name, expr.construct, at: expr.location)
             let value = try evaluate(base)
             if case .undefined = value { throw TemplateError.undefined(name: base.displayName, at: base.location) }
             return attribute(of: value, name)
@@ -398,6 +403,7 @@ struct TemplateRenderer {
             guard case .string(let key) = try evaluate(pair.key) else {
                 throw TemplateError.type(message: "dictionary keys must be strings", at: pair.key.location)
             }
+            try budget.chargeKey(key, expr.construct, at: expr.location)
             object[key] = try evaluate(pair.value)
         }
         try budget.checkNesting(wrapping: object.pairs.lazy.map(\.value), expr.construct, at: expr.location)
@@ -556,6 +562,7 @@ struct TemplateRenderer {
         default:
             break
         }
+        if case .string(let key) = index { try budget.chargeKey(key, "subscript", at: location) }
         if case .object(let object) = value, case .string(let key) = index, let found = object[key] {
             return found
         }
@@ -677,6 +684,7 @@ struct TemplateRenderer {
                 object = initial
             }
             try budget.checkNesting(wrapping: arguments.keyword.lazy.map(\.value), "\(name)()", at: location)
+            for argument in arguments.keyword { try budget.chargeKey(argument.name, "\(name)()", at: location) }
             try budget.reserveElements(object.count + arguments.keyword.count, "\(name)()", at: location)
             for (key, value) in arguments.keyword { object[key] = value }
             return name == "namespace" ? .namespace(object) : .object(object)
@@ -756,6 +764,8 @@ struct TemplateRenderer {
             throw TemplateError.type(message: "macro '\(macro.name)' takes not more than \(macro.parameters.count) argument(s)", at: location)
         }
         var frame: [String: TemplateValue] = [:]
+        for parameter in macro.parameters { try budget.chargeKey(parameter.name, "macro '\(macro.name)'", at: location) }
+        for argument in arguments.keyword { try budget.chargeKey(argument.name, "macro '\(macro.name)'", at: location) }
         for (i, parameter) in macro.parameters.enumerated() {
             if i < arguments.positional.count {
                 frame[parameter.name] = arguments.positional[i]

@@ -243,6 +243,18 @@ final class TemplateLimitTests: XCTestCase {
         expectLimit(.steps, "{% set s = 'a' * 10000000 %}{% for i in range(100000) %}{{ 'b' in s }}{% endfor %}")
     }
 
+    func testLongNamesAndKeysLookedUpInLoopsHitSteps() {
+        // Hashing a 1 MB name or key costs ~0.3 ms: charged, not repeated 100,000 times for free.
+        let name = String(repeating: "n", count: 1_000_000)
+        expectLimit(.steps, "{% for i in range(100000) %}{{ \(name) }}{% endfor %}", construct: "variable")
+        expectLimit(.steps, "{% for i in range(100000) %}{{ x.\(name) }}{% endfor %}", ["x": [:]], construct: "attribute")
+        expectLimit(.steps, "{% set k = 'k' * 1000000 %}{% for i in range(100000) %}{{ d[k] }}{% endfor %}", ["d": [:]],
+                    construct: "subscript")
+        expectLimit(.steps, "{% set k = 'k' * 1000000 %}{% for i in range(100000) %}{{ k in d }}{% endfor %}", ["d": [:]])
+        expectLimit(.steps, "{% macro m(\(name)=1) %}{% endmacro %}{% for i in range(100000) %}{{ m() }}{% endfor %}")
+        expectLimit(.steps, "{% for \(name) in range(100000) %}{% endfor %}")
+    }
+
     func testSubstringSearchIsLinear() throws {
         // A naive search would take ~10^13 steps.
         XCTAssertEqual(try render("{{ ('ab' * 2000000).find('ab' * 1000000 + 'c') }}"), "-1")
