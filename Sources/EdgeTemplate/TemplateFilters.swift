@@ -290,7 +290,7 @@ extension TemplateRenderer {
             guard TemplateFilters.names.contains(filterName) else {
                 throw TemplateError.unsupported(kind: "filter", name: filterName, at: location)
             }
-            let rest = CallArguments(positional: Array(args.positional.dropFirst()), keyword: args.keyword)
+            let rest = args.droppingFirst
             try budget.reserveElements(items.count, construct, at: location)
             var out: [TemplateValue] = []
             for item in items { out.append(try applyFilter(filterName, to: item, rest, at: location)) }
@@ -308,7 +308,7 @@ extension TemplateRenderer {
                 throw typeError("\(name) requires an attribute name")
             }
             try budget.chargeBytes(attributeName.utf8.count, construct, at: location)
-            let rest = CallArguments(positional: Array(args.positional.dropFirst()), keyword: args.keyword)
+            let rest = args.droppingFirst
             return .array(try selectItems(value, rest, attribute: AttributePath(attributeName),
                                           keep: name == "selectattr", construct, at: location))
         case "replace":
@@ -691,7 +691,7 @@ extension TemplateRenderer {
         if let testName, !TemplatePredicates.names.contains(testName) {
             throw TemplateError.unsupported(kind: "test", name: testName, at: location)
         }
-        let testArgs = CallArguments(positional: Array(args.positional.dropFirst()), keyword: args.keyword)
+        let testArgs = args.droppingFirst
         let items = try iterate(value, construct, at: location)
         try budget.reserveElements(items.count, construct, at: location)
         var out: [TemplateValue] = []

@@ -377,7 +377,7 @@ enum TemplateMethods {
             } else if let i = Int(field) {
                 value = i >= 0 && i < args.positional.count ? args.positional[i] : .undefined
             } else {
-                value = args.keyword.first { $0.name == field }?.value ?? .undefined
+                value = args.keyword(field) ?? .undefined
             }
             if case .undefined = value {
                 let shown = field.utf8.count <= 40 ? field : String(field.prefix(40)) + "..."

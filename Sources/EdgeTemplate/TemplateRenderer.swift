@@ -1,12 +1,44 @@
 /// Evaluated arguments of a call, filter or test.
 struct CallArguments {
-    var positional: [TemplateValue] = []
-    var keyword: [(name: String, value: TemplateValue)] = []
+    private(set) var positional: [TemplateValue] = []
+    private(set) var keyword: [(name: String, value: TemplateValue)] = []
+    /// Each keyword's first position in `keyword`, so that a lookup costs the same however many
+    /// keywords a call passes (a filter applied to every item of a list looks its arguments up
+    /// once per item).
+    private var keywordIndex: [String: Int] = [:]
+
+    init() {}
+
+    init(positional: [TemplateValue], keyword: [(name: String, value: TemplateValue)]) {
+        self.positional = positional
+        for (name, value) in keyword { appendKeyword(name, value) }
+    }
+
+    mutating func appendPositional(_ value: TemplateValue) {
+        positional.append(value)
+    }
+
+    mutating func appendKeyword(_ name: String, _ value: TemplateValue) {
+        if keywordIndex[name] == nil { keywordIndex[name] = keyword.count }
+        keyword.append((name, value))
+    }
+
+    /// The keyword argument `name`, if passed.
+    func keyword(_ name: String) -> TemplateValue? {
+        keywordIndex[name].map { keyword[$0].value }
+    }
 
     /// The argument at `position` or named `name`, else `defaultValue`.
     func value(_ position: Int, _ name: String, default defaultValue: TemplateValue = .undefined) -> TemplateValue {
         if position >= 0 && position < positional.count { return positional[position] }
-        return keyword.first { $0.name == name }?.value ?? defaultValue
+        return keyword(name) ?? defaultValue
+    }
+
+    /// These arguments less the first positional one (`map('f', ...)` passes the rest to `f`).
+    var droppingFirst: CallArguments {
+        var rest = self
+        if !rest.positional.isEmpty { rest.positional.removeFirst() }
+        return rest
     }
 
     var count: Int { positional.count + keyword.count }
@@ -315,9 +347,9 @@ struct TemplateRenderer {
         for argument in arguments {
             let value = try evaluate(argument.value)
             if let name = argument.name {
-                result.keyword.append((name, value))
+                result.appendKeyword(name, value)
             } else {
-                result.positional.append(value)
+                result.appendPositional(value)
             }
         }
         return result
@@ -769,7 +801,7 @@ struct TemplateRenderer {
         for (i, parameter) in macro.parameters.enumerated() {
             if i < arguments.positional.count {
                 frame[parameter.name] = arguments.positional[i]
-            } else if let value = arguments.keyword.first(where: { $0.name == parameter.name })?.value {
+            } else if let value = arguments.keyword(parameter.name) {
                 frame[parameter.name] = value
             } else if let defaultValue = parameter.defaultValue {
                 frame[parameter.name] = try evaluate(defaultValue)
@@ -777,7 +809,7 @@ struct TemplateRenderer {
                 frame[parameter.name] = .undefined
             }
         }
-        for (name, _) in arguments.keyword where !macro.parameters.contains(where: { $0.name == name }) {
+        for (name, _) in arguments.keyword where !macro.parameterNames.contains(name) {
             throw TemplateError.type(message: "macro '\(macro.name)' takes no keyword argument '\(name)'", at: location)
         }
         return frame

@@ -155,12 +155,15 @@ final class ForLoop: Sendable {
 final class MacroDefinition: Sendable {
     let name: String
     let parameters: [(name: String, defaultValue: Expr?)]
+    /// The parameters' names, to check a call's keywords in constant time each.
+    let parameterNames: Set<String>
     let body: [Node]
     let location: SourceLocation
 
     init(name: String, parameters: [(name: String, defaultValue: Expr?)], body: [Node], location: SourceLocation) {
         self.name = name
         self.parameters = parameters
+        self.parameterNames = Set(parameters.map(\.name))
         self.body = body
         self.location = location
     }

@@ -255,6 +255,20 @@ final class TemplateLimitTests: XCTestCase {
         expectLimit(.steps, "{% for \(name) in range(100000) %}{% endfor %}")
     }
 
+    func testManyKeywordArgumentsCostLinearTime() throws {
+        // Looked up per item or per parameter, keywords were scanned: 10^10 comparisons here.
+        let keywords = (0..<3000).map { "k\($0)=1" }.joined(separator: ", ")
+        let start = Date()
+        XCTAssertEqual(try render("{% for i in range(300) %}{{ range(3000)|select('eq', \(keywords))|list|length }}{% endfor %}"),
+                       String(repeating: "0", count: 300))
+        let parameters = (0..<3000).map { "k\($0)" }.joined(separator: ", ")
+        XCTAssertEqual(try render("{% macro m(\(parameters)) %}{{ k2999 }}{% endmacro %}{% for i in range(300) %}{{ m(\(keywords)) }}{% endfor %}"),
+                       String(repeating: "1", count: 300))
+        XCTAssertEqual(try render("{% for i in range(300) %}{{ ('{k2999}' * 3000).format(\(keywords))|length }}{% endfor %}"),
+                       String(repeating: "3000", count: 300))
+        XCTAssertLessThan(Date().timeIntervalSince(start), Self.timeBudget)
+    }
+
     func testSubstringSearchIsLinear() throws {
         // A naive search would take ~10^13 steps.
         XCTAssertEqual(try render("{{ ('ab' * 2000000).find('ab' * 1000000 + 'c') }}"), "-1")
