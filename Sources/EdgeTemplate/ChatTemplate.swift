@@ -10,29 +10,37 @@ import Darwin
 public struct ChatTemplate: Sendable {
     /// The template text as given.
     public let source: String
+    /// The bounds parsing kept to, and rendering keeps to unless a render names others.
+    public let limits: TemplateLimits
     private let nodes: [Node]
 
     /// Parses `source`. Fails on invalid Jinja and on tags, filters and tests this engine does
-    /// not implement, naming the construct and its line and column.
-    public init(_ source: String) throws(TemplateError) {
+    /// not implement, naming the construct and its line and column; and on blocks or
+    /// expressions nested deeper than `limits.maxDepth`.
+    public init(_ source: String, limits: TemplateLimits = .default) throws(TemplateError) {
         self.source = source
-        self.nodes = try TemplateParser.parse(source)
+        self.limits = limits
+        self.nodes = try TemplateParser.parse(source, limits: limits)
     }
 
     /// Renders with `context` as the template's variables.
-    /// - Parameter now: Unix time `strftime_now` formats (local time zone); the current time if nil.
-    public func render(_ context: [String: TemplateValue], now: Double? = nil) throws(TemplateError) -> String {
-        var renderer = TemplateRenderer(context: context, now: now ?? Self.currentTime())
+    /// - Parameters:
+    ///   - now: Unix time `strftime_now` formats (local time zone); the current time if nil.
+    ///   - limits: bounds on this render; the template's `limits` if nil. Crossing one throws
+    ///     `TemplateError.limit`.
+    public func render(_ context: [String: TemplateValue], now: Double? = nil,
+                       limits: TemplateLimits? = nil) throws(TemplateError) -> String {
+        var renderer = try TemplateRenderer(context: context, now: now ?? Self.currentTime(), limits: limits ?? self.limits)
         return try renderer.render(nodes)
     }
 
     /// Renders a conversation with the variables Hugging Face's `apply_chat_template` passes:
     /// `messages`, `tools` (None when there are none), `documents` (None),
     /// `add_generation_prompt`, `bos_token`, `eos_token`, then `extra` (e.g. `date_string`,
-    /// `enable_thinking`), which may override any of them.
+    /// `enable_thinking`), which may override any of them. `limits` as for `render`.
     public func renderChat(messages: [ChatMessage], addGenerationPrompt: Bool, bosToken: String, eosToken: String,
                            tools: [TemplateValue]? = nil, extra: [String: TemplateValue] = [:],
-                           now: Double? = nil) throws(TemplateError) -> String {
+                           now: Double? = nil, limits: TemplateLimits? = nil) throws(TemplateError) -> String {
         var context: [String: TemplateValue] = [
             "messages": .array(messages.map(\.value)),
             "tools": tools.map { .array($0) } ?? .none,
@@ -42,7 +50,7 @@ public struct ChatTemplate: Sendable {
             "eos_token": .string(eosToken),
         ]
         for (key, value) in extra { context[key] = value }
-        return try render(context, now: now)
+        return try render(context, now: now, limits: limits)
     }
 
     private static func currentTime() -> Double {

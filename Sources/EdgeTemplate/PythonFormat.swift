@@ -59,31 +59,102 @@ enum PythonFormat {
     /// `repr(str)`: single quotes unless the text has a single quote and no double quote;
     /// backslash escapes for the quote, backslash, \t \n \r and non-printable characters.
     static func stringRepr(_ s: String) -> String {
-        let useDouble = s.contains("'") && !s.contains("\"")
-        let quote: Character = useDouble ? "\"" : "'"
-        var out = String(quote)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
-            case "\t": out += "\\t"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            default:
-                if Character(scalar) == quote {
-                    out += "\\" + String(quote)
-                } else if isPrintable(scalar) {
-                    out.unicodeScalars.append(scalar)
-                } else if scalar.value < 0x100 {
-                    out += "\\x" + hex(scalar.value, width: 2)
-                } else if scalar.value < 0x10000 {
-                    out += "\\u" + hex(scalar.value, width: 4)
-                } else {
-                    out += "\\U" + hex(scalar.value, width: 8)
+        var builder = TextBuilder()
+        writeStringRepr(s, into: &builder)
+        return builder.text
+    }
+
+    /// `repr(str)` appended to `builder`, whose limit is checked before writing: at once when
+    /// the worst case (4 bytes per byte, `\xNN`) fits, else after measuring the exact length.
+    static func writeStringRepr(_ s: String, into builder: inout TextBuilder) {
+        let useDouble = s.utf8.contains(UInt8(ascii: "'")) && !s.utf8.contains(UInt8(ascii: "\""))
+        let quote: Unicode.Scalar = useDouble ? "\"" : "'"
+        let bytes = s.utf8.count
+        var needed = bytes <= (Int.max - 2) / 4 ? 4 * bytes + 2 : Int.max
+        if !builder.fits(needed) {
+            needed = 2
+            for scalar in s.unicodeScalars { needed += escapedLength(scalar, quote: quote) }
+        }
+        let quoteByte = UInt8(quote.value)
+        builder.append(atMost: needed) { out in
+            out.unicodeScalars.append(quote)
+            TextBytes.appendEscaped(s, to: &out, plainASCII: { b in b >= 0x20 && b < 0x7F && b != quoteByte && b != 0x5C }) { scalar in
+                switch scalar {
+                case "\\": return "\\\\"
+                case "\t": return "\\t"
+                case "\n": return "\\n"
+                case "\r": return "\\r"
+                default:
+                    if scalar == quote { return "\\" + String(quote) }
+                    if isPrintable(scalar) { return nil }
+                    if scalar.value < 0x100 { return "\\x" + hex(scalar.value, width: 2) }
+                    if scalar.value < 0x10000 { return "\\u" + hex(scalar.value, width: 4) }
+                    return "\\U" + hex(scalar.value, width: 8)
                 }
             }
+            out.unicodeScalars.append(quote)
         }
-        out.append(quote)
-        return out
+    }
+
+    /// Bytes `writeStringRepr` writes for one character.
+    private static func escapedLength(_ scalar: Unicode.Scalar, quote: Unicode.Scalar) -> Int {
+        switch scalar {
+        case "\\", "\t", "\n", "\r": return 2
+        default:
+            if scalar == quote { return 2 }
+            if isPrintable(scalar) { return UTF8.width(scalar) }
+            return scalar.value < 0x100 ? 4 : (scalar.value < 0x10000 ? 6 : 10)
+        }
+    }
+
+    /// `repr(value)` appended to `builder`: Python's text for a value inside a list or dict
+    /// (`str` of a string is the string itself; callers handle that). Stops early once the
+    /// builder is over its limit.
+    static func writeRepr(_ value: TemplateValue, into builder: inout TextBuilder) {
+        if builder.exceeded { return }
+        switch value {
+        case .undefined: break
+        case .none: builder.append("None")
+        case .bool(let b): builder.append(b ? "True" : "False")
+        case .int(let i): builder.append(String(i))
+        case .double(let d): builder.append(floatRepr(d))
+        case .string(let s): writeStringRepr(s, into: &builder)
+        case .array(let items):
+            builder.append("[")
+            for (i, item) in items.enumerated() {
+                if builder.exceeded { return }
+                if i > 0 { builder.append(", ") }
+                writeRepr(item, into: &builder)
+            }
+            builder.append("]")
+        case .object(let object):
+            builder.append("{")
+            writePairs(object, into: &builder)
+            builder.append("}")
+        case .namespace(let object):
+            builder.append("<Namespace {")
+            writePairs(object, into: &builder)
+            builder.append("}>")
+        case .callable(let c):
+            switch c.kind {
+            case .global("dict"): builder.append("<class 'dict'>")
+            case .global("namespace"): builder.append("<class 'jinja2.utils.Namespace'>")
+            case .global(let name), .macro(_, let name): builder.append("<function \(name)>")
+            case .method(_, let name): builder.append("<built-in method \(name)>")
+            case .loopCycle: builder.append("<bound method LoopContext.cycle>")
+            case .loop(let context): builder.append("<LoopContext \(context.index0 + 1)/\(context.items.count)>")
+            }
+        }
+    }
+
+    private static func writePairs(_ object: TemplateObject, into builder: inout TextBuilder) {
+        for (i, key) in object.keys.enumerated() {
+            if builder.exceeded { return }
+            if i > 0 { builder.append(", ") }
+            writeStringRepr(key, into: &builder)
+            builder.append(": ")
+            if let value = object[key] { writeRepr(value, into: &builder) }
+        }
     }
 
     /// An approximation of Python's `str.isprintable` for one character: not a control,

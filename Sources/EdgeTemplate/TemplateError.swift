@@ -13,7 +13,7 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Why a template failed to parse or render. Every case names the construct and where it is.
-public enum TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
+public indirect enum TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The source is not valid Jinja: an unclosed tag, an unexpected token, a missing `endfor`.
     case syntax(message: String, at: SourceLocation)
     /// Valid Jinja that this engine does not implement. `kind` is "tag", "filter", "test",
@@ -27,6 +27,14 @@ public enum TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
     /// An undefined value used where Jinja fails on it: an attribute of it, arithmetic with it,
     /// calling it. `name` is the expression as written (`foo`, `message.bar`).
     case undefined(name: String, at: SourceLocation)
+    /// The template crossed one of `TemplateLimits`' bounds: `kind` names the bound, `limit` its
+    /// value, `construct` what crossed it (`macro 'm'`, `filter 'indent'`, `operator '*'`,
+    /// `for loop`, `{% if %} block`).
+    case limit(TemplateLimitKind, limit: Int, construct: String, at: SourceLocation)
+    /// Integer arithmetic whose result does not fit in 64 bits, where Python would compute a
+    /// bigger integer (`(-9223372036854775807 - 1) // -1`, `2 ** 100`, `abs` of the smallest
+    /// int, `int('9' * 30)`). `operation` is the operator, filter or function (`'//'`).
+    case integerOverflow(operation: String, at: SourceLocation)
 
     public var description: String {
         switch self {
@@ -35,6 +43,10 @@ public enum TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
         case .raised(let message, let at): return "template raised at \(at): \(message)"
         case .type(let message, let at): return "type error at \(at): \(message)"
         case .undefined(let name, let at): return "'\(name)' is undefined at \(at)"
+        case .limit(let kind, let limit, let construct, let at):
+            return "template limit \(kind) exceeded at \(at): \(construct) needs \(kind.needs(limit))"
+        case .integerOverflow(let operation, let at):
+            return "integer overflow in \(operation) at \(at): the result does not fit in 64 bits"
         }
     }
 
@@ -42,7 +54,7 @@ public enum TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
     public var location: SourceLocation {
         switch self {
         case .syntax(_, let at), .unsupported(_, _, let at), .raised(_, let at), .type(_, let at),
-            .undefined(_, let at):
+            .undefined(_, let at), .limit(_, _, _, let at), .integerOverflow(_, let at):
             return at
         }
     }

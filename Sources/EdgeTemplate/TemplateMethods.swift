@@ -1,6 +1,16 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Python methods templates call on strings, dicts and lists (`content.strip()`,
 /// `message.items()`). Attribute lookup knows every Python method name, so that calling one this
 /// engine lacks fails with "unsupported method" rather than as an undefined value.
+///
+/// Each method sizes its result and checks it against the render's limits before building it,
+/// and charges the render's budget for the elements and bytes it walks; substring searches are
+/// linear (`TextSearch`).
 enum TemplateMethods {
     static let stringMethods: Set<String> = [
         "capitalize", "casefold", "center", "count", "encode", "endswith", "expandtabs", "find", "format",
@@ -19,25 +29,45 @@ enum TemplateMethods {
 
     static func call(_ name: String, on receiver: TemplateValue, _ args: CallArguments,
                      renderer: TemplateRenderer, at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+        let budget = renderer.budget
+        let construct = "method '\(name)'"
+        try budget.enter(construct, at: location)
+        defer { budget.leave() }
         switch receiver {
-        case .string(let s): return try stringMethod(name, s, args, at: location)
+        case .string(let s): return try stringMethod(name, s, args, renderer, construct, at: location)
         case .object(let object):
             switch name {
-            case "items": return .array(object.pairs.map { .array([.string($0.key), $0.value]) })
-            case "keys": return .array(object.keys.map { .string($0) })
-            case "values": return .array(object.pairs.map(\.value))
+            case "items":
+                try budget.reservePairs(object.count, construct, at: location)
+                try budget.checkNesting(wrapping: object.pairs.lazy.map(\.value), levels: 2, construct, at: location)
+                return .array(object.pairs.map { .array([.string($0.key), $0.value]) })
+            case "keys":
+                try budget.reserveElements(object.count, construct, at: location)
+                return .array(object.keys.map { .string($0) })
+            case "values":
+                try budget.reserveElements(object.count, construct, at: location)
+                return .array(object.pairs.map(\.value))
             case "get":
                 guard case .string(let key) = args.value(0, "key") else { return args.value(1, "default", default: .none) }
+                try budget.chargeKey(key, construct, at: location)
                 return object[key] ?? args.value(1, "default", default: .none)
             case "copy": return receiver
             default: break
             }
         case .array(let items):
+            let needle = args.value(0, "value")
             switch name {
-            case "count": return .int(items.filter { $0.pythonEquals(args.value(0, "value")) }.count)
+            case "count":
+                var count = 0
+                for item in items where try PythonOperators.equals(item, needle, budget, at: location) { count += 1 }
+                return .int(count)
             case "index":
-                if let i = items.firstIndex(where: { $0.pythonEquals(args.value(0, "value")) }) { return .int(i) }
-                throw TemplateError.type(message: "\(args.value(0, "value").pythonRepr) is not in list", at: location)
+                for (i, item) in items.enumerated() where try PythonOperators.equals(item, needle, budget, at: location) {
+                    return .int(i)
+                }
+                var builder = TextBuilder(limit: 200)
+                PythonFormat.writeRepr(needle, into: &builder)
+                throw TemplateError.type(message: "\(builder.exceeded ? "value" : builder.text) is not in list", at: location)
             case "copy": return receiver
             default: break
             }
@@ -46,8 +76,9 @@ enum TemplateMethods {
         throw TemplateError.unsupported(kind: "method", name: "\(receiver.typeName).\(name)", at: location)
     }
 
-    private static func stringMethod(_ name: String, _ s: String, _ args: CallArguments,
-                                     at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+    private static func stringMethod(_ name: String, _ s: String, _ args: CallArguments, _ renderer: TemplateRenderer,
+                                     _ construct: String, at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+        let budget = renderer.budget
         func optionalString(_ position: Int, _ label: String) throws(TemplateError) -> String? {
             switch args.value(position, label, default: .none) {
             case .none, .undefined: return nil
@@ -66,18 +97,31 @@ enum TemplateMethods {
             if case .int(let i)? = args.value(position, label, default: .int(defaultValue)).numericValue { return i }
             return defaultValue
         }
+        /// Charges a scan of the receiver (and `more` bytes of arguments).
+        func scan(_ more: Int = 0) throws(TemplateError) {
+            try budget.chargeBytes(s.utf8.count + more, construct, at: location)
+        }
         switch name {
         case "strip", "lstrip", "rstrip":
             let chars = try optionalString(0, "chars")
+            try scan(chars?.utf8.count ?? 0)
             return .string(TemplateFilters.strip(s, chars: chars, leading: name != "rstrip", trailing: name != "lstrip"))
         case "split", "rsplit":
             let separator = try optionalString(0, "sep")
             let maxSplit = intArgument(1, "maxsplit", -1)
             if separator == "" { throw TemplateError.type(message: "empty separator", at: location) }
-            let parts = name == "split" ? split(s, separator, maxSplit) : rsplit(s, separator, maxSplit)
+            try scan(separator?.utf8.count ?? 0)
+            let parts = name == "split"
+                ? try split(s, separator, maxSplit, budget, construct, at: location)
+                : try rsplit(s, separator, maxSplit, budget, construct, at: location)
             return .array(parts.map { .string($0) })
         case "splitlines":
-            return .array(TemplateFilters.splitLines(s).map { .string($0) })
+            try scan()
+            guard let lines = TemplateFilters.splitLines(s, maxLines: budget.limits.maxCollectionCount) else {
+                throw budget.failure(.collectionCount, construct, location)
+            }
+            try budget.reserveElements(lines.count, construct, at: location)
+            return .array(lines.map { .string($0) })
         case "startswith", "endswith":
             var candidates: [String] = []
             switch args.value(0, "prefix") {
@@ -91,33 +135,57 @@ enum TemplateMethods {
                 }
             default: throw TemplateError.type(message: "\(name) first arg must be str or a tuple of str", at: location)
             }
-            let scalars = Array(s.unicodeScalars)
-            let start = max(0, min(scalars.count, intArgument(1, "start", 0)))
-            let end = max(start, min(scalars.count, intArgument(2, "end", scalars.count)))
-            let window = scalars[start..<end]
-            return .bool(candidates.contains { c in
-                let p = Array(c.unicodeScalars)
-                return name == "startswith" ? window.starts(with: p) : window.reversed().starts(with: p.reversed())
-            })
-        case "upper": return .string(s.uppercased())
-        case "lower", "casefold": return .string(s.lowercased())
-        case "title": return .string(pythonTitle(s))
-        case "capitalize": return .string(TemplateFilters.capitalize(s))
-        case "swapcase":
-            return .string(s.map { c in c.isUppercase ? c.lowercased() : c.uppercased() }.joined())
-        case "replace":
-            return .string(replace(s, try requiredString(0, "old"), try requiredString(1, "new"),
-                                   count: intArgument(2, "count", -1)))
-        case "find", "rfind", "index", "rindex":
-            let needle = Array(try requiredString(0, "sub").unicodeScalars)
-            let hay = Array(s.unicodeScalars)
-            var found = -1
-            if needle.count <= hay.count {
-                let positions = Array(0...(hay.count - needle.count))
-                for i in (name.hasPrefix("r") ? positions.reversed() : positions) where Array(hay[i..<(i + needle.count)]) == needle {
-                    found = i
-                    break
+            try budget.charge(candidates.count, construct, at: location)
+            if args.count == 1 {
+                // The common case, on bytes: a code point prefix is a byte prefix.
+                for c in candidates {
+                    try budget.chargeBytes(c.utf8.count, construct, at: location)
+                    let n = c.utf8.count
+                    if n == 0 { return .bool(true) }
+                    if n > s.utf8.count { continue }
+                    let matches = try TextBytes.with(s) { (hay) throws(TemplateError) -> Bool in
+                        try TextBytes.with(c) { (needle) throws(TemplateError) -> Bool in
+                            let start = name == "startswith" ? 0 : hay.count - n
+                            return memcmp(hay.baseAddress! + start, needle.baseAddress!, n) == 0
+                        }
+                    }
+                    if matches { return .bool(true) }
                 }
+                return .bool(false)
+            }
+            try scan()
+            let scalars = Array(s.unicodeScalars)
+            func clamp(_ i: Int) -> Int { i < 0 ? max(0, scalars.count + i) : min(scalars.count, i) }
+            let start = clamp(intArgument(1, "start", 0))
+            let end = max(start, clamp(intArgument(2, "end", scalars.count)))
+            let window = scalars[start..<end]
+            for c in candidates {
+                try budget.chargeBytes(c.utf8.count, construct, at: location)
+                let p = Array(c.unicodeScalars)
+                if name == "startswith" ? window.starts(with: p) : window.reversed().starts(with: p.reversed()) {
+                    return .bool(true)
+                }
+            }
+            return .bool(false)
+        case "upper": return .string(try renderer.caseMapped(s, construct, at: location) { $0.uppercased() })
+        case "lower", "casefold": return .string(try renderer.caseMapped(s, construct, at: location) { $0.lowercased() })
+        case "title": return .string(try renderer.caseMapped(s, construct, at: location, pythonTitle))
+        case "capitalize": return .string(try renderer.caseMapped(s, construct, at: location, TemplateFilters.capitalize))
+        case "swapcase": return .string(try renderer.caseMapped(s, construct, at: location, swapcase))
+        case "replace":
+            return .string(try renderer.replace(s, try requiredString(0, "old"), try requiredString(1, "new"),
+                                                count: intArgument(2, "count", -1), construct, at: location))
+        case "find", "rfind", "index", "rindex":
+            let needle = try requiredString(0, "sub")
+            try scan(needle.utf8.count)
+            var found = -1
+            if let search = TextSearch(needle) {
+                found = TextBytes.read(s) { hay in
+                    let offset = name.hasPrefix("r") ? search.last(in: hay) : search.first(in: hay)
+                    return offset.map { TextBytes.scalarIndex(ofByte: $0, in: hay) } ?? -1
+                }
+            } else {
+                found = name.hasPrefix("r") ? s.unicodeScalars.count : 0
             }
             if found < 0 && name.hasSuffix("index") {
                 throw TemplateError.type(message: "substring not found", at: location)
@@ -125,129 +193,114 @@ enum TemplateMethods {
             return .int(found)
         case "count":
             let needle = try requiredString(0, "sub")
-            if needle.isEmpty { return .int(s.unicodeScalars.count + 1) }
-            return .int(split(s, needle, -1).count - 1)
+            try scan(needle.utf8.count)
+            guard let search = TextSearch(needle) else { return .int(s.unicodeScalars.count + 1) }
+            return .int(TextBytes.read(s) { hay in search.forEachOccurrence(in: hay) })
         case "join":
             guard case .array(let items) = args.value(0, "iterable") else {
                 throw TemplateError.type(message: "can only join an iterable", at: location)
             }
-            var parts: [String] = []
+            var size = 0
             for (i, item) in items.enumerated() {
                 guard case .string(let part) = item else {
                     throw TemplateError.type(
                         message: "sequence item \(i): expected str instance, \(item.typeName) found", at: location)
                 }
-                parts.append(part)
+                size = try budget.sum(size, part.utf8.count, .stringBytes, construct, at: location)
             }
-            return .string(parts.joined(separator: s))
-        case "removeprefix":
-            let prefix = try requiredString(0, "prefix")
-            return .string(s.hasPrefix(prefix) ? String(s.dropFirst(prefix.count)) : s)
-        case "removesuffix":
-            let suffix = try requiredString(0, "suffix")
-            return .string(s.hasSuffix(suffix) && !suffix.isEmpty ? String(s.dropLast(suffix.count)) : s)
+            let separators = try budget.product(s.utf8.count, max(0, items.count - 1), .stringBytes, construct, at: location)
+            try budget.reserveString(try budget.sum(size, separators, .stringBytes, construct, at: location), construct, at: location)
+            return .string(items.map(\.pythonString).joined(separator: s))
+        case "removeprefix", "removesuffix":
+            let affix = try requiredString(0, name == "removeprefix" ? "prefix" : "suffix")
+            try scan()
+            let n = affix.utf8.count
+            guard n > 0, n <= s.utf8.count else { return .string(s) }
+            return try TextBytes.with(s) { (hay) throws(TemplateError) -> TemplateValue in
+                try TextBytes.with(affix) { (needle) throws(TemplateError) -> TemplateValue in
+                    if name == "removeprefix" {
+                        guard memcmp(hay.baseAddress!, needle.baseAddress!, n) == 0 else { return .string(s) }
+                        return .string(TextBytes.text(hay, n..<hay.count))
+                    }
+                    guard memcmp(hay.baseAddress! + hay.count - n, needle.baseAddress!, n) == 0 else { return .string(s) }
+                    return .string(TextBytes.text(hay, 0..<(hay.count - n)))
+                }
+            }
         case "isdigit", "isdecimal", "isnumeric":
+            try scan()
             return .bool(!s.isEmpty && s.unicodeScalars.allSatisfy { $0.properties.numericType != nil })
         case "isalpha":
+            try scan()
             return .bool(!s.isEmpty && s.unicodeScalars.allSatisfy { $0.properties.isAlphabetic })
         case "isalnum":
+            try scan()
             return .bool(!s.isEmpty && s.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || $0.properties.numericType != nil })
         case "isspace":
+            try scan()
             return .bool(!s.isEmpty && s.unicodeScalars.allSatisfy(TemplateFilters.isPythonSpace))
         case "islower", "isupper":
-            let cased = s.unicodeScalars.filter { $0.properties.isCased }
-            guard !cased.isEmpty else { return .bool(false) }
-            return .bool(name == "islower" ? cased.allSatisfy { $0.properties.isLowercase } : cased.allSatisfy { $0.properties.isUppercase })
+            try scan()
+            var sawCased = false
+            for scalar in s.unicodeScalars where scalar.properties.isCased {
+                sawCased = true
+                if name == "islower" ? !scalar.properties.isLowercase : !scalar.properties.isUppercase { return .bool(false) }
+            }
+            return .bool(sawCased)
         case "format":
-            return .string(try format(s, args, at: location))
+            return .string(try format(s, args, renderer, construct, at: location))
         default:
             throw TemplateError.unsupported(kind: "method", name: "str.\(name)", at: location)
         }
     }
 
-    /// Python's `str.split(sep, maxsplit)`; `sep == nil` splits on runs of whitespace.
-    static func split(_ s: String, _ separator: String?, _ maxSplit: Int) -> [String] {
-        let scalars = Array(s.unicodeScalars)
-        func text(_ range: Range<Int>) -> String {
-            var view = String.UnicodeScalarView()
-            view.append(contentsOf: scalars[range])
-            return String(view)
-        }
+    /// Python's `str.split(sep, maxsplit)`; `sep == nil` splits on runs of whitespace. At most
+    /// `maxCollectionCount` parts.
+    static func split(_ s: String, _ separator: String?, _ maxSplit: Int, _ budget: RenderBudget, _ construct: String,
+                      at location: SourceLocation) throws(TemplateError) -> [String] {
+        let maxParts = budget.limits.maxCollectionCount
         var parts: [String] = []
-        guard let separator else {
-            var i = 0
+        guard let separator, let search = TextSearch(separator) else {
+            let scalars = s.unicodeScalars
+            var i = scalars.startIndex
             while true {
-                while i < scalars.count, TemplateFilters.isPythonSpace(scalars[i]) { i += 1 }
-                if i >= scalars.count { break }
+                while i < scalars.endIndex, TemplateFilters.isPythonSpace(scalars[i]) { i = scalars.index(after: i) }
+                if i >= scalars.endIndex { break }
+                if parts.count == maxParts { throw budget.failure(.collectionCount, construct, location) }
                 if maxSplit >= 0 && parts.count == maxSplit {
-                    parts.append(text(i..<scalars.count))
+                    parts.append(String(scalars[i...]))
                     break
                 }
                 var j = i
-                while j < scalars.count, !TemplateFilters.isPythonSpace(scalars[j]) { j += 1 }
-                parts.append(text(i..<j))
+                while j < scalars.endIndex, !TemplateFilters.isPythonSpace(scalars[j]) { j = scalars.index(after: j) }
+                parts.append(String(scalars[i..<j]))
                 i = j
             }
+            try budget.reserveElements(parts.count, construct, at: location)
             return parts
         }
-        let sep = Array(separator.unicodeScalars)
-        var start = 0
-        var i = 0
-        while i + sep.count <= scalars.count {
-            if maxSplit >= 0 && parts.count == maxSplit { break }
-            if Array(scalars[i..<(i + sep.count)]) == sep {
-                parts.append(text(start..<i))
-                i += sep.count
-                start = i
-            } else {
-                i += 1
+        return try TextBytes.with(s) { (hay) throws(TemplateError) -> [String] in
+            // Occurrences are capped one below the part limit: more would be refused anyway.
+            let cap = maxSplit >= 0 ? min(maxSplit, maxParts) : maxParts
+            let found = search.occurrences(in: hay, limit: cap)
+            if found.count + 1 > maxParts { throw budget.failure(.collectionCount, construct, location) }
+            try budget.reserveElements(found.count + 1, construct, at: location)
+            var start = 0
+            parts.reserveCapacity(found.count + 1)
+            for position in found {
+                parts.append(TextBytes.text(hay, start..<position))
+                start = position + search.needle.count
             }
-        }
-        parts.append(text(start..<scalars.count))
-        return parts
-    }
-
-    /// Python's `str.rsplit(sep, maxsplit)`.
-    static func rsplit(_ s: String, _ separator: String?, _ maxSplit: Int) -> [String] {
-        if maxSplit < 0 { return split(s, separator, maxSplit) }
-        let reversedText = String(String.UnicodeScalarView(s.unicodeScalars.reversed()))
-        let reversedSep = separator.map { String(String.UnicodeScalarView($0.unicodeScalars.reversed())) }
-        return split(reversedText, reversedSep, maxSplit).reversed().map {
-            String(String.UnicodeScalarView($0.unicodeScalars.reversed()))
+            parts.append(TextBytes.text(hay, start..<hay.count))
+            return parts
         }
     }
 
-    /// Python's `str.replace(old, new, count)`; an empty `old` inserts `new` between characters.
-    static func replace(_ s: String, _ old: String, _ new: String, count: Int) -> String {
-        let scalars = Array(s.unicodeScalars)
-        let target = Array(old.unicodeScalars)
-        var out = String.UnicodeScalarView()
-        var replaced = 0
-        if target.isEmpty {
-            for scalar in scalars {
-                if count < 0 || replaced < count {
-                    out.append(contentsOf: new.unicodeScalars)
-                    replaced += 1
-                }
-                out.append(scalar)
-            }
-            if count < 0 || replaced < count { out.append(contentsOf: new.unicodeScalars) }
-            return String(out)
-        }
-        var i = 0
-        while i < scalars.count {
-            if (count < 0 || replaced < count), i + target.count <= scalars.count,
-                Array(scalars[i..<(i + target.count)]) == target
-            {
-                out.append(contentsOf: new.unicodeScalars)
-                i += target.count
-                replaced += 1
-            } else {
-                out.append(scalars[i])
-                i += 1
-            }
-        }
-        return String(out)
+    /// Python's `str.rsplit(sep, maxsplit)`: occurrences taken from the right.
+    static func rsplit(_ s: String, _ separator: String?, _ maxSplit: Int, _ budget: RenderBudget, _ construct: String,
+                       at location: SourceLocation) throws(TemplateError) -> [String] {
+        if maxSplit < 0 { return try split(s, separator, maxSplit, budget, construct, at: location) }
+        func reversed(_ t: String) -> String { String(String.UnicodeScalarView(t.unicodeScalars.reversed())) }
+        return try split(reversed(s), separator.map(reversed), maxSplit, budget, construct, at: location).reversed().map(reversed)
     }
 
     /// Python's `str.title()`: upper-case a cased character after an uncased one, lower-case
@@ -267,12 +320,24 @@ enum TemplateMethods {
         return out
     }
 
-    /// Python's `str.format` for `{}`, `{0}` and `{name}` fields without format specs.
-    static func format(_ s: String, _ args: CallArguments, at location: SourceLocation) throws(TemplateError) -> String {
+    /// Python's `str.swapcase()`.
+    static func swapcase(_ s: String) -> String {
         var out = ""
+        for c in s { out += c.isUppercase ? c.lowercased() : c.uppercased() }
+        return out
+    }
+
+    /// Python's `str.format` for `{}`, `{0}` and `{name}` fields without format specs, within
+    /// `maxStringBytes`.
+    static func format(_ s: String, _ args: CallArguments, _ renderer: TemplateRenderer, _ construct: String,
+                       at location: SourceLocation) throws(TemplateError) -> String {
+        let budget = renderer.budget
+        try budget.chargeBytes(s.utf8.count, construct, at: location)
+        var out = TextBuilder(limit: budget.limits.maxStringBytes)
         var autoIndex = 0
         var chars = s.makeIterator()
         while let c = chars.next() {
+            if out.exceeded { throw budget.failure(.stringBytes, construct, location) }
             if c == "}" {
                 guard chars.next() == "}" else {
                     throw TemplateError.type(message: "Single '}' encountered in format string", at: location)
@@ -281,7 +346,7 @@ enum TemplateMethods {
                 continue
             }
             guard c == "{" else {
-                out.append(c)
+                out.append(String(c))
                 continue
             }
             var field = ""
@@ -302,22 +367,27 @@ enum TemplateMethods {
             if field == "{" { continue }
             guard closed else { throw TemplateError.type(message: "Single '{' encountered in format string", at: location) }
             if field.contains(":") || field.contains("!") || field.contains(".") || field.contains("[") {
-                throw TemplateError.unsupported(kind: "method", name: "str.format with field '\(field)'", at: location)
+                let shown = field.utf8.count <= 40 ? field : String(field.prefix(40)) + "..."
+                throw TemplateError.unsupported(kind: "method", name: "str.format with field '\(shown)'", at: location)
             }
             let value: TemplateValue
             if field.isEmpty {
                 value = autoIndex < args.positional.count ? args.positional[autoIndex] : .undefined
                 autoIndex += 1
             } else if let i = Int(field) {
-                value = i < args.positional.count ? args.positional[i] : .undefined
+                value = i >= 0 && i < args.positional.count ? args.positional[i] : .undefined
             } else {
-                value = args.keyword.first { $0.name == field }?.value ?? .undefined
+                value = args.keyword(field) ?? .undefined
             }
             if case .undefined = value {
-                throw TemplateError.type(message: "format field '\(field)' has no value", at: location)
+                let shown = field.utf8.count <= 40 ? field : String(field.prefix(40)) + "..."
+                throw TemplateError.type(message: "format field '\(shown)' has no value", at: location)
             }
-            out += value.pythonString
+            let text = try renderer.string(value, construct, at: location)
+            try budget.chargeBytes(text.utf8.count, construct, at: location)
+            out.append(text)
         }
-        return out
+        if out.exceeded { throw budget.failure(.stringBytes, construct, location) }
+        return out.text
     }
 }

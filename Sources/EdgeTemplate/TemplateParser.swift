@@ -2,16 +2,50 @@
 /// (lowest first): `x if c else y`, `or`, `and`, `not`, comparisons and `in`, `+ -`, `~`,
 /// `* / // %`, `**`, unary `- +`, then postfix `.attr [index] (call)`, filters `|f` and tests
 /// `is t`. A filter binds tighter than arithmetic: `'a' + x | trim` is `'a' + (x | trim)`.
+///
+/// The binary operators are parsed by precedence climbing (one loop for all levels, not one
+/// function per level), so that a bracket costs few stack frames. Every path by which the
+/// parser recurses passes `descend`, which counts the nesting of blocks, brackets, calls and
+/// prefix operators against `TemplateLimits.maxDepth`; and every expression node it builds is
+/// checked to be at most `maxDepth` levels tall (an operator chain `a ~ b ~ ...` is parsed by a
+/// loop but evaluated by recursion).
 struct TemplateParser {
     private let tokens: [Token]
     private var index = 0
+    private let maxDepth: Int
+    private var depth = 0
+    /// `for` bodies open around the current token (a macro body starts afresh): `break` and
+    /// `continue` need one, as in jinja2, whose compiled Python would reject them.
+    private var openLoops = 0
 
-    init(tokens: [Token]) { self.tokens = tokens }
+    init(tokens: [Token], maxDepth: Int) {
+        self.tokens = tokens
+        self.maxDepth = maxDepth
+    }
 
-    static func parse(_ source: String) throws(TemplateError) -> [Node] {
-        var parser = TemplateParser(tokens: try TemplateLexer.tokenize(source))
+    static func parse(_ source: String, limits: TemplateLimits = .default) throws(TemplateError) -> [Node] {
+        var parser = TemplateParser(tokens: try TemplateLexer.tokenize(source), maxDepth: limits.maxDepth)
         let (nodes, _) = try parser.parseBody(until: [])
         return nodes
+    }
+
+    /// One level deeper, into `construct` at `location`; the caller steps back out with
+    /// `depth -= 1` (a `defer`). Written out rather than as a closure-taking helper, which
+    /// would cost two more stack frames per level.
+    private mutating func descend(_ construct: @autoclosure () -> String, at location: SourceLocation) throws(TemplateError) {
+        if depth >= maxDepth {
+            throw TemplateError.limit(.depth, limit: maxDepth, construct: construct(), at: location)
+        }
+        depth += 1
+    }
+
+    /// An expression node, refused when it would be more than `maxDepth` levels tall.
+    private func make(_ kind: Expr.Kind, _ location: SourceLocation) throws(TemplateError) -> Expr {
+        let expr = Expr(kind: kind, location: location)
+        if expr.height > maxDepth {
+            throw TemplateError.limit(.depth, limit: maxDepth, construct: expr.construct, at: location)
+        }
+        return expr
     }
 
     // MARK: - Token helpers
@@ -82,7 +116,7 @@ struct TemplateParser {
             switch token.kind {
             case .text(let t):
                 _ = advance()
-                nodes.append(.text(t))
+                nodes.append(.text(t, token.location))
             case .variableBegin:
                 _ = advance()
                 let expr = try parseTuple()
@@ -96,7 +130,10 @@ struct TemplateParser {
                     _ = advance()
                     return (nodes, tag)
                 }
-                nodes.append(try parseStatement())
+                try descend("{% \(tag) %} block", at: token.location)
+                let node = try parseStatement(token.location)
+                depth -= 1
+                nodes.append(node)
             case .end:
                 if !until.isEmpty {
                     let names = until.sorted().map { "'\($0)'" }.joined(separator: " or ")
@@ -109,31 +146,31 @@ struct TemplateParser {
         }
     }
 
-    private mutating func parseStatement() throws(TemplateError) -> Node {
+    /// A block tag after its `{%`, at `location`.
+    @inline(never)
+    private mutating func parseStatement(_ location: SourceLocation) throws(TemplateError) -> Node {
         let tagToken = current
         let tag = try expectName()
         switch tag {
-        case "if": return try parseIf()
-        case "for": return try parseFor(tagToken.location)
-        case "set": return try parseSet(tagToken.location)
-        case "macro": return try parseMacro(tagToken.location)
+        case "if": return try parseIf(location)
+        case "for": return try parseFor(location)
+        case "set": return try parseSet(location)
+        case "macro": return try parseMacro(location)
         case "filter":
             let filters = try parseFilterChain()
             try expectBlockEnd()
             let (body, _) = try parseBody(until: ["endfilter"])
             try expectBlockEnd()
-            return .filterBlock(filters, body)
-        case "break":
+            return .filterBlock(filters, body, location)
+        case "break", "continue":
+            if openLoops == 0 { throw TemplateError.syntax(message: "'\(tag)' outside loop", at: tagToken.location) }
             try expectBlockEnd()
-            return .breakLoop(tagToken.location)
-        case "continue":
-            try expectBlockEnd()
-            return .continueLoop(tagToken.location)
+            return tag == "break" ? .breakLoop(tagToken.location) : .continueLoop(tagToken.location)
         case "generation":
             try expectBlockEnd()
             let (body, _) = try parseBody(until: ["endgeneration"])
             try expectBlockEnd()
-            return .generation(body)
+            return .generation(body, location)
         case "endif", "endfor", "endset", "endmacro", "endfilter", "else", "elif", "endgeneration":
             throw TemplateError.syntax(message: "unexpected '\(tag)'", at: tagToken.location)
         default:
@@ -141,28 +178,31 @@ struct TemplateParser {
         }
     }
 
-    private mutating func parseIf() throws(TemplateError) -> Node {
+    @inline(never)
+    private mutating func parseIf(_ location: SourceLocation) throws(TemplateError) -> Node {
         var branches: [(test: Expr, body: [Node])] = []
-        var test = try parseTuple()
+        // jinja2 parses an if's test without a conditional expression: `{% if a if b %}` is an error.
+        var test = try parseTuple(withCondexpr: false)
         while true {
             try expectBlockEnd()
             let (body, end) = try parseBody(until: ["elif", "else", "endif"])
             branches.append((test, body))
             switch end {
             case "elif":
-                test = try parseTuple()
+                test = try parseTuple(withCondexpr: false)
             case "else":
                 try expectBlockEnd()
                 let (otherwise, _) = try parseBody(until: ["endif"])
                 try expectBlockEnd()
-                return .conditional(branches, otherwise: otherwise)
+                return .conditional(branches, otherwise: otherwise, location)
             default:
                 try expectBlockEnd()
-                return .conditional(branches, otherwise: [])
+                return .conditional(branches, otherwise: [], location)
             }
         }
     }
 
+    @inline(never)
     private mutating func parseFor(_ location: SourceLocation) throws(TemplateError) -> Node {
         let target = try parseAssignTarget(allowAttribute: false)
         guard isName("in") else { throw fail("expected 'in', found \(describe(current))") }
@@ -175,7 +215,9 @@ struct TemplateParser {
         }
         if isName("recursive") { throw TemplateError.unsupported(kind: "tag", name: "for ... recursive", at: current.location) }
         try expectBlockEnd()
+        openLoops += 1
         let (body, end) = try parseBody(until: ["else", "endfor"])
+        openLoops -= 1
         var elseBody: [Node] = []
         if end == "else" {
             try expectBlockEnd()
@@ -186,6 +228,7 @@ struct TemplateParser {
                                 elseBody: elseBody, location: location))
     }
 
+    @inline(never)
     private mutating func parseSet(_ location: SourceLocation) throws(TemplateError) -> Node {
         let target = try parseAssignTarget(allowAttribute: true)
         if isOp("=") {
@@ -203,9 +246,10 @@ struct TemplateParser {
         try expectBlockEnd()
         let (body, _) = try parseBody(until: ["endset"])
         try expectBlockEnd()
-        return .setBlock(name, body, filters)
+        return .setBlock(name, body, filters, location)
     }
 
+    @inline(never)
     private mutating func parseMacro(_ location: SourceLocation) throws(TemplateError) -> Node {
         let name = try expectName()
         try expectOp("(")
@@ -223,13 +267,17 @@ struct TemplateParser {
         }
         try expectOp(")")
         try expectBlockEnd()
+        let enclosingLoops = openLoops
+        openLoops = 0
         let (body, _) = try parseBody(until: ["endmacro"])
+        openLoops = enclosingLoops
         if case .name = current.kind { _ = advance() }  // {% endmacro name %}
         try expectBlockEnd()
         return .macro(MacroDefinition(name: name, parameters: parameters, body: body, location: location))
     }
 
     /// `name`, `a, b`, `(a, b)` or (for `set`) `ns.attr`.
+    @inline(never)
     private mutating func parseAssignTarget(allowAttribute: Bool) throws(TemplateError) -> AssignTarget {
         var names: [String] = []
         var parenthesized = false
@@ -254,13 +302,24 @@ struct TemplateParser {
         return names.count == 1 && !sawComma && !parenthesized ? .name(first) : .tuple(names)
     }
 
+    /// A filter's name; jinja2 reads dotted names (`|a.b`), then finds no such filter.
+    private mutating func parseFilterName() throws(TemplateError) -> String {
+        var name = try expectName()
+        while isOp(".") {
+            _ = advance()
+            name += "." + (try expectName())
+        }
+        return name
+    }
+
     /// `name(args) | name2 | ...` after `{% filter` or `{% set x |`.
+    @inline(never)
     private mutating func parseFilterChain() throws(TemplateError) -> [FilterCall] {
         var filters: [FilterCall] = []
         repeat {
             if !filters.isEmpty { _ = advance() }  // the '|'
             let token = current
-            let name = try expectName()
+            let name = try parseFilterName()
             guard TemplateFilters.names.contains(name) else {
                 throw TemplateError.unsupported(kind: "filter", name: name, at: token.location)
             }
@@ -284,11 +343,11 @@ struct TemplateParser {
                 sawComma = true
             }
             if isTupleEnd() { break }
-            items.append(withCondexpr ? try parseExpression() : try parseOr())
+            items.append(withCondexpr ? try parseExpression() : try parseBinary(Precedence.or))
         }
         if !sawComma && items.count == 1 { return items[0] }
         if items.isEmpty && !explicitParens { throw fail("expected an expression, found \(describe(current))") }
-        return Expr(kind: .tuple(items), location: start)
+        return try make(.tuple(items), start)
     }
 
     private func isTupleEnd() -> Bool {
@@ -300,94 +359,86 @@ struct TemplateParser {
         }
     }
 
+    /// `then if test else otherwise`; the `else` part is itself a conditional expression.
     private mutating func parseExpression() throws(TemplateError) -> Expr {
-        var expr = try parseOr()
+        var expr = try parseBinary(Precedence.or)
         while isName("if") {
-            _ = advance()
-            let test = try parseOr()
+            let ifToken = advance()
+            let test = try parseBinary(Precedence.or)
             var otherwise: Expr? = nil
             if isName("else") {
                 _ = advance()
+                try descend("conditional expression", at: ifToken.location)
                 otherwise = try parseExpression()
+                depth -= 1
             }
-            expr = Expr(kind: .conditional(test: test, then: expr, otherwise: otherwise), location: expr.location)
+            expr = try make(.conditional(test: test, then: expr, otherwise: otherwise), expr.location)
         }
         return expr
     }
 
-    private mutating func parseOr() throws(TemplateError) -> Expr {
-        var left = try parseAnd()
-        while isName("or") {
-            _ = advance()
-            left = Expr(kind: .binary("or", left, try parseAnd()), location: left.location)
-        }
-        return left
+    /// jinja2's binding strengths of the binary operators, loosest first; `not` sits between
+    /// `and` and the comparisons.
+    private enum Precedence {
+        static let or = 1, and = 2, not = 3, compare = 4, additive = 5, concat = 6, multiplicative = 7, power = 8
     }
 
-    private mutating func parseAnd() throws(TemplateError) -> Expr {
-        var left = try parseNot()
-        while isName("and") {
-            _ = advance()
-            left = Expr(kind: .binary("and", left, try parseNot()), location: left.location)
-        }
-        return left
-    }
-
-    private mutating func parseNot() throws(TemplateError) -> Expr {
-        if isName("not") {
-            let location = advance().location
-            return Expr(kind: .unary("not", try parseNot()), location: location)
-        }
-        return try parseCompare()
-    }
-
-    private mutating func parseCompare() throws(TemplateError) -> Expr {
-        let left = try parseMath1()
-        var ops: [(op: String, rhs: Expr)] = []
-        while true {
-            if case .op(let o) = current.kind, ["==", "!=", "<", "<=", ">", ">="].contains(o) {
-                _ = advance()
-                ops.append((o, try parseMath1()))
-            } else if isName("in") {
-                _ = advance()
-                ops.append(("in", try parseMath1()))
-            } else if isName("not"), isName("in", next) {
-                _ = advance()
-                _ = advance()
-                ops.append(("notin", try parseMath1()))
-            } else {
-                break
+    /// The binary operator at the current token and its precedence, if any. `not in` is a
+    /// comparison; a lone `not` is not a binary operator.
+    private func binaryOperator() -> (op: String, precedence: Int)? {
+        switch current.kind {
+        case .op(let o):
+            switch o {
+            case "==", "!=", "<", "<=", ">", ">=": return (o, Precedence.compare)
+            case "+", "-": return (o, Precedence.additive)
+            case "~": return (o, Precedence.concat)
+            case "*", "/", "//", "%": return (o, Precedence.multiplicative)
+            case "**": return (o, Precedence.power)
+            default: return nil
             }
+        case .name(let n):
+            switch n {
+            case "or": return (n, Precedence.or)
+            case "and": return (n, Precedence.and)
+            case "in": return (n, Precedence.compare)
+            case "not": return isName("in", next) ? ("notin", Precedence.compare) : nil
+            default: return nil
+            }
+        default:
+            return nil
         }
-        return ops.isEmpty ? left : Expr(kind: .compare(left, ops), location: left.location)
     }
 
-    private mutating func parseBinaryLevel(
-        _ ops: Set<String>, _ operand: (inout TemplateParser) throws(TemplateError) -> Expr
-    ) throws(TemplateError) -> Expr {
-        var left = try operand(&self)
-        while case .op(let o) = current.kind, ops.contains(o) {
+    /// Operators binding at least as tightly as `minimum`, all left-associative, by precedence
+    /// climbing: the same trees as jinja2's one-function-per-level parser.
+    private mutating func parseBinary(_ minimum: Int) throws(TemplateError) -> Expr {
+        var left: Expr
+        if minimum <= Precedence.not && isName("not") {
+            let location = advance().location
+            try descend("operator 'not'", at: location)
+            let operand = try parseBinary(Precedence.not)
+            depth -= 1
+            left = try make(.unary("not", operand), location)
+        } else {
+            left = try parseUnary()
+        }
+        while let (op, precedence) = binaryOperator(), precedence >= minimum {
+            if precedence == Precedence.compare {
+                // A comparison chain `a < b <= c` is one node.
+                var chain: [(op: String, rhs: Expr)] = []
+                while let (next, p) = binaryOperator(), p == Precedence.compare {
+                    _ = advance()
+                    if next == "notin" { _ = advance() }
+                    chain.append((next, try parseBinary(Precedence.compare + 1)))
+                }
+                left = try make(.compare(left, chain), left.location)
+                continue
+            }
             _ = advance()
-            let right = try operand(&self)
-            left = Expr(kind: .binary(o, left, right), location: left.location)
+            let right = try parseBinary(precedence + 1)
+            left = try make(.binary(op, left, right), left.location)
         }
         return left
-    }
-
-    private mutating func parseMath1() throws(TemplateError) -> Expr {
-        try parseBinaryLevel(["+", "-"]) { (p: inout TemplateParser) throws(TemplateError) in try p.parseConcat() }
-    }
-
-    private mutating func parseConcat() throws(TemplateError) -> Expr {
-        try parseBinaryLevel(["~"]) { (p: inout TemplateParser) throws(TemplateError) in try p.parseMath2() }
-    }
-
-    private mutating func parseMath2() throws(TemplateError) -> Expr {
-        try parseBinaryLevel(["*", "/", "//", "%"]) { (p: inout TemplateParser) throws(TemplateError) in try p.parsePow() }
-    }
-
-    private mutating func parsePow() throws(TemplateError) -> Expr {
-        try parseBinaryLevel(["**"]) { (p: inout TemplateParser) throws(TemplateError) in try p.parseUnary() }
     }
 
     private mutating func parseUnary(withFilter: Bool = true) throws(TemplateError) -> Expr {
@@ -395,7 +446,10 @@ struct TemplateParser {
         if isOp("-") || isOp("+") {
             let token = advance()
             guard case .op(let o) = token.kind else { throw fail("unreachable") }
-            expr = Expr(kind: .unary(o, try parseUnary(withFilter: false)), location: token.location)
+            try descend("operator '\(o)'", at: token.location)
+            let operand = try parseUnary(withFilter: false)
+            depth -= 1
+            expr = try make(.unary(o, operand), token.location)
         } else {
             expr = try parsePrimary()
         }
@@ -410,10 +464,10 @@ struct TemplateParser {
         case .name(let n):
             _ = advance()
             switch n {
-            case "true", "True": return Expr(kind: .literal(.bool(true)), location: token.location)
-            case "false", "False": return Expr(kind: .literal(.bool(false)), location: token.location)
-            case "none", "None": return Expr(kind: .literal(.none), location: token.location)
-            default: return Expr(kind: .name(n), location: token.location)
+            case "true", "True": return try make(.literal(.bool(true)), token.location)
+            case "false", "False": return try make(.literal(.bool(false)), token.location)
+            case "none", "None": return try make(.literal(.none), token.location)
+            default: return try make(.name(n), token.location)
             }
         case .string(var s):
             _ = advance()
@@ -421,45 +475,64 @@ struct TemplateParser {
                 s += more
                 _ = advance()
             }
-            return Expr(kind: .literal(.string(s)), location: token.location)
+            return try make(.literal(.string(s)), token.location)
         case .integer(let i):
             _ = advance()
-            return Expr(kind: .literal(.int(i)), location: token.location)
+            return try make(.literal(.int(i)), token.location)
         case .float(let d):
             _ = advance()
-            return Expr(kind: .literal(.double(d)), location: token.location)
+            return try make(.literal(.double(d)), token.location)
         case .op("("):
             _ = advance()
+            try descend("'('", at: token.location)
+            defer { depth -= 1 }
             let expr = try parseTuple(explicitParens: true)
             try expectOp(")")
             return expr
         case .op("["):
             _ = advance()
-            var items: [Expr] = []
-            while !isOp("]") {
-                if !items.isEmpty { try expectOp(",") }
-                if isOp("]") { break }
-                items.append(try parseExpression())
-            }
-            try expectOp("]")
-            return Expr(kind: .list(items), location: token.location)
+            try descend("list", at: token.location)
+            defer { depth -= 1 }
+            return try parseList(token.location)
         case .op("{"):
             _ = advance()
-            var pairs: [(key: Expr, value: Expr)] = []
-            while !isOp("}") {
-                if !pairs.isEmpty { try expectOp(",") }
-                if isOp("}") { break }
-                let key = try parseExpression()
-                try expectOp(":")
-                pairs.append((key, try parseExpression()))
-            }
-            try expectOp("}")
-            return Expr(kind: .dict(pairs), location: token.location)
+            try descend("dict", at: token.location)
+            defer { depth -= 1 }
+            return try parseDict(token.location)
         default:
             throw fail("unexpected \(describe(token))")
         }
     }
 
+    /// `[a, b, ...]` after its `[`.
+    @inline(never)
+    private mutating func parseList(_ location: SourceLocation) throws(TemplateError) -> Expr {
+        var items: [Expr] = []
+        while !isOp("]") {
+            if !items.isEmpty { try expectOp(",") }
+            if isOp("]") { break }
+            items.append(try parseExpression())
+        }
+        try expectOp("]")
+        return try make(.list(items), location)
+    }
+
+    /// `{k: v, ...}` after its `{`.
+    @inline(never)
+    private mutating func parseDict(_ location: SourceLocation) throws(TemplateError) -> Expr {
+        var pairs: [(key: Expr, value: Expr)] = []
+        while !isOp("}") {
+            if !pairs.isEmpty { try expectOp(",") }
+            if isOp("}") { break }
+            let key = try parseExpression()
+            try expectOp(":")
+            pairs.append((key, try parseExpression()))
+        }
+        try expectOp("}")
+        return try make(.dict(pairs), location)
+    }
+
+    @inline(never)
     private mutating func parsePostfix(_ base: Expr) throws(TemplateError) -> Expr {
         var expr = base
         while true {
@@ -468,26 +541,35 @@ struct TemplateParser {
                 switch current.kind {
                 case .name(let n):
                     _ = advance()
-                    expr = Expr(kind: .attribute(expr, n), location: dot.location)
+                    expr = try make(.attribute(expr, n), dot.location)
                 case .integer(let i):
                     _ = advance()
-                    let index = Expr(kind: .literal(.int(i)), location: dot.location)
-                    expr = Expr(kind: .subscript(expr, index), location: dot.location)
+                    let index = try make(.literal(.int(i)), dot.location)
+                    expr = try make(.subscript(expr, index), dot.location)
                 default:
                     throw fail("expected an attribute name after '.', found \(describe(current))")
                 }
             } else if isOp("[") {
                 let bracket = advance()
+                try descend("subscript", at: bracket.location)
                 expr = try parseSubscript(expr, bracket.location)
+                depth -= 1
             } else if isOp("(") {
-                expr = Expr(kind: .call(expr, try parseCallArguments()), location: expr.location)
+                let arguments = try parseCallArguments()
+                expr = try make(.call(expr, arguments), expr.location)
             } else {
                 return expr
             }
         }
     }
 
+    @inline(never)
     private mutating func parseSubscript(_ base: Expr, _ location: SourceLocation) throws(TemplateError) -> Expr {
+        // jinja2 reads `x[]` and `x[a, b]` as a tuple index.
+        if isOp("]") {
+            _ = advance()
+            return try make(.subscript(base, try make(.tuple([]), location)), location)
+        }
         var parts: [Expr?] = [nil]
         var isSlice = false
         if !isOp(":") { parts[0] = try parseExpression() }
@@ -500,13 +582,26 @@ struct TemplateParser {
                 parts.append(try parseExpression())
             }
         }
+        if !isSlice, let first = parts[0], isOp(",") {
+            var items = [first]
+            while isOp(",") {
+                _ = advance()
+                if isOp("]") { break }
+                items.append(try parseExpression())
+            }
+            try expectOp("]")
+            return try make(.subscript(base, try make(.tuple(items), first.location)), location)
+        }
         try expectOp("]")
-        if !isSlice, let index = parts[0] { return Expr(kind: .subscript(base, index), location: location) }
+        if !isSlice, let index = parts[0] { return try make(.subscript(base, index), location) }
         while parts.count < 3 { parts.append(nil) }
-        return Expr(kind: .slice(base, start: parts[0], stop: parts[1], step: parts[2]), location: location)
+        return try make(.slice(base, start: parts[0], stop: parts[1], step: parts[2]), location)
     }
 
+    @inline(never)
     private mutating func parseCallArguments() throws(TemplateError) -> [Argument] {
+        try descend("call arguments", at: current.location)
+        defer { depth -= 1 }
         try expectOp("(")
         var arguments: [Argument] = []
         while !isOp(")") {
@@ -530,18 +625,19 @@ struct TemplateParser {
         return arguments
     }
 
+    @inline(never)
     private mutating func parseFilterExpr(_ base: Expr) throws(TemplateError) -> Expr {
         var expr = base
         while true {
             if isOp("|") {
                 _ = advance()
                 let token = current
-                let name = try expectName()
+                let name = try parseFilterName()
                 guard TemplateFilters.names.contains(name) else {
                     throw TemplateError.unsupported(kind: "filter", name: name, at: token.location)
                 }
                 let arguments = isOp("(") ? try parseCallArguments() : []
-                expr = Expr(kind: .filter(expr, name: name, arguments), location: token.location)
+                expr = try make(.filter(expr, name: name, arguments), token.location)
             } else if isName("is") {
                 _ = advance()
                 var negated = false
@@ -550,7 +646,11 @@ struct TemplateParser {
                     negated = true
                 }
                 let token = current
-                let name = try expectName()
+                var name = try expectName()
+                while isOp(".") {  // jinja2 reads dotted test names (`is a.b`), then finds none such
+                    _ = advance()
+                    name += "." + (try expectName())
+                }
                 guard TemplatePredicates.names.contains(name) else {
                     throw TemplateError.unsupported(kind: "test", name: name, at: token.location)
                 }
@@ -558,12 +658,15 @@ struct TemplateParser {
                 if isOp("(") {
                     arguments = try parseCallArguments()
                 } else if startsTestArgument() {
+                    try descend("test '\(name)'", at: token.location)
                     let argument = try parsePostfix(try parsePrimary())
+                    depth -= 1
                     arguments = [Argument(name: nil, value: argument)]
                 }
-                expr = Expr(kind: .test(expr, name: name, arguments, negated: negated), location: token.location)
+                expr = try make(.test(expr, name: name, arguments, negated: negated), token.location)
             } else if isOp("(") {
-                expr = Expr(kind: .call(expr, try parseCallArguments()), location: expr.location)
+                let arguments = try parseCallArguments()
+                expr = try make(.call(expr, arguments), expr.location)
             } else {
                 return expr
             }

@@ -10,6 +10,8 @@ enum TemplatePredicates {
 extension TemplateRenderer {
     func applyTest(_ name: String, to value: TemplateValue, _ args: CallArguments,
                    at location: SourceLocation) throws(TemplateError) -> Bool {
+        try budget.enter("test '\(name)'", at: location)
+        defer { budget.leave() }
         let other = args.value(0, "value")
         switch name {
         case "defined": if case .undefined = value { return false } else { return true }
@@ -33,21 +35,25 @@ extension TemplateRenderer {
         case "odd", "even", "divisibleby":
             if case .undefined = value { throw TemplateError.undefined(name: "value", at: location) }
             let divisor: TemplateValue = name == "divisibleby" ? args.value(0, "num") : .int(2)
-            let remainder = try PythonOperators.arithmetic("%", value, divisor, at: location)
+            let remainder = try PythonOperators.arithmetic("%", value, divisor, budget, at: location)
             let isZero = remainder.numericValue == .int(0)
             return name == "odd" ? !isZero : isZero
-        case "eq", "equalto": return value.pythonEquals(other)
-        case "ne": return !value.pythonEquals(other)
-        case "lt", "lessthan": return try PythonOperators.compare("<", value, other, at: location)
-        case "le": return try PythonOperators.compare("<=", value, other, at: location)
-        case "gt", "greaterthan": return try PythonOperators.compare(">", value, other, at: location)
-        case "ge": return try PythonOperators.compare(">=", value, other, at: location)
-        case "in": return try PythonOperators.contains(args.value(0, "seq"), value, at: location)
+        case "eq", "equalto": return try PythonOperators.equals(value, other, budget, at: location)
+        case "ne": return try !PythonOperators.equals(value, other, budget, at: location)
+        case "lt", "lessthan": return try PythonOperators.compare("<", value, other, budget, at: location)
+        case "le": return try PythonOperators.compare("<=", value, other, budget, at: location)
+        case "gt", "greaterthan": return try PythonOperators.compare(">", value, other, budget, at: location)
+        case "ge": return try PythonOperators.compare(">=", value, other, budget, at: location)
+        case "in": return try PythonOperators.contains(args.value(0, "seq"), value, budget, at: location)
         case "lower", "upper":
-            let s = value.pythonString
-            let cased = s.unicodeScalars.filter { $0.properties.isCased }
-            guard !cased.isEmpty else { return false }
-            return name == "lower" ? cased.allSatisfy { $0.properties.isLowercase } : cased.allSatisfy { $0.properties.isUppercase }
+            let s = try string(value, "test '\(name)'", at: location)
+            try budget.chargeBytes(s.utf8.count, "test '\(name)'", at: location)
+            var sawCased = false
+            for scalar in s.unicodeScalars where scalar.properties.isCased {
+                sawCased = true
+                if name == "lower" ? !scalar.properties.isLowercase : !scalar.properties.isUppercase { return false }
+            }
+            return sawCased
         case "sameas":
             switch (value, other) {
             case (.none, .none), (.undefined, .undefined): return true

@@ -54,6 +54,11 @@ public struct TemplateObject: Sendable, Hashable, ExpressibleByDictionaryLiteral
         }
     }
 
+    /// Calls `body` on each value, in no particular order.
+    func forEachValue(_ body: (TemplateValue) -> Void) {
+        for value in storage.values { body(value) }
+    }
+
     /// Key-value pairs in insertion order.
     public var pairs: [(key: String, value: TemplateValue)] {
         keys.map { ($0, storage[$0]!) }
@@ -80,9 +85,57 @@ public struct TemplateCallable: Sendable, Hashable {
         case macro(Int, String)
         /// `loop.cycle` of the iteration with this index0.
         case loopCycle(Int)
+        /// `loop` inside a `for` body.
+        case loop(LoopContext)
     }
 
     let kind: Kind
+
+    /// The `loop` object this is, if it is one.
+    var loopContext: LoopContext? {
+        if case .loop(let context) = kind { return context }
+        return nil
+    }
+}
+
+/// jinja2's `loop` object for one iteration of a `for` body. Its attributes are computed when
+/// read, so an iteration costs one small object whether or not the body reads `loop`; it
+/// compares by identity, as jinja2's LoopContext does.
+final class LoopContext: Sendable, Hashable {
+    let index0: Int
+    /// The items the loop iterates (shared with the loop, not copied).
+    let items: [TemplateValue]
+
+    init(index0: Int, items: [TemplateValue]) {
+        self.index0 = index0
+        self.items = items
+    }
+
+    /// `loop.<name>`, or nil for a name LoopContext does not have.
+    func attribute(_ name: String) -> TemplateValue? {
+        let length = items.count
+        switch name {
+        case "index": return .int(index0 + 1)
+        case "index0": return .int(index0)
+        case "revindex": return .int(length - index0)
+        case "revindex0": return .int(length - index0 - 1)
+        case "first": return .bool(index0 == 0)
+        case "last": return .bool(index0 == length - 1)
+        case "length": return .int(length)
+        case "depth": return .int(1)
+        case "depth0": return .int(0)
+        case "previtem": return index0 > 0 ? items[index0 - 1] : .undefined
+        case "nextitem": return index0 + 1 < length ? items[index0 + 1] : .undefined
+        case "cycle": return .callable(TemplateCallable(kind: .loopCycle(index0)))
+        default: return nil
+        }
+    }
+
+    static func == (lhs: LoopContext, rhs: LoopContext) -> Bool { lhs === rhs }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(ObjectIdentifier(self))
+    }
 }
 
 extension TemplateValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
@@ -127,27 +180,9 @@ extension TemplateValue {
 
     /// Python's `repr(value)`, used for the elements of a rendered list or dict.
     public var pythonRepr: String {
-        switch self {
-        case .undefined: return ""
-        case .none: return "None"
-        case .bool(let b): return b ? "True" : "False"
-        case .int(let i): return String(i)
-        case .double(let d): return PythonFormat.floatRepr(d)
-        case .string(let s): return PythonFormat.stringRepr(s)
-        case .array(let a): return "[" + a.map(\.pythonRepr).joined(separator: ", ") + "]"
-        case .object(let o):
-            return "{" + o.pairs.map { PythonFormat.stringRepr($0.key) + ": " + $0.value.pythonRepr }
-                .joined(separator: ", ") + "}"
-        case .namespace(let o):
-            return "<Namespace {" + o.pairs.map { PythonFormat.stringRepr($0.key) + ": " + $0.value.pythonRepr }
-                .joined(separator: ", ") + "}>"
-        case .callable(let c):
-            switch c.kind {
-            case .global(let name), .macro(_, let name): return "<function \(name)>"
-            case .method(_, let name): return "<built-in method \(name)>"
-            case .loopCycle: return "<bound method LoopContext.cycle>"
-            }
-        }
+        var builder = TextBuilder()
+        PythonFormat.writeRepr(self, into: &builder)
+        return builder.text
     }
 
     /// The Python type name, for error messages ("can only concatenate str (not "int") to str").
@@ -162,7 +197,9 @@ extension TemplateValue {
         case .array: return "list"
         case .object: return "dict"
         case .namespace: return "Namespace"
-        case .callable: return "function"
+        case .callable(let c):
+            if case .loop = c.kind { return "LoopContext" }
+            return "function"
         }
     }
 
@@ -171,7 +208,9 @@ extension TemplateValue {
         if let a = numericValue, let b = other.numericValue { return a == b }
         switch (self, other) {
         case (.undefined, .undefined), (.none, .none): return true
-        case (.string(let a), .string(let b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
+        // Equal code points are equal UTF-8 bytes (Swift's `==` would compare canonical
+        // equivalence: "é" precomposed equals "e" + U+0301 in Swift, not in Python).
+        case (.string(let a), .string(let b)): return a.utf8.elementsEqual(b.utf8)
         case (.array(let a), .array(let b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.pythonEquals($1) }
         case (.object(let a), .object(let b)), (.namespace(let a), .namespace(let b)):

@@ -215,6 +215,124 @@ final class ChatTemplateTests: XCTestCase {
         try Oracle.check(group: "mistral0.3", cases)
     }
 
+    func testQwen3() throws {
+        let template = try Oracle.fixture("qwen3.jinja")
+        let bos = ""
+        let eos = "<|im_end|>"
+        var cases = standardCases("qwen3", template, bos: bos, eos: eos)
+        let tools = [Self.weatherTool]
+        let thinking = Self.userOnly + [
+            ChatMessage(role: "assistant", content: "<think>\nThe user greets.\n</think>\n\nHello! How can I help?"),
+        ]
+        let reasoningField = [
+            ChatMessage(role: "user", content: "2+2?"),
+            ChatMessage(role: "assistant", content: "4", fields: ["reasoning_content": "\nSimple sum.\n"]),
+        ]
+        let earlierThinking = [
+            ChatMessage(role: "user", content: "First?"),
+            ChatMessage(role: "assistant", content: "<think>old</think>One."),
+            ChatMessage(role: "user", content: "Second?"),
+        ]
+        // Qwen3's template needs a string content on tool-calling turns ('</think>' in None fails).
+        var multiStep = Self.toolConversation().map { message in
+            message.content == .none ? ChatMessage(role: message.role, content: "", fields: message.fields) : message
+        }
+        multiStep.append(ChatMessage(role: "assistant", content: "<think>It is warm.</think>It is 21.5 °C in Paris."))
+        let toolResponseAsUser = [
+            ChatMessage(role: "user", content: "Check the weather."),
+            ChatMessage(role: "assistant", content: "", fields: [
+                "tool_calls": [["type": "function", "function": ["name": "get_weather", "arguments": "{\"city\": \"Oslo\"}"]]],
+            ]),
+            ChatMessage(role: "user", content: "<tool_response>\ncold\n</tool_response>"),
+        ]
+        cases += [
+            OracleCase(name: "qwen3 thinking in content", template: template,
+                       context: Self.chatContext(thinking, generation: false, bos: bos, eos: eos)),
+            OracleCase(name: "qwen3 reasoning_content field", template: template,
+                       context: Self.chatContext(reasoningField, generation: false, bos: bos, eos: eos)),
+            OracleCase(name: "qwen3 thinking before the last query dropped", template: template,
+                       context: Self.chatContext(earlierThinking, generation: true, bos: bos, eos: eos)),
+            OracleCase(name: "qwen3 enable_thinking false", template: template,
+                       context: Self.chatContext(Self.systemUser, generation: true, bos: bos, eos: eos,
+                                                 extra: ["enable_thinking": false])),
+            OracleCase(name: "qwen3 enable_thinking true", template: template,
+                       context: Self.chatContext(Self.systemUser, generation: true, bos: bos, eos: eos,
+                                                 extra: ["enable_thinking": true])),
+            OracleCase(name: "qwen3 tools system+user", template: template,
+                       context: Self.chatContext(Self.systemUser, generation: true, bos: bos, eos: eos, tools: tools)),
+            OracleCase(name: "qwen3 tool call, result, answer", template: template,
+                       context: Self.chatContext(multiStep, generation: false, bos: bos, eos: eos, tools: tools)),
+            OracleCase(name: "qwen3 tool response as user message", template: template,
+                       context: Self.chatContext(toolResponseAsUser, generation: true, bos: bos, eos: eos, tools: tools)),
+            OracleCase(name: "qwen3 tool call without content fails", template: template,
+                       context: Self.chatContext(Self.toolConversation(), generation: true, bos: bos, eos: eos, tools: tools)),
+        ]
+        try Oracle.check(group: "qwen3", cases)
+    }
+
+    func testGemma3() throws {
+        let template = try Oracle.fixture("gemma3-it.jinja")
+        let bos = "<bos>"
+        let eos = "<eos>"
+        var cases = standardCases("gemma3", template, bos: bos, eos: eos)
+        let multimodal = [
+            ChatMessage(role: "system", content: [["type": "text", "text": "Describe images."]]),
+            ChatMessage(role: "user", content: [["type": "text", "text": "look "], ["type": "image"], ["type": "text", "text": " here "]]),
+        ]
+        cases += [
+            OracleCase(name: "gemma3 bad alternation", template: template,
+                       context: Self.chatContext(Self.badAlternation, generation: true, bos: bos, eos: eos)),
+            OracleCase(name: "gemma3 system only", template: template,
+                       context: Self.chatContext([ChatMessage(role: "system", content: "s")], generation: true, bos: bos, eos: eos)),
+            OracleCase(name: "gemma3 multimodal content", template: template,
+                       context: Self.chatContext(multimodal, generation: true, bos: bos, eos: eos)),
+            OracleCase(name: "gemma3 invalid content type", template: template,
+                       context: Self.chatContext([ChatMessage(role: "user", content: 5)], generation: true, bos: bos, eos: eos)),
+        ]
+        try Oracle.check(group: "gemma3", cases)
+    }
+
+    func testPhi3Mini() throws {
+        let template = try Oracle.fixture("phi3-mini-4k-instruct.jinja")
+        var cases = standardCases("phi3", template, bos: "<s>", eos: "<|endoftext|>")
+        cases.append(OracleCase(name: "phi3 tool call without content fails", template: template,
+                                context: Self.chatContext(Self.toolConversation(), generation: true, bos: "<s>", eos: "<|endoftext|>")))
+        try Oracle.check(group: "phi3", cases)
+    }
+
+    func testDeepSeekR1() throws {
+        let template = try Oracle.fixture("deepseek-r1.jinja")
+        let bos = "<｜begin▁of▁sentence｜>"
+        let eos = "<｜end▁of▁sentence｜>"
+        var cases = standardCases("deepseek-r1", template, bos: bos, eos: eos)
+        let thinking = Self.userOnly + [ChatMessage(role: "assistant", content: "<think>\nhmm\n</think>\n\nHi!"),
+                                        ChatMessage(role: "user", content: "Bye")]
+        let call: (String, String) -> TemplateValue = { name, arguments in
+            ["type": "function", "function": ["name": .string(name), "arguments": .string(arguments)]]
+        }
+        let tools = [
+            ChatMessage(role: "system", content: "Use tools."),
+            ChatMessage(role: "user", content: "Weather in Paris and Oslo?"),
+            ChatMessage(role: "assistant", content: .none, fields: [
+                "tool_calls": [call("get_weather", "{\"city\": \"Paris\"}"), call("get_weather", "{\"city\": \"Oslo\"}")],
+            ]),
+            ChatMessage(role: "tool", content: "21 C"),
+            ChatMessage(role: "tool", content: "3 C"),
+            ChatMessage(role: "assistant", content: "Paris is warmer."),
+        ]
+        cases += [
+            OracleCase(name: "deepseek-r1 thinking stripped", template: template,
+                       context: Self.chatContext(thinking, generation: true, bos: bos, eos: eos)),
+            OracleCase(name: "deepseek-r1 tool calls and outputs", template: template,
+                       context: Self.chatContext(tools, generation: true, bos: bos, eos: eos)),
+            OracleCase(name: "deepseek-r1 tool output last", template: template,
+                       context: Self.chatContext(Array(tools.prefix(5)), generation: true, bos: bos, eos: eos)),
+            OracleCase(name: "deepseek-r1 object arguments rejected", template: template,
+                       context: Self.chatContext(Self.toolConversation(), generation: true, bos: bos, eos: eos)),
+        ]
+        try Oracle.check(group: "deepseek-r1", cases)
+    }
+
     /// `renderChat` passes exactly the variables the oracle cases above were given.
     func testRenderChatBuildsHuggingFaceContext() throws {
         let source = try Oracle.fixture("llama3.1-instruct.jinja")

@@ -185,4 +185,37 @@ final class ExpressionTests: XCTestCase {
         ]
         try Oracle.check(group: "methods", cases)
     }
+
+    /// jinja2 behaviours the engine got wrong, found by comparing random templates with jinja2
+    /// (`TemplateFuzzTests`' grammar), and the extreme arguments Swift's arithmetic once trapped on.
+    func testQuirksAndExtremes() throws {
+        let cases: [OracleCase] = [
+            .init(name: "if test is not a conditional expression", template: "{% if 1 if x else 2 %}a{% endif %}"),
+            .init(name: "break outside loop", template: "{% break %}"),
+            .init(name: "continue in a macro in a loop", template: "{% for i in [1] %}{% macro m() %}{% continue %}{% endmacro %}{% endfor %}"),
+            .init(name: "break in a set block leaves the loop", template: "{% for i in [1, 2, 3] %}{% set x %}{% if i == 2 %}{% break %}{% endif %}{{ i }}{% endset %}[{{ x }}]{% endfor %}"),
+            .init(name: "break in a filter block", template: "{% for i in [1, 2, 3] %}{% filter upper %}{% if i == 2 %}{% break %}{% endif %}a{{ i }}{% endfilter %}{% endfor %}"),
+            .init(name: "for else after break before any iteration ended",
+                  template: "{% for i in [1, 2] %}{% if i == 1 %}{% break %}{% endif %}{% else %}E{% endfor %}"),
+            .init(name: "for else after every iteration continued",
+                  template: "{% for i in [1, 2] %}{% continue %}{% else %}E{% endfor %}|{% for i in [1, 2] %}{% if i == 2 %}{% continue %}{% endif %}{% else %}E{% endfor %}"),
+            .init(name: "set attribute of undefined", template: "{% set ns.a = 1 %}"),
+            .init(name: "set attribute checks before evaluating", template: "{% set ns.a = undefined_thing.x %}"),
+            .init(name: "empty and tuple subscripts", template: "[{{ x[] }}][{{ d[1, 2] }}]", context: ["x": [1], "d": ["a": 1]]),
+            .init(name: "dotted test name", template: "{{ x is callable.a }}"),
+            .init(name: "dotted filter name", template: "{{ x|lower.last }}"),
+            .init(name: "class reprs", template: "{{ dict }} {{ namespace }} {{ [dict] }}"),
+            .init(name: "loop object", template: "{% for i in 'ab' %}{{ loop }} {{ loop is mapping }} {{ loop is callable }} {{ loop|length }} {{ loop == loop }}|{% endfor %}"),
+            .init(name: "int base", template: "{{ '0x1A'|int(base=0) }} {{ '12'|int(base=1) }} {{ '12'|int(base=99) }} {{ 'z'|int(base=36) }} {{ '0b101'|int(0, 2) }} {{ '010'|int(0, 0) }}"),
+            .init(name: "round extremes", template: "{{ 1.5|round(1000000000) }} {{ 1234.5|round(-1000000000) }} {{ 2.5|round(2, 'floor') }}"),
+            .init(name: "slice extremes", template: "{{ 'abcdef'[1::9223372036854775807] }} {{ [1, 2, 3][::-9223372036854775807 - 1] }} {{ 'abc'[-9223372036854775807 - 1:] }}"),
+            .init(name: "range extremes", template: "{{ range(0, 10, -9223372036854775807 - 1)|length }} {{ range(9223372036854775807 - 2, 9223372036854775807)|list }} {{ range(-9223372036854775807 - 1, 9223372036854775807, 9223372036854775807)|list }}"),
+            .init(name: "int extremes", template: "{{ (-9223372036854775807 - 1) % -1 }} {{ (-2) ** 63 }} {{ '-9223372036854775808'|int }} {{ -9223372036854775807 // -1 }}"),
+            .init(name: "empty affixes", template: "{{ ''.startswith('') }} {{ 'a'.endswith('') }} [{{ ''.removeprefix('') }}] {{ ''.find('') }} {{ 'ab'.rfind('') }}"),
+            .init(name: "negative repetition", template: "[{{ 'a' * -5 }}][{{ [1] * -3 }}][{{ -2 * 'ab' }}]"),
+            .init(name: "float power overflow", template: "{{ 10.0 ** 400 }}"),
+            .init(name: "zero to a negative power", template: "{{ 0 ** -1 }}"),
+        ]
+        try Oracle.check(group: "quirks", cases)
+    }
 }

@@ -151,6 +151,9 @@ enum Oracle {
         case ("TemplateSyntaxError", .syntax), ("TemplateSyntaxError", .unsupported),
             ("TemplateAssertionError", .unsupported):
             return true
+        // jinja2 compiles templates to Python: a `break` outside a loop is Python's SyntaxError.
+        case ("SyntaxError", .syntax): return true
+        case ("OverflowError", .integerOverflow): return true
         case ("SecurityError", .unsupported): return true
         default: return false
         }
