@@ -5,6 +5,9 @@
 /// `TemplateError.limit(kind, limit:, construct:, at:)` naming the bound, the construct that
 /// crossed it and where it is.
 ///
+/// The bounds are the protection: with every one at `Int.max` a template can ask for more
+/// memory than exists, and a failed allocation ends the process. Raise them with care.
+///
 /// The defaults leave every published template unchanged and fast on conversations far longer
 /// than a model's context (a 128k-token conversation is about 0.5 MB of text; the tests render
 /// 3 MB), while a hostile template stops within about a second and a few hundred MB.

@@ -319,6 +319,7 @@ struct TemplateRenderer {
             return
         }
         try budget.chargeKey(name + attribute, "{% set \(name).\(attribute) %}", at: location)
+        try chargeFrameScan("{% set \(name).\(attribute) %}", at: location)
         guard let i = frames.indices.last(where: { frames[$0][name] != nil }), case .namespace = frames[i][name] else {
             // jinja2 says so of an undefined name too.
             throw TemplateError.type(message: "cannot assign attribute on non-namespace object", at: location)
@@ -333,6 +334,14 @@ struct TemplateRenderer {
     }
 
     // MARK: - Expressions
+
+    /// A name is looked up in every frame, innermost first: with loops nested 200 deep that is
+    /// 200 hash lookups (~40 ns each), charged one step per 2 frames (nothing for the usual 1
+    /// to 3 frames).
+    @inline(__always)
+    private func chargeFrameScan(_ construct: @autoclosure () -> String, at location: SourceLocation) throws(TemplateError) {
+        if frames.count >= 4 { try budget.charge(frames.count / 2, construct(), at: location) }
+    }
 
     func lookup(_ name: String) -> TemplateValue {
         for frame in frames.reversed() {
@@ -384,6 +393,7 @@ struct TemplateRenderer {
             return value
         case .name(let name):
             try budget.chargeKey(name, expr.construct, at: expr.location)
+            try chargeFrameScan(expr.construct, at: expr.location)
             return lookup(name)
         case .list(let items), .tuple(let items):
             return try evaluateList(items, expr)
@@ -727,7 +737,9 @@ struct TemplateRenderer {
                 throw TemplateError.type(message: "strftime_now() argument must be a string", at: location)
             }
             try budget.chargeBytes(format.utf8.count, "strftime_now", at: location)
-            return .string(PythonFormat.strftime(format, seconds: now))
+            let text = PythonFormat.strftime(format, seconds: now)  // at most 64 KiB
+            try budget.reserveString(text.utf8.count, "strftime_now", at: location)
+            return .string(text)
         default:
             throw TemplateError.unsupported(kind: "function", name: name, at: location)
         }

@@ -260,6 +260,23 @@ final class TemplateLimitTests: XCTestCase {
         expectLimit(.steps, "{% for \(name) in range(100000) %}{% endfor %}")
     }
 
+    func testLookupsThroughDeeplyNestedLoopsAreCharged() {
+        // An undefined name is looked up in all 150 loop frames around it, a million times.
+        let source = Self.repeated("{% for a in [1] %}", 150,
+                                   "{% for j in range(100000) %}{% for k in range(10) %}{{ zz }}{% endfor %}{% endfor %}", "{% endfor %}")
+        expectLimit(.steps, source)
+        expectLimit(.steps, "{% for i in range(100000) %}{% set x = strftime_now('%c' * 1000) %}{% endfor %}", construct: "strftime_now")
+    }
+
+    func testHugeCustomLimitsCannotOverflowTheAccounting() {
+        // Sizes unbounded, steps bounded: what stops the template is the steps its list would cost.
+        let huge = TemplateLimits(maxSteps: 1_000_000_000, maxOutputBytes: .max, maxDepth: 200, maxStringBytes: .max,
+                                  maxCollectionCount: .max)
+        expectLimit(.steps, "{{ [1] * 1000000000000000000 }}", limits: huge)
+        expectLimit(.collectionCount, "{{ ([1, 2] * 4611686018427387904)|length }}", limits: huge)  // the size overflows
+        expectLimit(.stringBytes, "{{ 'abc' * 9223372036854775807 }}", limits: huge)
+    }
+
     func testManyKeywordArgumentsCostLinearTime() throws {
         // Looked up per item or per parameter, keywords were scanned: 10^10 comparisons here.
         let keywords = (0..<3000).map { "k\($0)=1" }.joined(separator: ", ")
