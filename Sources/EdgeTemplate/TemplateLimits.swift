@@ -37,10 +37,10 @@ public struct TemplateLimits: Sendable, Hashable {
     ///
     /// Default 200 in optimized builds. Published templates need 7 to 12 levels (parsed and
     /// rendered with tools: Qwen3 and DeepSeek-R1 12, Llama 3.1 9). At the limit, the deepest
-    /// construct uses 165 KiB of stack (200 nested brackets, parsed; ~0.8 KiB per level), a
+    /// construct uses 184 KiB of stack (200 nested brackets, parsed; ~0.9 KiB per level), a
     /// macro recursing as deep as it may and then printing, serializing and comparing a
     /// 200-deep list 147 KiB, measured by painting a thread's stack (release build, x86-64,
-    /// `TemplateDepthTests`). That is a third of 512 KiB, the smallest stack a thread gets
+    /// `TemplateDepthTests`). That is about a third of 512 KiB, the smallest stack a thread gets
     /// (Swift concurrency and secondary threads on Darwin), which leaves room for the caller's
     /// frames. Unoptimized (debug) builds use about 10 KiB per level (2 MiB at 200), so there the
     /// default is 24 (~250 KiB). Raise it only when rendering on threads with larger stacks.
