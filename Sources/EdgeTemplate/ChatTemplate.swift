@@ -7,6 +7,11 @@ import Darwin
 /// A model's chat template (`tokenizer.chat_template`), parsed once and rendered as Python's
 /// jinja2 renders it with Hugging Face's settings: `trim_blocks`, `lstrip_blocks`, loop
 /// controls, the `raise_exception` and `strftime_now` globals and the `tojson` filter.
+///
+/// A template comes from a model file, so from strangers, and is treated as data: parsing and
+/// rendering keep to `TemplateLimits` (work, output and intermediate sizes, nesting), so that
+/// any template ends, on any thread with at least 512 KiB of stack, in its output or a
+/// `TemplateError`, within seconds and about a hundred MB.
 public struct ChatTemplate: Sendable {
     /// The template text as given.
     public let source: String

@@ -73,13 +73,14 @@ final class RenderBudget {
     @inline(__always)
     func reserveElements(_ count: Int, _ construct: @autoclosure () -> String, at location: SourceLocation) throws(TemplateError) {
         if count > limits.maxCollectionCount { throw failure(.collectionCount, construct(), location) }
-        try charge(count * TemplateLimits.stepsPerElement, construct(), at: location)
+        try charge(try product(count, TemplateLimits.stepsPerElement, .steps, construct(), at: location), construct(), at: location)
     }
 
-    /// Before creating a list of `count` two-element lists (a dict's items).
+    /// Before creating a list of `count` two-element lists (a dict's items): three elements each.
     func reservePairs(_ count: Int, _ construct: @autoclosure () -> String, at location: SourceLocation) throws(TemplateError) {
         try reserveElements(count, construct(), at: location)
-        try charge(2 * count * TemplateLimits.stepsPerElement, construct(), at: location)
+        try reserveElements(count, construct(), at: location)
+        try reserveElements(count, construct(), at: location)
     }
 
     /// `a + b` for sizes, failing as `kind` when it overflows (the size is then over any limit).

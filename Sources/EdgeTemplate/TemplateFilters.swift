@@ -424,7 +424,8 @@ extension TemplateRenderer {
     func caseMapped(_ s: String, _ construct: @autoclosure () -> String, at location: SourceLocation,
                     _ map: (String) -> String) throws(TemplateError) -> String {
         let bytes = s.utf8.count
-        try budget.chargeBytes(TemplateFilters.caseMappingGrowth * bytes, construct(), at: location)
+        let worstCase = try budget.product(bytes, TemplateFilters.caseMappingGrowth, .steps, construct(), at: location)
+        try budget.chargeBytes(worstCase, construct(), at: location)
         let mapped = map(s)
         if mapped.utf8.count > budget.limits.maxStringBytes { throw budget.failure(.stringBytes, construct(), location) }
         return mapped

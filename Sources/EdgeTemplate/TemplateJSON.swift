@@ -18,7 +18,9 @@ public enum TemplateJSON {
         }
     }
 
-    /// Encodes `value`; undefined values, namespaces and callables are not JSON and throw.
+    /// Encodes `value`; undefined values, namespaces and callables are not JSON and throw. No
+    /// limits: for values the caller built (a template's `tojson` keeps to its render's limits);
+    /// it recurses once per level of `value`'s nesting.
     public static func encode(_ value: TemplateValue, _ options: Options = Options(),
                               at location: SourceLocation = SourceLocation(line: 1, column: 1)) throws(TemplateError) -> String {
         var builder = TextBuilder()

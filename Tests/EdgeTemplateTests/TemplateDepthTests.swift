@@ -124,7 +124,6 @@ final class TemplateDepthTests: XCTestCase {
             report.append("\(construct.name): \(deepest) levels, \(used >> 10) KiB")
             worst = max(worst, used)
         }
-        if ProcessInfo.processInfo.environment["EDGE_STACK_REPORT"] == "1" { print(report.joined(separator: "\n")) }
         XCTAssertLessThan(worst, Self.smallStack * 2 / 3, report.joined(separator: "; "))
     }
 }
