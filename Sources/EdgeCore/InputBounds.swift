@@ -27,18 +27,10 @@ public enum InputBounds {
     /// Repetition penalty (1: off).
     public static let repetitionPenalty: ClosedRange<Float> = 1e-3...1000
 
-    /// `value` if it lies in `range`, else an error naming `name`, the value and the range.
-    public static func check<T: Comparable>(_ value: T, in range: ClosedRange<T>, _ name: String) throws(OutOfBounds) -> T {
+    /// Throws an error naming `name`, the value and the range unless `value` lies in `range`.
+    /// Every bound check (CLI, engine, planner) goes through here, so the message reads alike.
+    public static func check<T: Comparable>(_ value: T, in range: ClosedRange<T>, _ name: String) throws(OutOfBounds) {
         guard range.contains(value) else { throw OutOfBounds(name: name, value: "\(value)", bounds: "\(range.lowerBound)...\(range.upperBound)") }
-        return value
-    }
-
-    /// `value` if it is finite and lies in `range`, else an error naming `name`, the value and the range.
-    public static func check(_ value: Float, in range: ClosedRange<Float>, _ name: String) throws(OutOfBounds) -> Float {
-        guard value.isFinite, range.contains(value) else {
-            throw OutOfBounds(name: name, value: "\(value)", bounds: "\(range.lowerBound)...\(range.upperBound)")
-        }
-        return value
     }
 }
 

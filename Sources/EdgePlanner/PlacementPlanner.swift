@@ -164,9 +164,7 @@ public enum PlacementPlanner {
     /// (positions × bytes per position, budgets summed over devices) can overflow.
     static func checkBounds(_ r: PlacementRequest) throws(PlacementError) {
         func check(_ value: Int, _ range: ClosedRange<Int>, _ name: String) throws(PlacementError) {
-            guard range.contains(value) else {
-                throw .badRequest("\(name) \(value) is out of range: it must be in \(range.lowerBound)...\(range.upperBound)")
-            }
+            do { try InputBounds.check(value, in: range, name) } catch { throw .badRequest(error.description) }
         }
         try check(r.context, InputBounds.contextTokens, "context length")
         try check(r.promptTokens, InputBounds.promptTokens, "prompt length")

@@ -212,9 +212,7 @@ public final class Engine: Sendable {
     /// Checks every number of `options` against ``InputBounds`` before anything is allocated.
     static func checkBounds(_ options: EngineOptions, context: Int) throws(RuntimeError) {
         func check(_ value: Int, _ range: ClosedRange<Int>, _ name: String) throws(RuntimeError) {
-            guard range.contains(value) else {
-                throw .badParameter(name: name, reason: "\(value) is not in \(range.lowerBound)...\(range.upperBound)")
-            }
+            do { try InputBounds.check(value, in: range, name) } catch { throw .badParameter(name: name, reason: "\(error.value) is not in \(error.bounds)") }
         }
         try check(context, InputBounds.contextTokens, "context length")
         try check(options.batchSize, InputBounds.batchTokens, "batch size")
@@ -237,9 +235,7 @@ public final class Engine: Sendable {
         }
         // A plan file is input too: its numbers within bounds before any of them sizes anything.
         func check(_ value: Int, _ range: ClosedRange<Int>, _ field: String) throws(PlacementError) {
-            guard range.contains(value) else {
-                throw .badRequest("the plan's \(field) is \(value); it must be in \(range.lowerBound)...\(range.upperBound)")
-            }
+            do { try InputBounds.check(value, in: range, field) } catch { throw .badRequest("the plan's \(error.name) is \(error.value); it must be in \(error.bounds)") }
         }
         try check(plan.threads.count, InputBounds.threads, "thread count")
         try check(plan.batch, InputBounds.batchTokens, "batch")

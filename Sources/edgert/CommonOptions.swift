@@ -123,7 +123,7 @@ enum DefaultModel {
 
 /// Throws a usage error naming `option`, its value and `range` unless `value` lies in it.
 func checkBound<T: Comparable>(_ value: T, _ range: ClosedRange<T>, _ option: String) throws {
-    guard range.contains(value) else { throw ValidationError(OutOfBounds(name: option, value: "\(value)", bounds: "\(range.lowerBound)...\(range.upperBound)").description) }
+    do { try InputBounds.check(value, in: range, option) } catch { throw ValidationError(error.description) }
 }
 
 /// One line when the engine streams within what the process may use because no budget was given

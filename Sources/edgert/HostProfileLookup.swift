@@ -51,8 +51,8 @@ enum HostProfileLookup {
     /// The name a profile of this host gets when a profile of another CPU under the same name
     /// exists (a cloud VM's model string hides the generation: an "AMD EPYC" with AVX-512 and one
     /// without read alike): the name plus the features, e.g. `amd-epyc-2c-avx2`.
-    static func featureQualifiedName() -> String {
-        ownName() + "-" + (ownFeatures().isEmpty ? "scalar" : ownFeatures().joined(separator: "-").replacingOccurrences(of: "_", with: ""))
+    static func featureQualifiedName(features: [String] = ownFeatures()) -> String {
+        ownName() + "-" + (features.isEmpty ? "scalar" : features.joined(separator: "-").replacingOccurrences(of: "_", with: ""))
     }
 
     /// The measured profile of this host: `Profiles/<this host's name>.json` (or the
@@ -62,9 +62,10 @@ enum HostProfileLookup {
     static func findOwn() throws -> (profile: HostProfile, path: String)? { try lookOwn().found }
 
     private static func lookOwn() throws -> (found: (profile: HostProfile, path: String)?, mismatch: (path: String, features: [String])?) {
-        let features = Set(ownFeatures())
+        let own = ownFeatures()
+        let features = Set(own)
         var mismatch: (String, [String])?
-        for name in [ownName(), featureQualifiedName()] {
+        for name in [ownName(), featureQualifiedName(features: own)] {
             for dir in profileDirectories() {
                 let path = dir + "/" + name + ".json"
                 guard FileManager.default.fileExists(atPath: path) else { continue }
@@ -86,11 +87,12 @@ enum HostProfileLookup {
         let dir = dirs.dropFirst().first { FileManager.default.fileExists(atPath: $0) } ?? dirs[0]
         let storage = (try? DefaultModel.locate()).map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
             ?? FileManager.default.currentDirectoryPath
-        let name = look.mismatch == nil ? ownName() : featureQualifiedName()
+        let features = ownFeatures()
+        let name = look.mismatch == nil ? ownName() : featureQualifiedName(features: features)
         let path = dir + "/" + name + ".json"
         if let (other, features) = look.mismatch {
             printError("\(other) was measured on a CPU with \(features.isEmpty ? "no SIMD features" : features.joined(separator: " ")); this one has "
-                + "\(ownFeatures().isEmpty ? "none" : ownFeatures().joined(separator: " ")), so other kernels run here: "
+                + "\(features.isEmpty ? "none" : features.joined(separator: " ")), so other kernels run here: "
                 + "measuring this host quickly first as \(name) (edgert profile --quick, in a child process)")
         } else {
             printError("no profile of this host (\(name)) yet: measuring it quickly first (edgert profile --quick, in a child process)")
