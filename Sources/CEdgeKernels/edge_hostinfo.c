@@ -115,11 +115,81 @@ double edge_host_membw_read_buffer(edge_pool *pool, void *buf, size_t bytes, int
     return best;
 }
 
+// ---- memory: a working set read again and again ----
+
+typedef struct {
+    uint8_t *buf;
+    size_t slice;     // bytes per thread, a multiple of 4096
+    int64_t reps;     // reads of its slice per pass
+    host_sink *sinks;
+} host_ws_ctx;
+
+// Item i is thread i's slice (static balance: one item each), written by that thread so its
+// pages lie where it runs.
+static void host_ws_fill(void *vctx, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    host_ws_ctx *c = vctx;
+    for (int64_t i = begin; i < end; i++) {
+        uint64_t *w = (uint64_t *)(c->buf + (size_t)i * c->slice);
+        const size_t n = c->slice / 8;
+        for (size_t k = 0; k < n; k++) w[k] = (uint64_t)(i * (int64_t)n + (int64_t)k + 1) * 0x9e3779b97f4a7c15ull;
+    }
+}
+
+static void host_ws_read(void *vctx, int64_t begin, int64_t end, int tid) {
+    host_ws_ctx *c = vctx;
+    for (int64_t i = begin; i < end; i++) {
+        const uint8_t *p = c->buf + (size_t)i * c->slice;
+        for (int64_t r = 0; r < c->reps; r++) c->sinks[tid].value ^= edge_membw_xor(p, c->slice);
+    }
+}
+
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double edge_host_membw_working_set(edge_pool *pool, size_t bytes, int passes, size_t bytes_per_pass) {
+    if (passes < 1) passes = 1;
+    if (passes > 64) passes = 64;
+    const int nthreads = edge_pool_threads(pool);
+    size_t slice = bytes / (size_t)nthreads / HOST_ITEM * HOST_ITEM;
+    if (slice < HOST_ITEM) slice = HOST_ITEM;
+    const size_t total = slice * (size_t)nthreads;
+    const size_t align = total >= (2u << 20) ? (2u << 20) : HOST_ITEM;
+    uint8_t *buf = aligned_alloc(align, (total + align - 1) / align * align);
+    host_sink *sinks = aligned_alloc(64, sizeof(host_sink) * (size_t)nthreads);
+    if (!buf || !sinks) { free(buf); free(sinks); return -1; }
+    memset(sinks, 0, sizeof(host_sink) * (size_t)nthreads);
+    int64_t reps = (int64_t)((bytes_per_pass + total - 1) / total);
+    if (reps < 1) reps = 1;
+    host_ws_ctx ctx = { buf, slice, reps, sinks };
+    const int mode = edge_pool_balance(pool);
+    edge_pool_set_balance(pool, EDGE_BALANCE_STATIC);
+    edge_pool_for(pool, nthreads, 1, host_ws_fill, &ctx);
+    edge_pool_for(pool, nthreads, 1, host_ws_read, &ctx);   // warm: the set is in its caches
+    double rates[64];
+    for (int p = 0; p < passes; p++) {
+        const double t0 = host_now();
+        edge_pool_for(pool, nthreads, 1, host_ws_read, &ctx);
+        const double dt = host_now() - t0;
+        rates[p] = dt > 0 ? (double)total * (double)reps / dt : 0;
+    }
+    edge_pool_set_balance(pool, mode);
+    qsort(rates, (size_t)passes, sizeof(double), cmp_double);
+    uint64_t all = 0;
+    for (int i = 0; i < nthreads; i++) all ^= sinks[i].value;
+    __asm__ volatile("" : : "r"(all) : "memory");
+    free(sinks);
+    free(buf);
+    return passes % 2 ? rates[passes / 2] : 0.5 * (rates[passes / 2 - 1] + rates[passes / 2]);
+}
+
 // ---- storage ----
 
 typedef struct {
     int fd, index, threads;
-    int64_t file_bytes, request_bytes;
+    int64_t start, file_bytes, request_bytes;  // reads [start, file_bytes)
     int error;
 } reader_job;
 
@@ -127,7 +197,7 @@ static void *reader_thread(void *arg) {
     reader_job *j = arg;
     void *buf = NULL;
     if (posix_memalign(&buf, 4096, (size_t)j->request_bytes) != 0) { j->error = ENOMEM; return NULL; }
-    for (int64_t off = (int64_t)j->index * j->request_bytes; off < j->file_bytes;
+    for (int64_t off = j->start + (int64_t)j->index * j->request_bytes; off < j->file_bytes;
          off += (int64_t)j->threads * j->request_bytes) {
         int64_t want = j->file_bytes - off < j->request_bytes ? j->file_bytes - off : j->request_bytes;
         want = (want + 4095) / 4096 * 4096;
@@ -145,15 +215,20 @@ static void *reader_thread(void *arg) {
 }
 
 double edge_host_read_parallel(int fd, int64_t file_bytes, int64_t request_bytes, int threads) {
+    return edge_host_read_range(fd, 0, file_bytes, request_bytes, threads);
+}
+
+double edge_host_read_range(int fd, int64_t offset, int64_t bytes, int64_t request_bytes, int threads) {
     if (threads < 1) threads = 1;
     if (threads > 64) threads = 64;
-    if (request_bytes < 4096 || request_bytes % 4096) return -EINVAL;
+    if (request_bytes < 4096 || request_bytes % 4096 || offset < 0 || offset % 4096) return -EINVAL;
+    const int64_t file_bytes = offset + bytes;
     reader_job jobs[64];
     pthread_t tids[64];
     int started = 0;
     const double t0 = host_now();
     for (int i = 0; i < threads; i++) {
-        jobs[i] = (reader_job){ fd, i, threads, file_bytes, request_bytes, 0 };
+        jobs[i] = (reader_job){ fd, i, threads, offset, file_bytes, request_bytes, 0 };
         if (pthread_create(&tids[i], NULL, reader_thread, &jobs[i]) != 0) { jobs[i].error = EAGAIN; break; }
         started++;
     }

@@ -10,8 +10,12 @@ import Foundation
 public struct HostProfile: Codable, Sendable, Equatable {
     /// The value of `schema` in every profile.
     public static let schemaName = "edgert.host-profile"
-    /// The version this build writes and reads.
-    public static let currentVersion = 1
+    /// The version this build writes. Version 2 added the memory hierarchy (``CPU/caches``,
+    /// ``Node/readCurve``, ``KernelSpeed/matvecDRAMGBPerS``) and the disk curve
+    /// (``Storage/readCurve``), all optional, so a version 1 document is read as one without them.
+    public static let currentVersion = 2
+    /// Versions this build reads.
+    public static let readableVersions: ClosedRange<Int> = 1...2
 
     public enum Kind: String, Codable, Sendable {
         /// Measured on this host by `edgert profile`.
@@ -78,18 +82,26 @@ public struct HostProfile: Codable, Sendable, Equatable {
         public var hybrid: Bool
         /// Groups of cores that run at the same speed; every CPU id appears in exactly one class.
         public var coreClasses: [CoreClass]
+        /// The data caches of the first CPU, innermost first, as the OS reports them (absent in
+        /// version 1 documents and in specs that do not give them).
+        public var caches: [Cache]?
 
-        public init(model: String, architecture: String, features: [String], hybrid: Bool, coreClasses: [CoreClass]) {
+        public init(model: String, architecture: String, features: [String], hybrid: Bool, coreClasses: [CoreClass],
+                    caches: [Cache]? = nil) {
             self.model = model
             self.architecture = architecture
             self.features = features
             self.hybrid = hybrid
             self.coreClasses = coreClasses
+            self.caches = caches
         }
 
         enum CodingKeys: String, CodingKey {
-            case model, architecture, features, hybrid, coreClasses = "core_classes"
+            case model, architecture, features, hybrid, coreClasses = "core_classes", caches
         }
+
+        /// The last-level cache's size, when known.
+        public var lastLevelCacheBytes: Double? { caches?.max { $0.level < $1.level }?.bytes.value }
 
         /// All CPU ids, in class order.
         public var cpuIDs: [Int] { coreClasses.flatMap(\.cpus) }
@@ -117,6 +129,25 @@ public struct HostProfile: Codable, Sendable, Equatable {
         }
     }
 
+    /// One data (or unified) cache level as the OS reports it.
+    public struct Cache: Codable, Sendable, Equatable {
+        /// 1, 2, 3, …
+        public var level: Int
+        public var bytes: Figure
+        /// How many of the host's logical CPUs share one instance of it.
+        public var sharedByCPUs: Int
+
+        public init(level: Int, bytes: Figure, sharedByCPUs: Int) {
+            self.level = level
+            self.bytes = bytes
+            self.sharedByCPUs = sharedByCPUs
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case level, bytes, sharedByCPUs = "shared_by_cpus"
+        }
+    }
+
     /// One core's kernel throughput for one weight type.
     public struct KernelSpeed: Codable, Sendable, Equatable {
         /// GGUF type name (`Q8_0`, `Q4_K`, `F16`).
@@ -126,15 +157,33 @@ public struct HostProfile: Codable, Sendable, Equatable {
         public var matvecGBPerS: Figure
         /// Multiply-adds × 2 per second of the prompt matmul (64 tokens at once), in GFLOP/s.
         public var matmulGflops: Figure
+        /// Weight bytes per second of the same matvec on one core when the weights stream from main
+        /// memory (a matrix far larger than the last-level cache). Absent in version 1 documents.
+        public var matvecDRAMGBPerS: Figure?
+        /// Nanoseconds the matvec spends per output row on one core beyond what its bytes cost at
+        /// ``referenceRowElements``-wide rows (the per-row reduction, scaling and store): what makes
+        /// a narrow model's matrices slower per byte. Absent in version 1 documents.
+        public var matvecRowNs: Figure?
+        /// The prompt matmul's GFLOP/s with rows of 256 elements (a narrow model's matrices), for
+        /// interpolating the prompt rate by the model's row width. Absent in version 1 documents.
+        public var matmulNarrowGflops: Figure?
 
-        public init(weightType: String, matvecGBPerS: Figure, matmulGflops: Figure) {
+        /// Row width of the `matvec_gb_per_s` figures: 2048 elements.
+        public static let referenceRowElements = 2048
+
+        public init(weightType: String, matvecGBPerS: Figure, matmulGflops: Figure, matvecDRAMGBPerS: Figure? = nil,
+                    matvecRowNs: Figure? = nil, matmulNarrowGflops: Figure? = nil) {
             self.weightType = weightType
             self.matvecGBPerS = matvecGBPerS
             self.matmulGflops = matmulGflops
+            self.matvecDRAMGBPerS = matvecDRAMGBPerS
+            self.matvecRowNs = matvecRowNs
+            self.matmulNarrowGflops = matmulNarrowGflops
         }
 
         enum CodingKeys: String, CodingKey {
-            case weightType = "weight_type", matvecGBPerS = "matvec_gb_per_s", matmulGflops = "matmul_gflops"
+            case weightType = "weight_type", matvecGBPerS = "matvec_gb_per_s", matmulGflops = "matmul_gflops",
+                 matvecDRAMGBPerS = "matvec_dram_gb_per_s", matvecRowNs = "matvec_row_ns", matmulNarrowGflops = "matmul_narrow_gflops"
         }
     }
 
@@ -181,18 +230,42 @@ public struct HostProfile: Codable, Sendable, Equatable {
         /// Main-memory read bandwidth of one core of the node, and of all its cores together.
         public var readGBPerSOneCore: Figure
         public var readGBPerSAllCores: Figure
+        /// Read bandwidth against working-set size (ascending), one core and all the node's cores:
+        /// the memory hierarchy as a pass over that many bytes, read again and again, sees it.
+        /// Absent in version 1 documents.
+        public var readCurve: [ReadPoint]?
 
-        public init(id: Int, cpus: [Int], memoryBytes: Figure, readGBPerSOneCore: Figure, readGBPerSAllCores: Figure) {
+        public init(id: Int, cpus: [Int], memoryBytes: Figure, readGBPerSOneCore: Figure, readGBPerSAllCores: Figure,
+                    readCurve: [ReadPoint]? = nil) {
             self.id = id
             self.cpus = cpus
             self.memoryBytes = memoryBytes
             self.readGBPerSOneCore = readGBPerSOneCore
             self.readGBPerSAllCores = readGBPerSAllCores
+            self.readCurve = readCurve
         }
 
         enum CodingKeys: String, CodingKey {
             case id, cpus, memoryBytes = "memory_bytes", readGBPerSOneCore = "read_gb_per_s_one_core",
-                 readGBPerSAllCores = "read_gb_per_s_all_cores"
+                 readGBPerSAllCores = "read_gb_per_s_all_cores", readCurve = "read_curve"
+        }
+    }
+
+    /// Read bandwidth of a working set of `workingSetBytes`, read repeatedly (split evenly over
+    /// the threads when all cores read).
+    public struct ReadPoint: Codable, Sendable, Equatable {
+        public var workingSetBytes: Int
+        public var oneCoreGBPerS: Figure
+        public var allCoresGBPerS: Figure
+
+        public init(workingSetBytes: Int, oneCoreGBPerS: Figure, allCoresGBPerS: Figure) {
+            self.workingSetBytes = workingSetBytes
+            self.oneCoreGBPerS = oneCoreGBPerS
+            self.allCoresGBPerS = allCoresGBPerS
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case workingSetBytes = "working_set_bytes", oneCoreGBPerS = "one_core_gb_per_s", allCoresGBPerS = "all_cores_gb_per_s"
         }
     }
 
@@ -207,17 +280,40 @@ public struct HostProfile: Codable, Sendable, Equatable {
         public var sequentialReadGBPerS: Figure
         /// 4 KiB random direct-I/O reads, one at a time: latency percentiles.
         public var random4KLatencyUs: Percentiles?
+        /// Sequential reads at the request sizes and queue depths the streaming window uses
+        /// (median of several passes each). Absent in version 1 documents.
+        public var readCurve: [DiskPoint]?
 
-        public init(name: String, kind: String, path: String, sequentialReadGBPerS: Figure, random4KLatencyUs: Percentiles?) {
+        public init(name: String, kind: String, path: String, sequentialReadGBPerS: Figure, random4KLatencyUs: Percentiles?,
+                    readCurve: [DiskPoint]? = nil) {
             self.name = name
             self.kind = kind
             self.path = path
             self.sequentialReadGBPerS = sequentialReadGBPerS
             self.random4KLatencyUs = random4KLatencyUs
+            self.readCurve = readCurve
         }
 
         enum CodingKeys: String, CodingKey {
-            case name, kind, path, sequentialReadGBPerS = "sequential_read_gb_per_s", random4KLatencyUs = "random_4k_latency_us"
+            case name, kind, path, sequentialReadGBPerS = "sequential_read_gb_per_s", random4KLatencyUs = "random_4k_latency_us",
+                 readCurve = "read_curve"
+        }
+    }
+
+    /// Sequential read bandwidth with requests of `requestBytes`, `inFlight` of them at once.
+    public struct DiskPoint: Codable, Sendable, Equatable {
+        public var requestBytes: Int
+        public var inFlight: Int
+        public var gbPerS: Figure
+
+        public init(requestBytes: Int, inFlight: Int, gbPerS: Figure) {
+            self.requestBytes = requestBytes
+            self.inFlight = inFlight
+            self.gbPerS = gbPerS
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case requestBytes = "request_bytes", inFlight = "in_flight", gbPerS = "gb_per_s"
         }
     }
 
@@ -310,7 +406,7 @@ public enum HostProfileError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .wrongType(f, field, e): return "\(f): field '\(field)' should be \(e)"
         case let .invalidValue(f, field, r): return "\(f): field '\(field)': \(r)"
         case let .unsupportedSchema(f, found):
-            return "\(f): not an \(HostProfile.schemaName) version \(HostProfile.currentVersion) document (found \(found))"
+            return "\(f): not an \(HostProfile.schemaName) document of version \(HostProfile.readableVersions.lowerBound)-\(HostProfile.readableVersions.upperBound) (found \(found))"
         }
     }
 }
@@ -332,7 +428,7 @@ extension HostProfile {
         }
         let schema = header["schema"] as? String
         let version = header["schema_version"] as? Int
-        guard schema == schemaName, version == currentVersion else {
+        guard schema == schemaName, let version, readableVersions.contains(version) else {
             throw .unsupportedSchema(file: file, found: "schema \(schema.map { "'\($0)'" } ?? "absent"), version \(version.map(String.init) ?? "absent")")
         }
         let profile: HostProfile
@@ -424,6 +520,9 @@ extension HostProfile {
                 }
                 try check(s.matvecGBPerS, "\(at).kernels[\(k)].matvec_gb_per_s")
                 try check(s.matmulGflops, "\(at).kernels[\(k)].matmul_gflops")
+                if let d = s.matvecDRAMGBPerS { try check(d, "\(at).kernels[\(k)].matvec_dram_gb_per_s") }
+                if let d = s.matmulNarrowGflops { try check(d, "\(at).kernels[\(k)].matmul_narrow_gflops") }
+                if let d = s.matvecRowNs { try check(d, "\(at).kernels[\(k)].matvec_row_ns", positive: false) }
             }
         }
         guard cpu.coreClasses.contains(where: { abs($0.relativeSpeed.value - 1) < 1e-9 }) else {
@@ -446,6 +545,22 @@ extension HostProfile {
             try check(n.memoryBytes, "\(at).memory_bytes")
             try check(n.readGBPerSOneCore, "\(at).read_gb_per_s_one_core")
             try check(n.readGBPerSAllCores, "\(at).read_gb_per_s_all_cores")
+            if let curve = n.readCurve {
+                for (k, point) in curve.enumerated() {
+                    guard point.workingSetBytes > 0, k == 0 || point.workingSetBytes > curve[k - 1].workingSetBytes else {
+                        throw bad("\(at).read_curve[\(k)].working_set_bytes", "must be positive and ascending")
+                    }
+                    try check(point.oneCoreGBPerS, "\(at).read_curve[\(k)].one_core_gb_per_s")
+                    try check(point.allCoresGBPerS, "\(at).read_curve[\(k)].all_cores_gb_per_s")
+                }
+            }
+        }
+        if let caches = cpu.caches {
+            for (k, c) in caches.enumerated() {
+                guard c.level >= 1, k == 0 || c.level > caches[k - 1].level else { throw bad("cpu.caches[\(k)].level", "levels must be 1 or more and ascending") }
+                guard c.sharedByCPUs >= 1 else { throw bad("cpu.caches[\(k)].shared_by_cpus", "must be at least 1") }
+                try check(c.bytes, "cpu.caches[\(k)].bytes")
+            }
         }
         if let missing = seen.subtracting(nodeCPUs).min() { throw bad("numa.nodes", "CPU \(missing) is in no node") }
         guard numa.distances.count == numa.nodes.count, numa.distances.allSatisfy({ $0.count == numa.nodes.count }) else {
@@ -459,6 +574,11 @@ extension HostProfile {
                 try check(p.p50, "\(at).random_4k_latency_us.p50")
                 try check(p.p90, "\(at).random_4k_latency_us.p90")
                 try check(p.p99, "\(at).random_4k_latency_us.p99")
+            }
+            for (k, point) in (s.readCurve ?? []).enumerated() {
+                guard point.requestBytes > 0 else { throw bad("\(at).read_curve[\(k)].request_bytes", "must be positive") }
+                guard point.inFlight >= 1 else { throw bad("\(at).read_curve[\(k)].in_flight", "must be at least 1") }
+                try check(point.gbPerS, "\(at).read_curve[\(k)].gb_per_s")
             }
         }
         var ids = Set<String>()
@@ -481,5 +601,71 @@ extension HostProfile {
     /// The class holding `cpu`, if any.
     public func coreClass(ofCPU cpu: Int) -> CoreClass? {
         self.cpu.coreClasses.first { $0.cpus.contains(cpu) }
+    }
+}
+
+// MARK: - Reading the curves
+
+extension HostProfile.Node {
+    /// Read bandwidth in bytes per second of `threads` of the node's cores working over a set of
+    /// `workingSet` bytes, from ``readCurve``: interpolated linearly in log(size) between the
+    /// measured sizes (the end points held beyond them), and linearly in the thread count between
+    /// the one-core and all-cores figures. Nil without a curve.
+    ///
+    /// Main memory is one level however large the set, and a shared host's passes over it vary
+    /// (±20% from one size to the next on this project's VM): every size of at least four times
+    /// `lastLevelCache` (when known; else only the largest) reads at the median of those sizes.
+    public func readBytesPerSecond(workingSet: Int, threads: Int, lastLevelCache: Double? = nil) -> Double? {
+        guard let raw = readCurve, !raw.isEmpty else { return nil }
+        var curve = raw
+        if let llc = lastLevelCache, llc > 0 {
+            let tail = curve.indices.filter { Double(curve[$0].workingSetBytes) >= 4 * llc }
+            if tail.count > 1 {
+                func median(_ xs: [Double]) -> Double {
+                    let s = xs.sorted()
+                    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+                }
+                let one = median(tail.map { curve[$0].oneCoreGBPerS.value }), all = median(tail.map { curve[$0].allCoresGBPerS.value })
+                for i in tail {
+                    curve[i].oneCoreGBPerS.value = one
+                    curve[i].allCoresGBPerS.value = all
+                }
+            }
+        }
+        let all = max(cpus.count, 1)
+        let k = min(max(threads, 1), all)
+        let f = all > 1 ? Double(k - 1) / Double(all - 1) : 0
+        func at(_ p: HostProfile.ReadPoint) -> Double {
+            (p.oneCoreGBPerS.value + f * (p.allCoresGBPerS.value - p.oneCoreGBPerS.value)) * 1e9
+        }
+        let x = log2(Double(max(workingSet, 1)))
+        if workingSet <= curve[0].workingSetBytes { return at(curve[0]) }
+        for i in 1..<curve.count where workingSet <= curve[i].workingSetBytes {
+            let x0 = log2(Double(curve[i - 1].workingSetBytes)), x1 = log2(Double(curve[i].workingSetBytes))
+            let t = x1 > x0 ? (x - x0) / (x1 - x0) : 1
+            return at(curve[i - 1]) + t * (at(curve[i]) - at(curve[i - 1]))
+        }
+        return at(curve[curve.count - 1])
+    }
+}
+
+extension HostProfile.Storage {
+    /// Sequential read bandwidth in bytes per second with requests of `requestBytes`, `inFlight`
+    /// at once, from ``readCurve``: the points of the deepest measured queue not deeper than
+    /// `inFlight` (the shallowest when all are deeper), interpolated linearly in log(request size),
+    /// the end points held beyond them. Nil without a curve.
+    public func readBytesPerSecond(requestBytes: Int, inFlight: Int) -> Double? {
+        guard let curve = readCurve, !curve.isEmpty else { return nil }
+        let depths = Set(curve.map(\.inFlight))
+        let depth = depths.filter { $0 <= inFlight }.max() ?? depths.min()!
+        let points = curve.filter { $0.inFlight == depth }.sorted { $0.requestBytes < $1.requestBytes }
+        let x = log2(Double(max(requestBytes, 1)))
+        if requestBytes <= points[0].requestBytes { return points[0].gbPerS.value * 1e9 }
+        for i in 1..<points.count where requestBytes <= points[i].requestBytes {
+            let x0 = log2(Double(points[i - 1].requestBytes)), x1 = log2(Double(points[i].requestBytes))
+            let t = x1 > x0 ? (x - x0) / (x1 - x0) : 1
+            return (points[i - 1].gbPerS.value + t * (points[i].gbPerS.value - points[i - 1].gbPerS.value)) * 1e9
+        }
+        return points[points.count - 1].gbPerS.value * 1e9
     }
 }

@@ -30,4 +30,14 @@ public enum MemoryBandwidth {
         guard rate > 0 else { throw .allocationFailed(what: "memory bandwidth probe", bytes: bytes) }
         return rate
     }
+
+    /// Read bandwidth of a working set of `bytes`, split evenly over the pool's threads, each
+    /// reading its slice again and again (`bytesPerPass` in all per pass): what a pass over weights
+    /// of that size sees once they are in whatever cache holds them. Median of `passes` passes, in
+    /// bytes per second. Call it where the pool is driven, as ``measure(pool:bytes:passes:)``.
+    public static func measureWorkingSet(pool: WorkerPool, bytes: Int, passes: Int, bytesPerPass: Int = 256 << 20) throws(DeviceError) -> Double {
+        let rate = edge_host_membw_working_set(pool.raw, max(bytes, 4096), Int32(min(max(passes, 1), 64)), max(bytesPerPass, 1))
+        guard rate > 0 else { throw .allocationFailed(what: "memory working-set probe", bytes: bytes) }
+        return rate
+    }
 }

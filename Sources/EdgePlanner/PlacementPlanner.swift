@@ -1,4 +1,5 @@
 import EdgeCore
+import Foundation
 
 /// The inputs of ``PlacementPlanner/plan(_:)``.
 public struct PlacementRequest: Sendable {
@@ -94,6 +95,59 @@ public enum PlacementPlanner {
     /// the cost model furthest off (the accuracy the planner aims for: 15%).
     public static let predictionTolerance = 0.15
     public static func cpuLayerSeconds(threads: Int) -> Double { threads <= 1 ? 40e-6 : 70e-6 }
+    /// The prompt's cost per token per transformer block besides its matmuls. Measured on this
+    /// project's host (AVX2 EPYC, 2 vCPUs) with SmolLM2-135M Q8_0 and Q4_K_M and prompts of 29 and
+    /// 232 tokens: the time to first token less the matmuls at the profile's rates was 38-55 µs per
+    /// token and block on one thread and about the same on two (these ops barely parallelise at
+    /// this width).
+    public static let cpuPromptLayerSecondsPerToken = 40e-6
+
+    /// Working set of the profile's in-cache kernel figures: the probe's ~384 KiB matrix
+    /// (`KernelWorkload.targetWeightBytes` in EdgeTopology).
+    public static let kernelProbeWorkingSet = 384 << 10
+
+    /// One thread's rate (bytes/s) for a kernel whose weights are served at `perThreadBandwidth`,
+    /// from the profile's two measurements of it: in cache (``kernelProbeWorkingSet``, read at the
+    /// curve's one-core figure there) and from main memory (the curve's largest working set). A
+    /// byte costs a fixed compute time plus a stall inversely proportional to the bandwidth that
+    /// serves it, `1/r = c + a/bw`; the two measurements fix `c` and `a`. Nil when the profile
+    /// lacks either figure.
+    public static func kernelRate(_ k: HostProfile.KernelSpeed, node: HostProfile.Node, lastLevelCache: Double? = nil,
+                                  perThreadBandwidth bw: Double) -> Double? {
+        guard let dram = k.matvecDRAMGBPerS?.value, dram > 0, node.readCurve?.isEmpty == false,
+              let bwCache = node.readBytesPerSecond(workingSet: kernelProbeWorkingSet, threads: 1, lastLevelCache: lastLevelCache),
+              let bwDRAM = node.readBytesPerSecond(workingSet: Int.max, threads: 1, lastLevelCache: lastLevelCache) else { return nil }
+        let rCache = k.matvecGBPerS.value * 1e9, rDRAM = dram * 1e9
+        guard rCache > 0, bwCache > 0, bwDRAM > 0, bw > 0 else { return nil }
+        var a = bwCache > bwDRAM ? (1 / rDRAM - 1 / rCache) / (1 / bwDRAM - 1 / bwCache) : 0
+        var c = 1 / rCache - a / bwCache
+        if a <= 0 {   // no slower from memory: compute-bound throughout
+            a = 0
+            c = 1 / max(rDRAM, rCache)
+        } else if c < 0 {   // slower than the stall model allows: bound by the bandwidth alone
+            c = 0
+            a = bwDRAM / rDRAM
+        }
+        return 1 / (c + a / bw)
+    }
+
+    /// The rate the streaming window reads the model file at, and where it came from: the rate
+    /// given in the request, else the profile's disk curve at the window's requests (a block of
+    /// `target` bytes read as four pieces of 256 KiB to 8 MiB, one block in flight while the
+    /// other computes: four requests at once), else a fraction of the sequential figure.
+    static func diskRate(_ r: PlacementRequest, target: Int) -> (Double?, String) {
+        if let d = r.diskBytesPerSecond { return (d, "given") }
+        guard let s = r.host.storage.first else { return (nil, "no storage") }
+        let piece = min(8 << 20, max(256 << 10, (target / 4 + 4095) / 4096 * 4096))
+        if let rate = s.readBytesPerSecond(requestBytes: piece, inFlight: windowReadsInFlight) {
+            return (rate, "the profile's disk curve at \(mib(piece)) requests, \(windowReadsInFlight) in flight, as the window reads")
+        }
+        return (s.sequentialReadGBPerS.value * 1e9 * diskStreamingEfficiency,
+                "\(fmt(100 * diskStreamingEfficiency))% of the profile's sequential read figure: the profile has no disk curve")
+    }
+
+    /// Reads the window keeps in flight: one block of four pieces (see `DiskTier.submit`).
+    public static let windowReadsInFlight = 4
     /// Fraction of the profile's read bandwidth (the fastest pass of a pure read) a whole forward
     /// pass reaches, for one thread and for all of a node's cores (linear between). Measured on this
     /// project's host with 1.2-1.8 GiB models (weights well beyond the 32 MiB LLC): 0.88-0.93 on
@@ -204,9 +258,13 @@ public enum PlacementPlanner {
         let blocks = m.blocks(target: target)
         let spans = blocks.map { span(offset: $0.offset, length: $0.length) }
         let byType = blocks.map { m.bytesByType($0) }
-        let rates = Rates(host: host, nodes: nodes, threadCPUs: Array(allCPUs.prefix(wanted)), manifest: m, reasons: &reasons)
-        let disk = r.diskBytesPerSecond ?? host.storage.first.map { $0.sequentialReadGBPerS.value * 1e9 * diskStreamingEfficiency }
-        let ctx = Context(request: r, blocks: blocks, spans: spans, byType: byType, rates: rates, disk: disk, batch: batch,
+        // The bytes a pass reads again every token (at most what the budget holds): the working set
+        // the memory hierarchy serves them from.
+        let workingSet = min(spans.reduce(0, +), cpuBudget) + RuntimeFootprint.kvBytes(m, context: min(r.context, r.promptTokens + r.generateTokens))
+        let rates = Rates(host: host, nodes: nodes, threadCPUs: Array(allCPUs.prefix(wanted)), manifest: m, workingSet: workingSet,
+                          reasons: &reasons)
+        let (disk, diskHow) = Self.diskRate(r, target: target)
+        let ctx = Context(request: r, blocks: blocks, spans: spans, byType: byType, rates: rates, disk: disk, diskHow: diskHow, batch: batch,
                           target: target, cpuBudget: cpuBudget, processBytes: processBytes, threadCPUs: Array(allCPUs.prefix(wanted)))
 
         var candidates: [Candidate] = []
@@ -271,42 +329,95 @@ public enum PlacementPlanner {
         var cpuFlopsByNode: [Int: Double] = [:]
         var threadsByNode: [Int: [Int]] = [:]
 
-        init(host: HostProfile, nodes: [HostProfile.Node], threadCPUs: [Int], manifest m: ModelManifest, reasons: inout [String]) {
+        /// How node rates were found, for the reasons: the memory hierarchy (`curve`) or the v1 model.
+        var hierarchy: [Int: String] = [:]
+
+        init(host: HostProfile, nodes: [HostProfile.Node], threadCPUs: [Int], manifest m: ModelManifest, workingSet: Int,
+             reasons: inout [String]) {
             let types = Set(m.matrices.map(\.type))
             var missing = Set<String>()
+            // Per type: rows beyond (or, for wider rows, short of) what the reference width makes
+            // of the same bytes, per byte.
+            var extraRowsPerByte: [String: Double] = [:]
+            // Per type: multiply-adds × 2 of one token, and the rows' width (elements) weighted by bytes.
+            var flopsByType: [String: Double] = [:], widthByType: [String: Double] = [:]
+            for t in types {
+                let ms = m.matrices.filter { $0.type == t }
+                flopsByType[t] = ms.reduce(0) { $0 + $1.flopsPerToken }
+                let wb = ms.reduce(0.0) { $0 + Double($1.byteCount) }
+                if wb > 0 { widthByType[t] = ms.reduce(0.0) { $0 + Double($1.columns) * Double($1.byteCount) } / wb }
+                let bytes = ms.reduce(0) { $0 + $1.byteCount }, rows = ms.reduce(0) { $0 + $1.rows }
+                guard bytes > 0, let ref = TensorType.named(t)?.rowBytes(HostProfile.KernelSpeed.referenceRowElements), ref > 0 else { continue }
+                extraRowsPerByte[t] = (Double(rows) - Double(bytes) / Double(ref)) / Double(bytes)
+            }
             for n in nodes {
                 let cpus = threadCPUs.filter { n.cpus.contains($0) }
                 threadsByNode[n.id] = cpus
                 let k = cpus.count
                 guard k > 0 else { continue }
-                // Bandwidth of k cores: one core's, growing linearly to all cores' figure, times
-                // the fraction a forward pass reaches (see cpuBandwidthEfficiency).
+                // Without the hierarchy (a version 1 profile, a spec): bandwidth of k cores, one
+                // core's growing linearly to all cores' figure, times the fraction a forward pass
+                // reaches (see cpuBandwidthEfficiency), capped by the kernels' in-cache rates.
                 let bw = min(n.readGBPerSAllCores.value, n.readGBPerSOneCore.value * Double(k)) * 1e9
                     * PlacementPlanner.cpuBandwidthEfficiency(threads: k, cores: n.cpus.count)
+                // With it: each thread sees its share of the bandwidth the working set is served at.
+                let llc = host.cpu.lastLevelCacheBytes
+                let shared = n.readBytesPerSecond(workingSet: workingSet, threads: k, lastLevelCache: llc).map { $0 / Double(k) }
                 var byType: [String: Double] = [:]
                 var flops = 0.0
+                var usedCurve = true
                 for t in types {
-                    var compute = 0.0
+                    var compute = 0.0, hierarchical = 0.0
                     var known = true
                     for cpu in cpus {
                         guard let cls = host.coreClass(ofCPU: cpu) else { continue }
                         if let s = cls.kernels.first(where: { $0.weightType.lowercased() == t.lowercased() }) {
                             compute += s.matvecGBPerS.value * 1e9
+                            if let shared, let r = PlacementPlanner.kernelRate(s, node: n, lastLevelCache: llc, perThreadBandwidth: shared) {
+                                // The rows this model's matrices of type t have beyond what the same
+                                // bytes make at the reference width cost the kernel's per-row time.
+                                let perByte = 1 / r + (s.matvecRowNs?.value ?? 0) * 1e-9 * (extraRowsPerByte[t] ?? 0)
+                                hierarchical += 1 / max(perByte, 0.25 / r)
+                            } else {
+                                usedCurve = false
+                            }
                         } else {
                             known = false
                         }
                     }
                     if !known { missing.insert(t) }
-                    byType[t] = known ? min(compute, bw) : bw
+                    byType[t] = !known ? (shared.map { $0 * Double(k) } ?? bw) : usedCurve && shared != nil ? hierarchical : min(compute, bw)
                 }
-                // Prompt rate per core: the main type's matmul figure, else the class's best, else
-                // 50 GFLOP/s scaled by relative speed (estimate: a 2-wide FMA core at ~3 GHz, f32).
-                for cpu in cpus {
-                    guard let cls = host.coreClass(ofCPU: cpu) else { continue }
-                    let g = cls.kernels.first(where: { $0.weightType.lowercased() == m.mainType.lowercased() })?.matmulGflops.value
-                        ?? cls.kernels.map(\.matmulGflops.value).max() ?? 50 * cls.relativeSpeed.value
-                    flops += g * 1e9
+                if shared != nil && usedCurve {
+                    // Served from cache where the curve reads faster there than at its largest set.
+                    let atSet = n.readBytesPerSecond(workingSet: workingSet, threads: 1, lastLevelCache: llc) ?? 0
+                    let beyond = n.readBytesPerSecond(workingSet: Int.max, threads: 1, lastLevelCache: llc) ?? 0
+                    let level = atSet > 1.2 * beyond ? "from cache" : "from main memory"
+                    hierarchy[n.id] = "the kernels' rates at a working set of \(mib(workingSet)) (\(level), \(fmt(shared! * Double(k) / 1e9)) GB/s read by \(k) thread\(k == 1 ? "" : "s") on the profile's working-set curve), between their in-cache and from-memory figures"
                 }
+                // Prompt rate of the node's threads: each type's matmul figure at this model's row
+                // width (between the 256- and 2048-wide figures, in log width), weighted by the
+                // type's share of the multiply-adds; a type without figures takes the class's best,
+                // else 50 GFLOP/s scaled by relative speed (estimate: a 2-wide FMA core at ~3 GHz, f32).
+                var seconds = 0.0
+                for t in types {
+                    var rate = 0.0
+                    for cpu in cpus {
+                        guard let cls = host.coreClass(ofCPU: cpu) else { continue }
+                        if let s = cls.kernels.first(where: { $0.weightType.lowercased() == t.lowercased() }) {
+                            var g = s.matmulGflops.value
+                            if let narrow = s.matmulNarrowGflops?.value, let w = widthByType[t] {
+                                let f = min(1, max(0, (log2(w) - 8) / (log2(Double(HostProfile.KernelSpeed.referenceRowElements)) - 8)))
+                                g = narrow + f * (g - narrow)
+                            }
+                            rate += g * 1e9
+                        } else {
+                            rate += (cls.kernels.map(\.matmulGflops.value).max() ?? 50 * cls.relativeSpeed.value) * 1e9
+                        }
+                    }
+                    seconds += (flopsByType[t] ?? 0) / max(rate, 1)
+                }
+                flops = m.flopsPerToken / max(seconds, 1e-15)
                 cpuByNode[n.id] = byType
                 cpuFlopsByNode[n.id] = flops
             }
@@ -329,6 +440,8 @@ public enum PlacementPlanner {
         let byType: [[String: Int]]
         let rates: Rates
         let disk: Double?
+        /// Where the disk rate came from, for the reasons.
+        let diskHow: String
         let batch: Int
         let target: Int
         let cpuBudget: Int
@@ -428,15 +541,15 @@ public enum PlacementPlanner {
         let streaming = sp.streamedBytesPerPass > 0
         var reasons = sp.reasons.map { "\(node.id == 0 && subset == nil ? "" : "cpu\(node.id): ")\($0)" }
         let rateText = bytes.keys.sorted().map { "\($0) \(fmt((c.rates.cpuByNode[node.id]?[$0] ?? 0) / 1e9)) GB/s" }.joined(separator: ", ")
-        reasons.append("cpu\(node.id): \(threads.count) thread\(threads.count == 1 ? "" : "s") serve weights at \(rateText) (the smaller of the cores' kernel throughput and \(fmt(100 * cpuBandwidthEfficiency(threads: threads.count, cores: node.cpus.count)))% of the node's read bandwidth), plus \(fmt(cpuLayerSeconds(threads: threads.count) * 1e6)) µs per block for norms, attention and synchronisation")
+        let rateHow = c.rates.hierarchy[node.id]
+            ?? "the smaller of the cores' kernel throughput and \(fmt(100 * cpuBandwidthEfficiency(threads: threads.count, cores: node.cpus.count)))% of the node's read bandwidth"
+        reasons.append("cpu\(node.id): \(threads.count) thread\(threads.count == 1 ? "" : "s") serve weights at \(rateText) (\(rateHow)), plus \(fmt(cpuLayerSeconds(threads: threads.count) * 1e6)) µs per block for norms, attention and synchronisation")
         let cpuBytes = sp.plannedBytes
         var devices = [PlacementPlan.DeviceUse(id: "cpu\(node.id)", kind: "cpu", capacityBytes: budgetBytes, weightBytes: sp.residentBytes,
                                                otherBytes: cpuBytes - sp.residentBytes, rateGBPerS: computeRate / 1e9)]
         if streaming {
             let diskRate = fmt((c.disk ?? 0) / 1e9)
-            reasons.append(c.request.diskBytesPerSecond != nil
-                ? "disk: streams at \(diskRate) GB/s (given)"
-                : "disk: streams at \(diskRate) GB/s, \(fmt(100 * diskStreamingEfficiency))% of the profile's sequential read figure (what the window's reads reach)")
+            reasons.append("disk: streams at \(diskRate) GB/s (\(c.diskHow))")
             devices.append(.init(id: "disk", kind: "disk", capacityBytes: c.m.fileBytes, weightBytes: sp.streamedBytesPerPass,
                                  otherBytes: 0, rateGBPerS: (c.disk ?? 0) / 1e9))
         }
@@ -663,7 +776,9 @@ public enum PlacementPlanner {
             let flops = tokens * c.m.flopsPerToken
             let gpu = best.gpuFraction > 0 ? flops * best.gpuFraction / max(best.gpuFlops, 1) : 0
             let cpu = flops * (1 - best.gpuFraction) / max(best.cpuFlops, 1)
-            let batchCompute = best.strategy == "gpu-split" ? max(gpu, cpu) : gpu + cpu
+            // The prompt's other work (norms, RoPE, attention, activation rounding) per token and block.
+            let other = tokens * Double(c.m.blockCount) * (1 - best.gpuFraction) * cpuPromptLayerSecondsPerToken
+            let batchCompute = (best.strategy == "gpu-split" ? max(gpu, cpu) : gpu + cpu) + other
             compute += max(batchCompute, best.computeSeconds + best.transferSeconds)
         }
         let disk = Double(passes * best.streamedBytes) / max(c.disk ?? 1, 1)

@@ -8,9 +8,21 @@ public protocol HostBenchmarks: Sendable {
     func memoryRead(cpus: [Int], bytes: Int, passes: Int) async throws(TopologyError) -> Double
     /// The same with the buffer placed on NUMA node `memoryNode`.
     func memoryRead(cpus: [Int], memoryNode: Int, bytes: Int, passes: Int) async throws(TopologyError) -> Double
+    /// Read bandwidth in bytes per second of a working set of `bytes` split over one thread pinned
+    /// to each CPU of `cpus`, each reading its slice again and again: median of `passes` passes.
+    func workingSetRead(cpus: [Int], bytes: Int, passes: Int) async throws(TopologyError) -> Double
+    /// Weight bytes per second of one thread pinned on `cpu` running the 1-token matvec of each of
+    /// `types` over `bytes` of weights (far more than the last-level cache holds, so they stream
+    /// from main memory): median of `passes` passes over them.
+    func matvecFromMemory(types: [TensorType], cpu: Int, bytes: Int, passes: Int) async throws(TopologyError) -> [TensorType: Double]
     /// Weight bytes per second of one thread pinned on `cpu` running the 1-token matvec of `type`
     /// over a matrix that fits in its L2 cache, timed for about `seconds`.
     func matvec(type: TensorType, cpu: Int, seconds: Double) async throws(TopologyError) -> Double
+    /// The same with rows of ``KernelWorkload/narrowRowElements`` (256) elements and as many more
+    /// rows: what the kernel's fixed cost per row adds.
+    func matvecNarrowRows(type: TensorType, cpu: Int, seconds: Double) async throws(TopologyError) -> Double
+    /// The prompt matmul with rows of ``KernelWorkload/narrowRowElements`` elements, FLOP/s.
+    func matmulNarrowRows(type: TensorType, cpu: Int, seconds: Double) async throws(TopologyError) -> Double
     /// Floating-point operations per second (2 per multiply-add) of the same thread and matrix
     /// multiplying a batch of ``KernelWorkload/batchTokens`` tokens.
     func matmul(type: TensorType, cpu: Int, seconds: Double) async throws(TopologyError) -> Double
@@ -30,15 +42,51 @@ public struct StoragePlan: Sendable, Equatable {
     /// Most 4 KiB random reads, and the most seconds spent on them.
     public var randomReads: Int
     public var randomSeconds: Double
+    /// The read curve: every request size of `curveRequests` at every queue depth of
+    /// `curveDepths`, each read `curvePasses` times over `curveBytes` of the file (a different
+    /// part each pass, where the file has room); the median pass counts.
+    public var curveRequests: [Int]
+    public var curveDepths: [Int]
+    public var curvePasses: Int
+    public var curveBytes: Int
+
+    /// Request sizes the streaming window's reads come in (a block cut into four pieces of
+    /// 256 KiB to 8 MiB; see `DiskTier.submit`), and a larger one.
+    public static let windowRequestSizes = [256 << 10, 1 << 20, 4 << 20, 16 << 20]
+    /// Queue depths: one read at a time, and the window's four and eight pieces in flight.
+    public static let windowDepths = [1, 4, 8]
 
     public init(fileBytes: Int, requestBytes: Int = 4 << 20, inFlight: Int = 8, passes: Int = 1,
-                randomReads: Int = 1000, randomSeconds: Double = 1) {
+                randomReads: Int = 1000, randomSeconds: Double = 1,
+                curveRequests: [Int] = StoragePlan.windowRequestSizes, curveDepths: [Int] = StoragePlan.windowDepths,
+                curvePasses: Int = 3, curveBytes: Int = 128 << 20) {
         self.fileBytes = fileBytes
         self.requestBytes = requestBytes
         self.inFlight = inFlight
         self.passes = passes
         self.randomReads = randomReads
         self.randomSeconds = randomSeconds
+        self.curveRequests = curveRequests
+        self.curveDepths = curveDepths
+        self.curvePasses = curvePasses
+        self.curveBytes = curveBytes
+    }
+}
+
+/// One point of the storage probe's read curve.
+public struct StorageCurvePoint: Sendable, Equatable {
+    public var requestBytes: Int
+    public var inFlight: Int
+    /// Median pass, bytes per second.
+    public var bytesPerSecond: Double
+    /// Every pass, bytes per second, in the order read.
+    public var passes: [Double]
+
+    public init(requestBytes: Int, inFlight: Int, bytesPerSecond: Double, passes: [Double]) {
+        self.requestBytes = requestBytes
+        self.inFlight = inFlight
+        self.bytesPerSecond = bytesPerSecond
+        self.passes = passes
     }
 }
 
@@ -53,12 +101,16 @@ public struct StorageMeasurement: Sendable, Equatable {
     /// True when reads bypassed the page cache (O_DIRECT); false when the file system refused
     /// O_DIRECT and the probe read through the cache after dropping the file's pages.
     public var directIO: Bool
+    /// Sequential reads at the window's request sizes and queue depths.
+    public var curve: [StorageCurvePoint]
 
-    public init(fileBytes: Int, sequentialBytesPerSecond: Double, randomLatenciesUs: [Double], directIO: Bool) {
+    public init(fileBytes: Int, sequentialBytesPerSecond: Double, randomLatenciesUs: [Double], directIO: Bool,
+                curve: [StorageCurvePoint] = []) {
         self.fileBytes = fileBytes
         self.sequentialBytesPerSecond = sequentialBytesPerSecond
         self.randomLatenciesUs = randomLatenciesUs.sorted()
         self.directIO = directIO
+        self.curve = curve
     }
 
     /// Nearest-rank percentile of the random-read latencies (p in 0...100), nil with no reads.

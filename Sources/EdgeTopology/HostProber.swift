@@ -53,7 +53,8 @@ public struct HostProber: Sendable {
 
         let types = options.kernelTypes
         let cross = layout.nodes.count > 1
-        let steps = 2 + identity.classes.count * types.count + 2 * layout.nodes.count + (cross ? 1 : 0)
+        let caches = CacheFacts.read(from: system, cpu: cpus[0])
+        let steps = 2 + identity.classes.count * (types.count + 1) + 3 * layout.nodes.count + (cross ? 1 : 0)
             + (options.storageDirectory == nil ? 0 : 1)
         var step = 0
         func begin(_ message: String) {
@@ -99,12 +100,31 @@ public struct HostProber: Sendable {
                 begin("\(type) matvec and \(KernelWorkload.batchTokens)-token matmul on CPU \(cpu) (\(group.type))")
                 let mv = try await benchmarks.matvec(type: type, cpu: cpu, seconds: options.kernelSeconds)
                 let mm = try await benchmarks.matmul(type: type, cpu: cpu, seconds: options.kernelSeconds)
-                end("\(type): matvec \(Self.gb(mv)) GB/s, matmul \(String(format: "%.1f", mm / 1e9)) GFLOP/s")
+                // The per-row cost: the same bytes in 256-wide rows take longer by their extra rows.
+                let narrow = try await benchmarks.matvecNarrowRows(type: type, cpu: cpu, seconds: options.kernelSeconds / 2)
+                let rowNs = Self.rowNanoseconds(type: type, wide: mv, narrow: narrow)
+                let mmNarrow = try await benchmarks.matmulNarrowRows(type: type, cpu: cpu, seconds: options.kernelSeconds / 2)
+                end("\(type): matvec \(Self.gb(mv)) GB/s (\(Self.gb(narrow)) on 256-wide rows\(rowNs.map { String(format: ": %.1f ns a row", $0) } ?? "")), matmul \(String(format: "%.1f", mm / 1e9)) GFLOP/s (\(String(format: "%.1f", mmNarrow / 1e9)) on 256-wide rows)")
                 let how = "one thread pinned on CPU \(cpu), \(KernelWorkload.rowElements)-wide rows, ~\(KernelWorkload.targetWeightBytes >> 10) KiB of weights (in cache), activations pre-quantized, best of 5 runs"
                 kernels.append(HostProfile.KernelSpeed(
                     weightType: type.description,
                     matvecGBPerS: .measured(Self.round(mv / 1e9, 2), "1-token matvec, " + how),
-                    matmulGflops: .measured(Self.round(mm / 1e9, 1), "\(KernelWorkload.batchTokens)-token matmul, " + how)))
+                    matmulGflops: .measured(Self.round(mm / 1e9, 1), "\(KernelWorkload.batchTokens)-token matmul, " + how),
+                    matvecRowNs: rowNs.map { .measured(Self.round($0, 2),
+                        "1-token matvec on \(KernelWorkload.narrowRowElements)-wide rows (\(Self.gb(narrow)) GB/s) against \(KernelWorkload.rowElements)-wide ones, the difference per extra row") },
+                    matmulNarrowGflops: .measured(Self.round(mmNarrow / 1e9, 1),
+                        "\(KernelWorkload.batchTokens)-token matmul on \(KernelWorkload.narrowRowElements)-wide rows, one thread pinned on CPU \(cpu), best of 5 runs")))
+            }
+            // The same matvec with its weights streaming from main memory: far more bytes than the
+            // last-level cache holds, in one buffer every type reuses.
+            let bigBytes = Self.probeBytes(options.memoryProbeBytes, limit: memory.availableBytes / 4)
+            begin("\(types.count) matvec kernels over \(bigBytes >> 20) MiB of weights from main memory on CPU \(cpu) (\(group.type))")
+            let fromMemory = try await benchmarks.matvecFromMemory(types: types, cpu: cpu, bytes: bigBytes, passes: options.kernelFromMemoryPasses)
+            end("from memory: " + types.compactMap { t in fromMemory[t].map { "\(t) \(Self.gb($0))" } }.joined(separator: ", ") + " GB/s")
+            for (k, type) in types.enumerated() {
+                guard let r = fromMemory[type], r > 0, r.isFinite else { continue }
+                kernels[k].matvecDRAMGBPerS = .measured(Self.round(r / 1e9, 2),
+                    "1-token matvec, one thread pinned on CPU \(cpu), the in-cache matrix copied along a \(bigBytes >> 20) MiB buffer and read tile after tile, median of \(max(options.kernelFromMemoryPasses, 1)) passes")
             }
             let relative = medians[i] == fastestMedian ? 1 : Self.round(medians[i] / fastestMedian, 3)
             var source = "\(ref) matvec pinned on each CPU, median of the class over the fastest class's median"
@@ -137,10 +157,26 @@ public struct HostProber: Sendable {
             }
             let how = "\(bytes >> 20) MiB buffer, \(loads) loads, fastest of \(options.memoryPasses) passes"
                 + (options.memoryRepeats > 1 ? " in each of \(options.memoryRepeats) runs" : "")
+            // The hierarchy: working sets from inside L1 to beyond the last-level cache.
+            let sizes = options.curveSizes.filter { $0 <= bytes }
+            begin("read bandwidth against working-set size, node \(node.id): \(sizes.count) sizes from \(Self.size(sizes.first ?? 0)) to \(Self.size(sizes.last ?? 0)), one core and all \(node.cpus.count)")
+            var curve: [HostProfile.ReadPoint] = []
+            let curveHow = "\(loads) loads, each thread reading its slice again and again, median of \(options.curvePasses) passes"
+            for size in sizes {
+                let r1 = try await benchmarks.workingSetRead(cpus: [one], bytes: size, passes: options.curvePasses)
+                let rn = node.cpus.count == 1 ? r1 : try await benchmarks.workingSetRead(cpus: node.cpus, bytes: size, passes: options.curvePasses)
+                curve.append(HostProfile.ReadPoint(
+                    workingSetBytes: size,
+                    oneCoreGBPerS: .measured(Self.round(r1 / 1e9, 2), "one thread pinned on CPU \(one), " + curveHow),
+                    allCoresGBPerS: .measured(Self.round(rn / 1e9, 2), "\(node.cpus.count) thread\(node.cpus.count == 1 ? "" : "s") pinned on CPUs \(Self.list(node.cpus)), " + curveHow)))
+            }
+            end("node \(node.id) working sets (one core / all cores, GB/s): "
+                + curve.map { "\(Self.size($0.workingSetBytes)) \(Self.gb($0.oneCoreGBPerS.value * 1e9))/\(Self.gb($0.allCoresGBPerS.value * 1e9))" }.joined(separator: ", "))
             nodes.append(HostProfile.Node(
                 id: node.id, cpus: node.cpus, memoryBytes: node.memorySource,
                 readGBPerSOneCore: .measured(Self.round(single / 1e9, 2), "one thread pinned on CPU \(one), " + how),
-                readGBPerSAllCores: .measured(Self.round(all / 1e9, 2), "\(node.cpus.count) threads pinned on CPUs \(Self.list(node.cpus)), " + how)))
+                readGBPerSAllCores: .measured(Self.round(all / 1e9, 2), "\(node.cpus.count) threads pinned on CPUs \(Self.list(node.cpus)), " + how),
+                readCurve: curve))
         }
 
         // 5. Across nodes: the first node's cores reading the second node's memory.
@@ -176,11 +212,18 @@ public struct HostProber: Sendable {
                                                           p90: .measured(Self.round(max(p90, 0.1), 1), how),
                                                           p99: .measured(Self.round(max(p99, 0.1), 1), how))
                 }
+                let curveHow = "\(mode == "O_DIRECT" ? "O_DIRECT" : "buffered"), sequential over a part of the file that moves each pass, median of \(max(options.storage.curvePasses, 1)) passes"
+                let readCurve = m.curve.map {
+                    HostProfile.DiskPoint(requestBytes: $0.requestBytes, inFlight: $0.inFlight,
+                                          gbPerS: .measured(Self.round($0.bytesPerSecond / 1e9, 3), curveHow))
+                }
                 storage.append(HostProfile.Storage(name: device.name, kind: device.kind, path: dir,
-                                                   sequentialReadGBPerS: seq, random4KLatencyUs: percentiles))
+                                                   sequentialReadGBPerS: seq, random4KLatencyUs: percentiles,
+                                                   readCurve: readCurve.isEmpty ? nil : readCurve))
                 end("\(device.name): sequential \(Self.gb(m.sequentialBytesPerSecond)) GB/s"
                     + (percentiles.map { ", 4 KiB random p50 \($0.p50.value) µs, p99 \($0.p99.value) µs" } ?? "")
-                    + (m.directIO ? "" : " (buffered: O_DIRECT refused)"))
+                    + (m.directIO ? "" : " (buffered: O_DIRECT refused)")
+                    + (m.curve.isEmpty ? "" : "; by request size and depth: " + m.curve.map { "\(Self.size($0.requestBytes))×\($0.inFlight) \(Self.gb($0.bytesPerSecond))" }.joined(separator: ", ")))
                 if !m.directIO { notes.append("storage at \(dir): the file system refused O_DIRECT; read through the page cache after dropping the file's pages") }
             } catch {
                 notes.append("storage not measured: \(error)")
@@ -189,7 +232,7 @@ public struct HostProber: Sendable {
         }
 
         let cpuInfo = HostProfile.CPU(model: identity.model, architecture: identity.architecture, features: identity.features,
-                                      hybrid: identity.hybrid, coreClasses: classes)
+                                      hybrid: identity.hybrid, coreClasses: classes, caches: caches.isEmpty ? nil : caches)
         let mem = HostProfile.Memory(totalBytes: .measured(Double(memory.totalBytes), "/proc/meminfo MemTotal"),
                                      availableBytes: .measured(Double(memory.availableBytes), "/proc/meminfo MemAvailable when profiled"))
         var description = "\(identity.model), \(cpus.count) CPU\(cpus.count == 1 ? "" : "s"), \(String(format: "%.1f", Double(memory.totalBytes) / Double(1 << 30))) GiB RAM"
@@ -210,6 +253,17 @@ public struct HostProber: Sendable {
         return best
     }
 
+    /// Nanoseconds per row from the matvec's rates (bytes/s) on 2048-wide and 256-wide rows: equal
+    /// bytes, eight times the rows, the time difference over the extra rows. Nil when the type has
+    /// no row size for either width or the difference is noise (never negative).
+    static func rowNanoseconds(type: TensorType, wide: Double, narrow: Double) -> Double? {
+        guard let wideRow = type.rowBytes(KernelWorkload.rowElements), let narrowRow = type.rowBytes(KernelWorkload.narrowRowElements),
+              wide > 0, narrow > 0, narrowRow < wideRow else { return nil }
+        let perByte = 1 / narrow - 1 / wide
+        let rowsPerByte = 1 / Double(narrowRow) - 1 / Double(wideRow)
+        return max(0, perByte / rowsPerByte * 1e9)
+    }
+
     /// `wanted` bytes, at most `limit`, at least 64 MiB, a multiple of 2 MiB.
     static func probeBytes(_ wanted: Int, limit: Int) -> Int {
         max(64 << 20, min(wanted, limit) / (2 << 20) * (2 << 20))
@@ -224,6 +278,14 @@ public struct HostProber: Sendable {
         let f = pow(10, Double(digits))
         let r = (x * f).rounded() / f
         return r > 0 ? r : x   // never round a positive figure to 0
+    }
+
+    /// "16 KiB", "4 MiB", "1 GiB".
+    static func size(_ bytes: Int) -> String {
+        if bytes >= 1 << 30, bytes % (1 << 30) == 0 { return "\(bytes >> 30) GiB" }
+        if bytes >= 1 << 20, bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes >= 1 << 10, bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+        return "\(bytes) B"
     }
 
     static func gb(_ bytesPerSecond: Double) -> String { String(format: "%.2f", bytesPerSecond / 1e9) }
@@ -314,5 +376,50 @@ struct NodeLayout {
         NodeLayout(nodes: [Node(id: 0, cpus: cpus, memoryBytes: memory.totalBytes,
                                 memorySource: .measured(Double(memory.totalBytes), "/proc/meminfo MemTotal (\(why))"))],
                    distances: [[10]])
+    }
+}
+
+/// The data and unified caches of one CPU as sysfs lists them
+/// (`/sys/devices/system/cpu/cpuN/cache/index*/{level,type,size,shared_cpu_list}`), innermost first,
+/// one entry per level. Empty where sysfs says nothing.
+enum CacheFacts {
+    static func read(from system: HostSystem, cpu: Int) -> [HostProfile.Cache] {
+        let dir = "/sys/devices/system/cpu/cpu\(cpu)/cache"
+        guard let entries = system.listDirectory(dir) else { return [] }
+        var byLevel: [Int: HostProfile.Cache] = [:]
+        for entry in entries.sorted() where entry.hasPrefix("index") {
+            func field(_ name: String) -> String? {
+                system.readFile("\(dir)/\(entry)/\(name)")?.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            guard let type = field("type"), type == "Data" || type == "Unified",
+                  let level = field("level").flatMap({ Int($0) }), level >= 1,
+                  let bytes = field("size").flatMap(parseSize), bytes > 0 else { continue }
+            let shared = field("shared_cpu_list").map(countCPUs) ?? 1
+            byLevel[level] = HostProfile.Cache(level: level, bytes: .measured(Double(bytes), "sysfs \(dir)/\(entry)/size"),
+                                               sharedByCPUs: max(shared, 1))
+        }
+        return byLevel.keys.sorted().map { byLevel[$0]! }
+    }
+
+    /// "32K", "32768K", "1M", "4096" (bytes).
+    static func parseSize(_ s: String) -> Int? {
+        guard let last = s.last else { return nil }
+        let unit: Int
+        var digits = s
+        switch last {
+        case "K", "k": unit = 1 << 10; digits.removeLast()
+        case "M", "m": unit = 1 << 20; digits.removeLast()
+        case "G", "g": unit = 1 << 30; digits.removeLast()
+        default: unit = 1
+        }
+        return Int(digits).map { $0 * unit }
+    }
+
+    /// "0-3,8,10-11" -> 7.
+    static func countCPUs(_ list: String) -> Int {
+        list.split(separator: ",").reduce(0) { n, part in
+            let ends = part.split(separator: "-").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            return n + (ends.count == 2 ? max(0, ends[1] - ends[0] + 1) : ends.count == 1 ? 1 : 0)
+        }
     }
 }

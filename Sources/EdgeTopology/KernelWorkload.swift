@@ -20,6 +20,8 @@ final class KernelWorkload: @unchecked Sendable {
     static let batchTokens = 64
 
     let type: TensorType
+    /// Elements per row of this workload (``rowElements`` unless asked otherwise).
+    let width: Int
     let rows: Int
     let rowBytes: Int
     let actRowBytes: Int
@@ -31,8 +33,12 @@ final class KernelWorkload: @unchecked Sendable {
 
     var weightBytes: Int { rows * rowBytes }
 
-    init(type: TensorType, seed: UInt64 = 0x5eed) throws(TopologyError) {
-        let n = Self.rowElements
+    /// Narrow rows, for the per-row cost: 256 elements, the smallest width every type's blocks fill.
+    static let narrowRowElements = 256
+
+    init(type: TensorType, seed: UInt64 = 0x5eed, rowElements: Int = KernelWorkload.rowElements) throws(TopologyError) {
+        let n = rowElements
+        width = n
         guard type.isSupported, let rb = type.rowBytes(n) else {
             throw .measurementFailed(what: "\(type) kernel", reason: "edgert has no kernel for this type")
         }
@@ -82,22 +88,42 @@ final class KernelWorkload: @unchecked Sendable {
     /// One token: y = W a.
     func matvec() {
         if let packed {
-            edge_packed_matmul(Int32(type.rawValue), Int64(Self.rowElements), packed.base, 0, Int64(rows),
+            edge_packed_matmul(Int32(type.rawValue), Int64(width), packed.base, 0, Int64(rows),
                                activations.base, actRowBytes, 1, output, Int64(rows))
             return
         }
-        edge_matvec(Int32(type.rawValue), Int64(Self.rowElements), weights.base, rowBytes, 0, Int64(rows),
+        edge_matvec(Int32(type.rawValue), Int64(width), weights.base, rowBytes, 0, Int64(rows),
+                    activations.base, output)
+    }
+
+    /// Bytes of the matrix in the layout the kernel reads (x16 when the runtime repacks the type).
+    var tileBytes: Int { packed?.byteCount ?? weightBytes }
+
+    /// Copies the matrix, in the kernel's layout, to `destination` (``tileBytes`` bytes, aligned
+    /// as ``AlignedBuffer`` aligns).
+    func copyTile(to destination: UnsafeMutableRawPointer) {
+        destination.copyMemory(from: packed?.base ?? weights.base, byteCount: tileBytes)
+    }
+
+    /// One token over a copy of the matrix at `tile` (made by ``copyTile(to:)``).
+    func matvec(tile: UnsafeRawPointer) {
+        if packed != nil {
+            edge_packed_matmul(Int32(type.rawValue), Int64(width), tile, 0, Int64(rows),
+                               activations.base, actRowBytes, 1, output, Int64(rows))
+            return
+        }
+        edge_matvec(Int32(type.rawValue), Int64(width), tile, rowBytes, 0, Int64(rows),
                     activations.base, output)
     }
 
     /// A batch: Y[t] = W A[t] for batchTokens tokens.
     func matmul() {
         if let packed {
-            edge_packed_matmul(Int32(type.rawValue), Int64(Self.rowElements), packed.base, 0, Int64(rows),
+            edge_packed_matmul(Int32(type.rawValue), Int64(width), packed.base, 0, Int64(rows),
                                activations.base, actRowBytes, Int64(Self.batchTokens), output, Int64(rows))
             return
         }
-        edge_matmul(Int32(type.rawValue), Int64(Self.rowElements), weights.base, rowBytes, 0, Int64(rows),
+        edge_matmul(Int32(type.rawValue), Int64(width), weights.base, rowBytes, 0, Int64(rows),
                     activations.base, actRowBytes, Int64(Self.batchTokens), output, Int64(rows))
     }
 

@@ -28,6 +28,44 @@ public struct MeasuringBenchmarks: HostBenchmarks {
         }
     }
 
+    public func workingSetRead(cpus: [Int], bytes: Int, passes: Int) async throws(TopologyError) -> Double {
+        let node = try makeNode(cpus)
+        return try await run(node, "working-set read probe (\(bytes >> 10) KiB) on CPUs \(cpus)") { pool in
+            try MemoryBandwidth.measureWorkingSet(pool: pool, bytes: bytes, passes: passes)
+        }
+    }
+
+    public func matvecFromMemory(types: [TensorType], cpu: Int, bytes: Int, passes: Int) async throws(TopologyError) -> [TensorType: Double] {
+        try await PinnedThread.run(cpu: cpu) { () throws(TopologyError) -> [TensorType: Double] in
+            // One buffer for every type: each type's L2-sized matrix copied along it, tile after
+            // tile, so the kernel walks `bytes` of distinct addresses, as it walks a large model.
+            let big: AlignedBuffer
+            do { big = try AlignedBuffer(byteCount: max(bytes, 1 << 20), what: "kernel probe from memory") } catch {
+                throw .allocationFailed(what: "the kernel probe from memory", bytes: bytes)
+            }
+            var rates: [TensorType: Double] = [:]
+            for type in types {
+                let w = try KernelWorkload(type: type)
+                let stride = AlignedBuffer.roundUp(w.tileBytes)
+                let tiles = big.byteCount / stride
+                guard tiles >= 1 else { continue }
+                for t in 0..<tiles { w.copyTile(to: big.base + t * stride) }
+                // The copies above went through the caches: one untimed pass evicts what it can.
+                var passRates: [Double] = []
+                for pass in 0...max(passes, 1) {
+                    let t0 = monotonicSeconds()
+                    for t in 0..<tiles { w.matvec(tile: big.base + t * stride) }
+                    let dt = monotonicSeconds() - t0
+                    if pass > 0, dt > 0 { passRates.append(Double(tiles * w.tileBytes) / dt) }
+                }
+                let sorted = passRates.sorted()
+                guard !sorted.isEmpty else { continue }
+                rates[type] = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+            }
+            return rates
+        }
+    }
+
     public func matvec(type: TensorType, cpu: Int, seconds: Double) async throws(TopologyError) -> Double {
         try await PinnedThread.run(cpu: cpu) { () throws(TopologyError) -> Double in
             let w = try KernelWorkload(type: type)
@@ -35,10 +73,25 @@ public struct MeasuringBenchmarks: HostBenchmarks {
         }
     }
 
+    public func matvecNarrowRows(type: TensorType, cpu: Int, seconds: Double) async throws(TopologyError) -> Double {
+        try await PinnedThread.run(cpu: cpu) { () throws(TopologyError) -> Double in
+            let w = try KernelWorkload(type: type, rowElements: KernelWorkload.narrowRowElements)
+            return KernelWorkload.rate(seconds: seconds, unitsPerCall: Double(w.weightBytes)) { w.matvec() }
+        }
+    }
+
+    public func matmulNarrowRows(type: TensorType, cpu: Int, seconds: Double) async throws(TopologyError) -> Double {
+        try await PinnedThread.run(cpu: cpu) { () throws(TopologyError) -> Double in
+            let w = try KernelWorkload(type: type, rowElements: KernelWorkload.narrowRowElements)
+            let flops = 2.0 * Double(w.rows) * Double(w.width) * Double(KernelWorkload.batchTokens)
+            return KernelWorkload.rate(seconds: seconds, unitsPerCall: flops) { w.matmul() }
+        }
+    }
+
     public func matmul(type: TensorType, cpu: Int, seconds: Double) async throws(TopologyError) -> Double {
         try await PinnedThread.run(cpu: cpu) { () throws(TopologyError) -> Double in
             let w = try KernelWorkload(type: type)
-            let flops = 2.0 * Double(w.rows) * Double(KernelWorkload.rowElements) * Double(KernelWorkload.batchTokens)
+            let flops = 2.0 * Double(w.rows) * Double(w.width) * Double(KernelWorkload.batchTokens)
             return KernelWorkload.rate(seconds: seconds, unitsPerCall: flops) { w.matmul() }
         }
     }

@@ -11,6 +11,14 @@ public struct ProbeOptions: Sendable, Equatable {
     /// Timed passes over it (the fastest counts), and how many times the probe runs (the best counts).
     public var memoryPasses: Int
     public var memoryRepeats: Int
+    /// The working-set curve: sizes from ``curveSmallestBytes`` up to ``memoryProbeBytes``, each
+    /// ``curveStep`` times the one before, each the median of ``curvePasses`` passes.
+    public var curveSmallestBytes: Int = 16 << 10
+    public var curveStep: Int
+    public var curvePasses: Int
+    /// Passes over the weights (far beyond the last-level cache) when timing each kernel from
+    /// main memory; the median counts.
+    public var kernelFromMemoryPasses: Int
     /// Seconds spent timing each kernel (matvec and matmul of each weight type on each class).
     public var kernelSeconds: Double
     /// Seconds spent timing the reference kernel on each CPU to compare cores.
@@ -28,6 +36,9 @@ public struct ProbeOptions: Sendable, Equatable {
         self.memoryProbeBytes = memoryProbeBytes
         self.memoryPasses = memoryPasses
         self.memoryRepeats = memoryRepeats
+        self.curveStep = 4
+        self.curvePasses = 3
+        self.kernelFromMemoryPasses = 2
         self.kernelSeconds = kernelSeconds
         self.perCPUSeconds = perCPUSeconds
         self.kernelTypes = kernelTypes
@@ -43,15 +54,37 @@ public struct ProbeOptions: Sendable, Equatable {
     public static let referenceKernelType = TensorType.q4_K
 
     public static func quick(storageDirectory: String?) -> ProbeOptions {
-        ProbeOptions(tool: "edgert profile --quick", memoryProbeBytes: 1 << 30, memoryPasses: 3, memoryRepeats: 1,
-                     kernelSeconds: 0.15, perCPUSeconds: 0.1, storageDirectory: storageDirectory,
-                     storage: StoragePlan(fileBytes: 256 << 20, passes: 1, randomReads: 1000, randomSeconds: 1))
+        var o = ProbeOptions(tool: "edgert profile --quick", memoryProbeBytes: 1 << 30, memoryPasses: 3, memoryRepeats: 1,
+                             kernelSeconds: 0.15, perCPUSeconds: 0.1, storageDirectory: storageDirectory,
+                             storage: StoragePlan(fileBytes: 256 << 20, passes: 1, randomReads: 1000, randomSeconds: 1,
+                                                  curvePasses: 3, curveBytes: 48 << 20))
+        o.curveStep = 4
+        o.curvePasses = 3
+        o.kernelFromMemoryPasses = 2
+        return o
     }
 
     public static func full(storageDirectory: String?) -> ProbeOptions {
-        ProbeOptions(tool: "edgert profile", memoryProbeBytes: 1 << 30, memoryPasses: 5, memoryRepeats: 3,
-                     kernelSeconds: 0.75, perCPUSeconds: 0.4, storageDirectory: storageDirectory,
-                     storage: StoragePlan(fileBytes: 1 << 30, passes: 3, randomReads: 5000, randomSeconds: 4))
+        var o = ProbeOptions(tool: "edgert profile", memoryProbeBytes: 1 << 30, memoryPasses: 5, memoryRepeats: 3,
+                             kernelSeconds: 0.75, perCPUSeconds: 0.4, storageDirectory: storageDirectory,
+                             storage: StoragePlan(fileBytes: 1 << 30, passes: 3, randomReads: 5000, randomSeconds: 4,
+                                                  curvePasses: 5, curveBytes: 192 << 20))
+        o.curveStep = 2
+        o.curvePasses = 5
+        o.kernelFromMemoryPasses = 3
+        return o
+    }
+
+    /// The working-set sizes of the curve.
+    public var curveSizes: [Int] {
+        var sizes: [Int] = []
+        var s = max(curveSmallestBytes, 4096)
+        while s < memoryProbeBytes {
+            sizes.append(s)
+            s *= max(curveStep, 2)
+        }
+        sizes.append(memoryProbeBytes)
+        return sizes
     }
 }
 

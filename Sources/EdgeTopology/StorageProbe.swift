@@ -72,12 +72,34 @@ enum StorageProbe {
             guard seconds > 0 else { throw fail("reading the probe file failed: \(String(cString: strerror(Int32(-seconds))))") }
             best = max(best, Double(bytes) / seconds)
         }
+        // The read curve: each request size at each depth, several passes over parts of the file
+        // that move along it (so no pass reads what the one before left in a cache), median.
+        var curve: [StorageCurvePoint] = []
+        for depth in plan.curveDepths where depth >= 1 {
+            for size in plan.curveRequests where size >= 4096 {
+                let req = size / 4096 * 4096
+                let span = max(req * depth, min(plan.curveBytes, bytes) / (req * depth) * (req * depth))
+                guard span <= bytes else { continue }
+                var rates: [Double] = []
+                for pass in 0..<max(plan.curvePasses, 1) {
+                    dropCache()
+                    let slots = max(1, bytes / span)
+                    let start = (pass + curve.count) % slots * span
+                    let seconds = edge_host_read_range(fd, Int64(start), Int64(span), Int64(req), Int32(depth))
+                    guard seconds > 0 else { throw fail("reading the probe file failed: \(String(cString: strerror(Int32(-seconds))))") }
+                    rates.append(Double(span) / seconds)
+                }
+                let sorted = rates.sorted()
+                let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+                curve.append(StorageCurvePoint(requestBytes: req, inFlight: depth, bytesPerSecond: median, passes: rates))
+            }
+        }
         dropCache()
         var latencies = [Double](repeating: 0, count: max(plan.randomReads, 0))
         let made = plan.randomReads > 0
             ? edge_host_random_reads(fd, Int64(bytes), Int64(plan.randomReads), 0x4B1D, plan.randomSeconds, &latencies) : 0
         guard made >= 0 else { throw fail("a random read failed: \(String(cString: strerror(Int32(-made))))") }
         return StorageMeasurement(fileBytes: bytes, sequentialBytesPerSecond: best,
-                                  randomLatenciesUs: Array(latencies.prefix(Int(made))), directIO: direct)
+                                  randomLatenciesUs: Array(latencies.prefix(Int(made))), directIO: direct, curve: curve)
     }
 }

@@ -81,12 +81,17 @@ enum HostProfileLookup {
     /// checkout's `Profiles/` when there is none yet.
     static func ownOrQuickProfile() async throws -> (profile: HostProfile, path: String) {
         let look = try lookOwn()
-        if let found = look.found { return found }
+        if let found = look.found {
+            guard found.profile.kind == .measured, found.profile.schemaVersion < HostProfile.currentVersion else { return found }
+            // An older schema lacks what the cost model now reads (the memory hierarchy, the disk
+            // curve): measure again, in place.
+            printError("\(found.path) is a version \(found.profile.schemaVersion) profile, without the memory hierarchy and disk curve "
+                + "this version predicts from: measuring this host again quickly (edgert profile --quick, in a child process)")
+            return try quickProfile(name: found.profile.host.name, path: found.path)
+        }
         let dirs = profileDirectories()
         // The checkout's Profiles/ (where the committed ones are), else the current directory's.
         let dir = dirs.dropFirst().first { FileManager.default.fileExists(atPath: $0) } ?? dirs[0]
-        let storage = (try? DefaultModel.locate()).map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
-            ?? FileManager.default.currentDirectoryPath
         let features = ownFeatures()
         let name = look.mismatch == nil ? ownName() : featureQualifiedName(features: features)
         let path = dir + "/" + name + ".json"
@@ -97,6 +102,13 @@ enum HostProfileLookup {
         } else {
             printError("no profile of this host (\(name)) yet: measuring it quickly first (edgert profile --quick, in a child process)")
         }
+        return try quickProfile(name: name, path: path)
+    }
+
+    /// Runs `edgert profile --quick` in a child process writing `path`, and reads the result.
+    private static func quickProfile(name: String, path: String) throws -> (profile: HostProfile, path: String) {
+        let storage = (try? DefaultModel.locate()).map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+            ?? FileManager.default.currentDirectoryPath
         // In a child process: the probes' buffers (a 1 GiB bandwidth probe) never count in this
         // run's memory, its peak RSS or its cgroup's usage. Its progress goes to our stderr.
         let child = Process()

@@ -71,6 +71,14 @@ struct ProfileCommand: AsyncParsableCommand {
             }
             let path = out ?? "Profiles/\(result.profile.host.name).json"
             try result.profile.write(path: path)
+            // The same profile drawn, beside it: the curves are easier to look at than to read.
+            let svgPath = (path.hasSuffix(".json") ? String(path.dropLast(5)) : path) + ".svg"
+            do {
+                try Data(ProfileChart.svg(result.profile).utf8).write(to: URL(fileURLWithPath: svgPath), options: .atomic)
+                printError("edgert profile: drawn as \(svgPath)")
+            } catch {
+                printError("edgert profile: could not write the chart \(svgPath): \(error.localizedDescription)")
+            }
             if json {
                 print(String(decoding: try result.profile.encoded(), as: UTF8.self))
             } else {

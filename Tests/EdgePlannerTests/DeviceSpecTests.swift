@@ -220,11 +220,11 @@ final class DeviceSpecTests: XCTestCase {
 
     func testUnknownSchemaVersionIsRefusedWithItsNumber() throws {
         var json = try pristine()
-        json.set(["schema_version"], .int(2))
+        json.set(["schema_version"], .int(3))
         let error = try refusal(json)
         guard case let .unsupportedSchema(_, found)? = error else { return XCTFail("\(String(describing: error))") }
-        XCTAssertTrue(found.contains("version 2"), found)
-        XCTAssertTrue("\(error!)".contains("version 2"), "\(error!)")
+        XCTAssertTrue(found.contains("version 3"), found)
+        XCTAssertTrue("\(error!)".contains("version 3"), "\(error!)")
 
         var other = try pristine()
         other.set(["schema"], .string("something-else"))

@@ -121,11 +121,34 @@ struct FakeBenchmarks: HostBenchmarks {
         calls.add("cross \(cpus) node \(memoryNode)")
         return 7e9
     }
+    /// A two-level hierarchy: 100 GB/s per thread up to 1 MiB per thread, 40 GB/s in all up to
+    /// 32 MiB, then main memory (the memoryRead figures).
+    func workingSetRead(cpus: [Int], bytes: Int, passes: Int) async throws(TopologyError) -> Double {
+        calls.add("working set \(cpus) \(bytes)")
+        if bytes / cpus.count <= 1 << 20 { return 100e9 * Double(cpus.count) }
+        if bytes <= 32 << 20 { return 40e9 }
+        return 10e9 * Double(cpus.count).squareRoot()
+    }
+    func matvecFromMemory(types: [TensorType], cpu: Int, bytes: Int, passes: Int) async throws(TopologyError) -> [TensorType: Double] {
+        calls.add("matvec from memory \(types) \(cpu)")
+        var r: [TensorType: Double] = [:]
+        for t in types { r[t] = min((cpuSpeed[cpu] ?? 1e9) * (t == .q8_0 ? 2 : 1), 8e9) }
+        return r
+    }
     func matvec(type: TensorType, cpu: Int, seconds: Double) async throws(TopologyError) -> Double {
         let n = calls.add("matvec \(type) \(cpu)")
         let base = cpuSpeed[cpu] ?? 1e9
         if type == ProbeOptions.referenceKernelType, n <= slowAtFirst[cpu] ?? 0 { return base / 4 }
         return base * (type == .q8_0 ? 2 : 1)
+    }
+    /// Narrow rows read at half the speed: a fixed cost per row.
+    func matvecNarrowRows(type: TensorType, cpu: Int, seconds: Double) async throws(TopologyError) -> Double {
+        calls.add("matvec narrow \(type) \(cpu)")
+        return (cpuSpeed[cpu] ?? 1e9) * (type == .q8_0 ? 2 : 1) / 2
+    }
+    func matmulNarrowRows(type: TensorType, cpu: Int, seconds: Double) async throws(TopologyError) -> Double {
+        calls.add("matmul narrow \(type) \(cpu)")
+        return (cpuSpeed[cpu] ?? 1e9) * 5
     }
     func matmul(type: TensorType, cpu: Int, seconds: Double) async throws(TopologyError) -> Double {
         calls.add("matmul \(type) \(cpu)")

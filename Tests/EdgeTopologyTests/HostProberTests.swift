@@ -72,6 +72,52 @@ final class HostProberTests: XCTestCase {
         XCTAssertEqual(try HostProfile.decode(p.encoded(), file: "round trip"), p)
     }
 
+    func testTheHierarchyIsMeasuredAtEveryWorkingSetAndTheKernelsFromMemory() async throws {
+        var host = FakeHost.twoNodeServerWithGPU()
+        for (i, level, type, size, shared) in [(0, 1, "Data", "48K", "0"), (1, 1, "Instruction", "32K", "0"),
+                                              (2, 2, "Unified", "2048K", "0"), (3, 3, "Unified", "105M", "0-3")] {
+            let d = "/sys/devices/system/cpu/cpu0/cache/index\(i)"
+            host.files["\(d)/level"] = "\(level)\n"
+            host.files["\(d)/type"] = "\(type)\n"
+            host.files["\(d)/size"] = "\(size)\n"
+            host.files["\(d)/shared_cpu_list"] = "\(shared)\n"
+        }
+        host.directories["/sys/devices/system/cpu/cpu0/cache"] = ["index3", "index1", "index0", "index2", "uevent"]
+        var bench = FakeBenchmarks(cpuSpeed: Dictionary(uniqueKeysWithValues: (0..<8).map { ($0, 15e9) }))
+        bench.storageResult.curve = [StorageCurvePoint(requestBytes: 1 << 20, inFlight: 4, bytesPerSecond: 2.5e9, passes: [2.4e9, 2.5e9, 2.6e9])]
+        let options = ProbeOptions.test(storage: "/models")
+        let r = try await HostProber(system: host, benchmarks: bench, options: options).probe(name: "t", date: date)
+        let p = r.profile
+        try p.validate(file: "probed")
+        XCTAssertEqual(p.schemaVersion, HostProfile.currentVersion)
+        // Caches: data and unified levels only, innermost first, with their sharing.
+        XCTAssertEqual(p.cpu.caches?.map(\.level), [1, 2, 3])
+        XCTAssertEqual(p.cpu.caches?.map(\.bytes.value), [Double(48 << 10), Double(2 << 20), Double(105 << 20)])
+        XCTAssertEqual(p.cpu.caches?.map(\.sharedByCPUs), [1, 1, 4])
+        XCTAssertEqual(p.cpu.lastLevelCacheBytes, Double(105 << 20))
+        // The curve: every size of the options, for each node, one core and all its cores.
+        for node in p.numa.nodes {
+            let curve = try XCTUnwrap(node.readCurve)
+            XCTAssertEqual(curve.map(\.workingSetBytes), options.curveSizes)
+            XCTAssertEqual(options.curveSizes.first, 16 << 10)
+            XCTAssertEqual(options.curveSizes.last, options.memoryProbeBytes)
+            // FakeBenchmarks: 100 GB/s a thread up to 1 MiB a thread, 40 GB/s to 32 MiB, then 10·√n.
+            XCTAssertEqual(curve.first?.oneCoreGBPerS.value, 100)
+            XCTAssertEqual(curve.first?.allCoresGBPerS.value, 400)
+            XCTAssertEqual(curve.first { $0.workingSetBytes == 16 << 20 }?.allCoresGBPerS.value, 40)
+            XCTAssertEqual(curve.last?.allCoresGBPerS.value, 20)
+            XCTAssertTrue(bench.calls.all.contains("working set \(node.cpus) \(16 << 10)"), "\(bench.calls.all)")
+        }
+        // Kernels from memory, for every type timed in cache.
+        let kernels = p.cpu.coreClasses[0].kernels
+        XCTAssertEqual(kernels.map(\.weightType), ["Q4_0", "Q8_0"])
+        XCTAssertEqual(kernels.map { $0.matvecDRAMGBPerS?.value }, [8, 8])
+        // The disk curve, from the storage probe's medians.
+        XCTAssertEqual(p.storage.first?.readCurve, [HostProfile.DiskPoint(requestBytes: 1 << 20, inFlight: 4, gbPerS: p.storage[0].readCurve![0].gbPerS)])
+        XCTAssertEqual(p.storage.first?.readCurve?.first?.gbPerS.value, 2.5)
+        XCTAssertEqual(try HostProfile.decode(p.encoded(), file: "round trip"), p)
+    }
+
     func testOnlyTheAllowedCPUsOfANodeAreListed() async throws {
         var host = FakeHost.twoNodeServerWithGPU()
         host.cpus = [2, 3]   // taskset -c 2,3: node 1 has none of them
@@ -125,8 +171,9 @@ final class HostProberTests: XCTestCase {
         _ = try await HostProber(system: host, benchmarks: bench, options: .test(storage: "/models")).probe(date: date) { p in
             log.add("\(p.step)/\(p.steps) \(p.finished ? "done" : "start")")
         }
-        // identify, per-CPU, 2 types × 1 class, 2 nodes × (one core, all cores), cross node, storage
-        let steps = 2 + 2 + 4 + 1 + 1
+        // identify, per-CPU, (2 types + from memory) × 1 class, 2 nodes × (one core, all cores,
+        // working-set curve), cross node, storage
+        let steps = 2 + 3 + 6 + 1 + 1
         XCTAssertEqual(log.all, (1...steps).flatMap { ["\($0)/\(steps) start", "\($0)/\(steps) done"] })
     }
 

@@ -70,9 +70,53 @@ final class ProfileValidationTests: XCTestCase {
 
     func testAnotherSchemaVersionIsRefusedWithItsNumber() async throws {
         var t = try await validTree()
-        t["schema_version"] = 2
+        t["schema_version"] = 3
         XCTAssertEqual(try error(decoding: t),
-                       "Profiles/t.json: not an edgert.host-profile version 1 document (found schema 'edgert.host-profile', version 2)")
+                       "Profiles/t.json: not an edgert.host-profile document of version 1-2 (found schema 'edgert.host-profile', version 3)")
+    }
+
+    /// A version 1 document (before the memory hierarchy and the disk curve) is still read, as one
+    /// without them; the committed profile of this project's first host is one.
+    func testAVersion1DocumentIsReadWithoutTheHierarchy() async throws {
+        var t = try await validTree()
+        t["schema_version"] = 1
+        var cpu = t["cpu"] as! [String: Any]
+        cpu["caches"] = nil
+        var classes = cpu["core_classes"] as! [[String: Any]]
+        for i in classes.indices {
+            classes[i]["kernels"] = (classes[i]["kernels"] as! [[String: Any]]).map { k in var k = k; k["matvec_dram_gb_per_s"] = nil; return k }
+        }
+        cpu["core_classes"] = classes
+        t["cpu"] = cpu
+        var numa = t["numa"] as! [String: Any]
+        numa["nodes"] = (numa["nodes"] as! [[String: Any]]).map { n in var n = n; n["read_curve"] = nil; return n }
+        t["numa"] = numa
+        let p = try HostProfile.decode(JSONSerialization.data(withJSONObject: t), file: "v1.json")
+        XCTAssertEqual(p.schemaVersion, 1)
+        XCTAssertNil(p.cpu.caches)
+        XCTAssertNil(p.numa.nodes[0].readCurve)
+        XCTAssertNil(p.numa.nodes[0].readBytesPerSecond(workingSet: 1 << 20, threads: 1))
+        XCTAssertTrue(p.cpu.coreClasses[0].kernels.allSatisfy { $0.matvecDRAMGBPerS == nil })
+    }
+
+    func testACurveOutOfOrderNamesThePoint() async throws {
+        var t = try await validTree()
+        var numa = t["numa"] as! [String: Any]
+        var nodes = numa["nodes"] as! [[String: Any]]
+        var curve = nodes[1]["read_curve"] as! [[String: Any]]
+        curve[2]["working_set_bytes"] = curve[1]["working_set_bytes"]
+        nodes[1]["read_curve"] = curve
+        numa["nodes"] = nodes
+        t["numa"] = numa
+        XCTAssertEqual(try error(decoding: t), "Profiles/t.json: field 'numa.nodes[1].read_curve[2].working_set_bytes': must be positive and ascending")
+    }
+
+    func testADiskPointWithNothingInFlightIsRefused() async throws {
+        var t = try await validTree()
+        t["storage"] = [["name": "vda", "kind": "virtio", "path": "/m",
+                         "sequential_read_gb_per_s": ["value": 1.5, "source": "measured"],
+                         "read_curve": [["request_bytes": 1 << 20, "in_flight": 0, "gb_per_s": ["value": 1.0, "source": "measured"]]]]]
+        XCTAssertEqual(try error(decoding: t), "Profiles/t.json: field 'storage[0].read_curve[0].in_flight': must be at least 1")
     }
 
     func testLoadNamesAMissingFileAndAnInvalidOne() async throws {

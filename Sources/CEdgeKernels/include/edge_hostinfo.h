@@ -33,6 +33,15 @@ double edge_host_membw_read_buffer(edge_pool *pool, void *buf, size_t bytes, int
 // `request_bytes` (a multiple of 4096) in turn: thread t reads requests t, t + threads, ...; so
 // `threads` requests are in flight. Returns the seconds taken, or -errno of the first failed read.
 double edge_host_read_parallel(int fd, int64_t file_bytes, int64_t request_bytes, int threads);
+// The same over file bytes [offset, offset + bytes); offset a multiple of 4096.
+double edge_host_read_range(int fd, int64_t offset, int64_t bytes, int64_t request_bytes, int threads);
+
+// Read bandwidth of a working set: `bytes` split into one slice per pool thread (each written by
+// its thread), then every thread reading its slice over and over, `bytes_per_pass` bytes in all
+// per timed pass (at least one read of the set), after one untimed pass that brings the set into
+// whatever caches hold it. Returns the median of `passes` (1-64) passes in bytes per second, or -1
+// when the buffer cannot be allocated. Sets the pool's balance to static for the call.
+double edge_host_membw_working_set(edge_pool *pool, size_t bytes, int passes, size_t bytes_per_pass);
 
 // `count` reads of 4096 bytes, one at a time, at random 4096-aligned offsets below file_bytes
 // (seeded xorshift), stopping early once `max_seconds` have passed. lat_us[i] receives the
