@@ -50,8 +50,11 @@ final class ProfileCommandTests: XCTestCase {
                             directory: tmp.url, executable: binary, timeout: 180)
         XCTAssertEqual(r.status, 0, r.summary)
         XCTAssertTrue(r.err.contains("measuring it quickly first (edgert profile --quick, in a child process)"), r.summary)
-        let written = try FileManager.default.contentsOfDirectory(atPath: tmp.path("Profiles"))
-        XCTAssertEqual(written.count, 1, "\(written)")
+        // The profile, and beside it its drawing.
+        let files = try FileManager.default.contentsOfDirectory(atPath: tmp.path("Profiles")).sorted()
+        let written = files.filter { $0.hasSuffix(".json") }
+        XCTAssertEqual(written.count, 1, "\(files)")
+        XCTAssertEqual(files, written + written.map { String($0.dropLast(5)) + ".svg" }, "\(files)")
         XCTAssertTrue(r.err.contains("profile written to"), r.summary)
         let stats = try JSONSerialization.jsonObject(with: Data(contentsOf: tmp.url.appendingPathComponent("stats.json"))) as? [String: Any]
         let peak = try XCTUnwrap(r.errLines.first { $0.hasPrefix("peak memory (RSS): ") })
@@ -76,13 +79,24 @@ final class ProfileCommandTests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.summary)
         XCTAssertTrue(again.err.contains("\(own) was measured on a CPU with"), again.summary)
         XCTAssertTrue(again.err.contains("so other kernels run here: measuring this host quickly first as"), again.summary)
-        let both = try FileManager.default.contentsOfDirectory(atPath: tmp.path("Profiles")).sorted()
+        let both = try FileManager.default.contentsOfDirectory(atPath: tmp.path("Profiles")).sorted().filter { $0.hasSuffix(".json") }
         XCTAssertEqual(both.count, 2, "\(both)")
         // A third run finds the feature-qualified profile and measures nothing.
         let third = try CLI.run(["run", "--model", model, "-n", "2", "--temp", "0", "Hello"], directory: tmp.url, executable: binary, timeout: 60)
         XCTAssertEqual(third.status, 0, third.summary)
         XCTAssertFalse(third.err.contains("measuring"), third.summary)
         XCTAssertTrue(third.err.contains("plan: cpu from \(tmp.path("Profiles"))/\(both.first { $0 != written[0] } ?? "?")"), third.summary)
+
+        // A version 1 profile of this host (before the memory hierarchy) is measured again, in place.
+        let qualified = tmp.path("Profiles/\(both.first { $0 != written[0] } ?? "?")")
+        var v1 = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: qualified))) as? [String: Any])
+        v1["schema_version"] = 1
+        try JSONSerialization.data(withJSONObject: v1).write(to: URL(fileURLWithPath: qualified))
+        let fourth = try CLI.run(["run", "--model", model, "-n", "2", "--temp", "0", "Hello"], directory: tmp.url, executable: binary, timeout: 180)
+        XCTAssertEqual(fourth.status, 0, fourth.summary)
+        XCTAssertTrue(fourth.err.contains("\(qualified) is a version 1 profile"), fourth.summary)
+        let rewritten = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: qualified))) as? [String: Any])
+        XCTAssertEqual(rewritten["schema_version"] as? Int, 2)
     }
 
     func testAMissingStorageDirectoryIsAnArgumentError() throws {
