@@ -365,9 +365,10 @@ public enum PlacementPlanner {
                 let shared = n.readBytesPerSecond(workingSet: workingSet, threads: k, lastLevelCache: llc).map { $0 / Double(k) }
                 var byType: [String: Double] = [:]
                 var flops = 0.0
-                var usedCurve = true
+                var anyCurve = false
                 for t in types {
                     var compute = 0.0, hierarchical = 0.0
+                    var usedCurve = true
                     var known = true
                     for cpu in cpus {
                         guard let cls = host.coreClass(ofCPU: cpu) else { continue }
@@ -387,8 +388,9 @@ public enum PlacementPlanner {
                     }
                     if !known { missing.insert(t) }
                     byType[t] = !known ? (shared.map { $0 * Double(k) } ?? bw) : usedCurve && shared != nil ? hierarchical : min(compute, bw)
+                    if known && usedCurve && shared != nil { anyCurve = true }
                 }
-                if shared != nil && usedCurve {
+                if shared != nil && anyCurve {
                     // Served from cache where the curve reads faster there than at its largest set.
                     let atSet = n.readBytesPerSecond(workingSet: workingSet, threads: 1, lastLevelCache: llc) ?? 0
                     let beyond = n.readBytesPerSecond(workingSet: Int.max, threads: 1, lastLevelCache: llc) ?? 0
