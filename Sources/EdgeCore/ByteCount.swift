@@ -13,6 +13,15 @@ public struct ByteCount: Sendable, Hashable, Comparable, CustomStringConvertible
         return fmt(b / 1024 / 1024 / 1024, "GiB")
     }
 
+    /// The size in the largest binary unit that holds it whole (`16 KiB`, `4 MiB`, `1 GiB`, else
+    /// bytes): for the power-of-two sizes a profile measures at.
+    public var whole: String {
+        for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] where bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return "\(bytes >> shift) \(unit)"
+        }
+        return "\(bytes) B"
+    }
+
     private func fmt(_ v: Double, _ unit: String) -> String {
         let r = (v * 10).rounded() / 10
         return "\(r) \(unit)"

@@ -620,12 +620,8 @@ extension HostProfile.Node {
         var curve = raw
         if let llc = lastLevelCache, llc > 0 {
             let tail = curve.indices.filter { Double(curve[$0].workingSetBytes) >= 4 * llc }
-            if tail.count > 1 {
-                func median(_ xs: [Double]) -> Double {
-                    let s = xs.sorted()
-                    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-                }
-                let one = median(tail.map { curve[$0].oneCoreGBPerS.value }), all = median(tail.map { curve[$0].allCoresGBPerS.value })
+            if tail.count > 1, let one = tail.map({ curve[$0].oneCoreGBPerS.value }).median,
+               let all = tail.map({ curve[$0].allCoresGBPerS.value }).median {
                 for i in tail {
                     curve[i].oneCoreGBPerS.value = one
                     curve[i].allCoresGBPerS.value = all

@@ -87,7 +87,7 @@ public struct HostProber: Sendable {
             let type = identity.classes.first { $0.cpus.contains(cpu) }!.type
             notes.append("CPU \(cpu) measured at \(String(format: "%.2f", ratio))× the fastest \(type) CPU twice: a busy or throttled core (kept in its class)")
         }
-        let medians = identity.classes.map { Self.median($0.cpus.map { speed[$0]! }) }
+        let medians = identity.classes.map { $0.cpus.map { speed[$0]! }.median! }
         let fastestMedian = medians.max()!
         end("\(ref) matvec GB/s: " + cpus.map { "CPU \($0) \(Self.gb(speed[$0]!))" }.joined(separator: ", "))
 
@@ -159,7 +159,7 @@ public struct HostProber: Sendable {
                 + (options.memoryRepeats > 1 ? " in each of \(options.memoryRepeats) runs" : "")
             // The hierarchy: working sets from inside L1 to beyond the last-level cache.
             let sizes = options.curveSizes.filter { $0 <= bytes }
-            begin("read bandwidth against working-set size, node \(node.id): \(sizes.count) sizes from \(Self.size(sizes.first ?? 0)) to \(Self.size(sizes.last ?? 0)), one core and all \(node.cpus.count)")
+            begin("read bandwidth against working-set size, node \(node.id): \(sizes.count) sizes from \(ByteCount(sizes.first ?? 0).whole) to \(ByteCount(sizes.last ?? 0).whole), one core and all \(node.cpus.count)")
             var curve: [HostProfile.ReadPoint] = []
             let curveHow = "\(loads) loads, each thread reading its slice again and again, median of \(options.curvePasses) passes"
             for size in sizes {
@@ -171,7 +171,7 @@ public struct HostProber: Sendable {
                     allCoresGBPerS: .measured(Self.round(rn / 1e9, 2), "\(node.cpus.count) thread\(node.cpus.count == 1 ? "" : "s") pinned on CPUs \(Self.list(node.cpus)), " + curveHow)))
             }
             end("node \(node.id) working sets (one core / all cores, GB/s): "
-                + curve.map { "\(Self.size($0.workingSetBytes)) \(Self.gb($0.oneCoreGBPerS.value * 1e9))/\(Self.gb($0.allCoresGBPerS.value * 1e9))" }.joined(separator: ", "))
+                + curve.map { "\(ByteCount($0.workingSetBytes).whole) \(Self.gb($0.oneCoreGBPerS.value * 1e9))/\(Self.gb($0.allCoresGBPerS.value * 1e9))" }.joined(separator: ", "))
             nodes.append(HostProfile.Node(
                 id: node.id, cpus: node.cpus, memoryBytes: node.memorySource,
                 readGBPerSOneCore: .measured(Self.round(single / 1e9, 2), "one thread pinned on CPU \(one), " + how),
@@ -223,7 +223,7 @@ public struct HostProber: Sendable {
                 end("\(device.name): sequential \(Self.gb(m.sequentialBytesPerSecond)) GB/s"
                     + (percentiles.map { ", 4 KiB random p50 \($0.p50.value) µs, p99 \($0.p99.value) µs" } ?? "")
                     + (m.directIO ? "" : " (buffered: O_DIRECT refused)")
-                    + (m.curve.isEmpty ? "" : "; by request size and depth: " + m.curve.map { "\(Self.size($0.requestBytes))×\($0.inFlight) \(Self.gb($0.bytesPerSecond))" }.joined(separator: ", ")))
+                    + (m.curve.isEmpty ? "" : "; by request size and depth: " + m.curve.map { "\(ByteCount($0.requestBytes).whole)×\($0.inFlight) \(Self.gb($0.bytesPerSecond))" }.joined(separator: ", ")))
                 if !m.directIO { notes.append("storage at \(dir): the file system refused O_DIRECT; read through the page cache after dropping the file's pages") }
             } catch {
                 notes.append("storage not measured: \(error)")
@@ -269,23 +269,10 @@ public struct HostProber: Sendable {
         max(64 << 20, min(wanted, limit) / (2 << 20) * (2 << 20))
     }
 
-    static func median(_ xs: [Double]) -> Double {
-        let s = xs.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
-
     static func round(_ x: Double, _ digits: Int) -> Double {
         let f = pow(10, Double(digits))
         let r = (x * f).rounded() / f
         return r > 0 ? r : x   // never round a positive figure to 0
-    }
-
-    /// "16 KiB", "4 MiB", "1 GiB".
-    static func size(_ bytes: Int) -> String {
-        if bytes >= 1 << 30, bytes % (1 << 30) == 0 { return "\(bytes >> 30) GiB" }
-        if bytes >= 1 << 20, bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
-        if bytes >= 1 << 10, bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
-        return "\(bytes) B"
     }
 
     static func gb(_ bytesPerSecond: Double) -> String { String(format: "%.2f", bytesPerSecond / 1e9) }

@@ -58,9 +58,7 @@ public struct MeasuringBenchmarks: HostBenchmarks {
                     let dt = monotonicSeconds() - t0
                     if pass > 0, dt > 0 { passRates.append(Double(tiles * w.tileBytes) / dt) }
                 }
-                let sorted = passRates.sorted()
-                guard !sorted.isEmpty else { continue }
-                rates[type] = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+                rates[type] = passRates.median
             }
             return rates
         }

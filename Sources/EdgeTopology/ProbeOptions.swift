@@ -31,14 +31,15 @@ public struct ProbeOptions: Sendable, Equatable {
 
     public init(tool: String, memoryProbeBytes: Int, memoryPasses: Int, memoryRepeats: Int, kernelSeconds: Double,
                 perCPUSeconds: Double, kernelTypes: [TensorType] = ProbeOptions.allKernelTypes,
-                storageDirectory: String?, storage: StoragePlan) {
+                storageDirectory: String?, storage: StoragePlan, curveStep: Int = 4, curvePasses: Int = 3,
+                kernelFromMemoryPasses: Int = 2) {
         self.tool = tool
         self.memoryProbeBytes = memoryProbeBytes
         self.memoryPasses = memoryPasses
         self.memoryRepeats = memoryRepeats
-        self.curveStep = 4
-        self.curvePasses = 3
-        self.kernelFromMemoryPasses = 2
+        self.curveStep = curveStep
+        self.curvePasses = curvePasses
+        self.kernelFromMemoryPasses = kernelFromMemoryPasses
         self.kernelSeconds = kernelSeconds
         self.perCPUSeconds = perCPUSeconds
         self.kernelTypes = kernelTypes
@@ -54,25 +55,19 @@ public struct ProbeOptions: Sendable, Equatable {
     public static let referenceKernelType = TensorType.q4_K
 
     public static func quick(storageDirectory: String?) -> ProbeOptions {
-        var o = ProbeOptions(tool: "edgert profile --quick", memoryProbeBytes: 1 << 30, memoryPasses: 3, memoryRepeats: 1,
-                             kernelSeconds: 0.15, perCPUSeconds: 0.1, storageDirectory: storageDirectory,
-                             storage: StoragePlan(fileBytes: 256 << 20, passes: 1, randomReads: 1000, randomSeconds: 1,
-                                                  curvePasses: 3, curveBytes: 48 << 20))
-        o.curveStep = 4
-        o.curvePasses = 3
-        o.kernelFromMemoryPasses = 2
-        return o
+        ProbeOptions(tool: "edgert profile --quick", memoryProbeBytes: 1 << 30, memoryPasses: 3, memoryRepeats: 1,
+                     kernelSeconds: 0.15, perCPUSeconds: 0.1, storageDirectory: storageDirectory,
+                     storage: StoragePlan(fileBytes: 256 << 20, passes: 1, randomReads: 1000, randomSeconds: 1,
+                                          curvePasses: 3, curveBytes: 48 << 20),
+                     curveStep: 4, curvePasses: 3, kernelFromMemoryPasses: 2)
     }
 
     public static func full(storageDirectory: String?) -> ProbeOptions {
-        var o = ProbeOptions(tool: "edgert profile", memoryProbeBytes: 1 << 30, memoryPasses: 5, memoryRepeats: 3,
-                             kernelSeconds: 0.75, perCPUSeconds: 0.4, storageDirectory: storageDirectory,
-                             storage: StoragePlan(fileBytes: 1 << 30, passes: 3, randomReads: 5000, randomSeconds: 4,
-                                                  curvePasses: 5, curveBytes: 192 << 20))
-        o.curveStep = 2
-        o.curvePasses = 5
-        o.kernelFromMemoryPasses = 3
-        return o
+        ProbeOptions(tool: "edgert profile", memoryProbeBytes: 1 << 30, memoryPasses: 5, memoryRepeats: 3,
+                     kernelSeconds: 0.75, perCPUSeconds: 0.4, storageDirectory: storageDirectory,
+                     storage: StoragePlan(fileBytes: 1 << 30, passes: 3, randomReads: 5000, randomSeconds: 4,
+                                          curvePasses: 5, curveBytes: 192 << 20),
+                     curveStep: 2, curvePasses: 5, kernelFromMemoryPasses: 3)
     }
 
     /// The working-set sizes of the curve.

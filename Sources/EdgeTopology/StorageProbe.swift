@@ -89,9 +89,7 @@ enum StorageProbe {
                     guard seconds > 0 else { throw fail("reading the probe file failed: \(String(cString: strerror(Int32(-seconds))))") }
                     rates.append(Double(span) / seconds)
                 }
-                let sorted = rates.sorted()
-                let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-                curve.append(StorageCurvePoint(requestBytes: req, inFlight: depth, bytesPerSecond: median, passes: rates))
+                curve.append(StorageCurvePoint(requestBytes: req, inFlight: depth, bytesPerSecond: rates.median!, passes: rates))
             }
         }
         dropCache()

@@ -21,11 +21,11 @@ enum ProfileSummary {
             s += "  node \(n.id): CPUs \(list(n.cpus)), \(gib(n.memoryBytes.value)); memory read \(String(format: "%.2f", n.readGBPerSOneCore.value)) GB/s one core, \(String(format: "%.2f", n.readGBPerSAllCores.value)) GB/s all cores\n"
             if let curve = n.readCurve, !curve.isEmpty {
                 s += "  node \(n.id) by working set (GB/s one core / all cores): "
-                    + curve.map { "\(size($0.workingSetBytes)) \(String(format: "%.1f/%.1f", $0.oneCoreGBPerS.value, $0.allCoresGBPerS.value))" }.joined(separator: ", ") + "\n"
+                    + curve.map { "\(ByteCount($0.workingSetBytes).whole) \(String(format: "%.1f/%.1f", $0.oneCoreGBPerS.value, $0.allCoresGBPerS.value))" }.joined(separator: ", ") + "\n"
             }
         }
         if let caches = p.cpu.caches, !caches.isEmpty {
-            s += "Caches   " + caches.map { "L\($0.level) \(size(Int($0.bytes.value)))\($0.sharedByCPUs > 1 ? " shared by \($0.sharedByCPUs) CPUs" : "")" }.joined(separator: ", ") + "\n"
+            s += "Caches   " + caches.map { "L\($0.level) \(ByteCount(Int($0.bytes.value)).whole)\($0.sharedByCPUs > 1 ? " shared by \($0.sharedByCPUs) CPUs" : "")" }.joined(separator: ", ") + "\n"
         }
         if let x = p.numa.crossNodeReadGBPerS { s += "  across nodes: \(String(format: "%.2f", x.value)) GB/s\n" }
         for c in p.cpu.coreClasses where !c.kernels.isEmpty {
@@ -47,21 +47,13 @@ enum ProfileSummary {
             s += "\n"
             if let curve = d.readCurve, !curve.isEmpty {
                 s += "  by request size × in flight (GB/s, median): "
-                    + curve.map { "\(size($0.requestBytes))×\($0.inFlight) \(String(format: "%.2f", $0.gbPerS.value))" }.joined(separator: ", ") + "\n"
+                    + curve.map { "\(ByteCount($0.requestBytes).whole)×\($0.inFlight) \(String(format: "%.2f", $0.gbPerS.value))" }.joined(separator: ", ") + "\n"
             }
         }
         s += "GPU      " + (p.gpus.isEmpty ? "none" : p.gpus.map { "\($0.id) \($0.name)\($0.memoryBytes.isEstimate ? "" : ", " + gib($0.memoryBytes.value))" }.joined(separator: "; ")) + "\n"
         for note in r.notes { s += "Note     \(note)\n" }
         s += "Wrote    \(path) (\(String(format: "%.1f", r.seconds)) s)\n"
         return s
-    }
-
-    /// "16 KiB", "4 MiB", "1 GiB".
-    static func size(_ bytes: Int) -> String {
-        if bytes >= 1 << 30, bytes % (1 << 30) == 0 { return "\(bytes >> 30) GiB" }
-        if bytes >= 1 << 20, bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
-        if bytes >= 1 << 10, bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
-        return "\(bytes) B"
     }
 
     private static func gb(_ bytesPerSecond: Double) -> String { String(format: "%.2f", bytesPerSecond / 1e9) }
