@@ -8,6 +8,8 @@
 #include <cpuid.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 
 // ---- ISA detection ----
 
@@ -59,13 +61,19 @@ int edge_amx_status(void) {
     return EDGE_AMX_USABLE;
 }
 
-// The ISA the entry points use. -1 until first use; then set by detection or edge_isa_force.
+// The ISA the entry points use. -1 until first use; then set by detection (capped by the
+// EDGERT_ISA environment variable: "scalar", "avx2" or "avx512", never above what the CPU has) or
+// by edge_isa_force. The cap is for comparing kernels' arithmetic on one host (the suite's
+// perplexity bounds were set that way) and for ruling a kernel out when hunting a wrong result.
 static _Atomic int edge_isa_selected = -1;
 
 int edge_isa_current(void) {
     int isa = atomic_load_explicit(&edge_isa_selected, memory_order_relaxed);
     if (isa < 0) {
         isa = edge_isa_detect();  // idempotent, so a race between first callers is harmless
+        const char *cap = getenv("EDGERT_ISA");
+        if (cap && strcmp(cap, "scalar") == 0) isa = EDGE_ISA_SCALAR;
+        else if (cap && strcmp(cap, "avx2") == 0 && isa > EDGE_ISA_AVX2) isa = EDGE_ISA_AVX2;
         atomic_store_explicit(&edge_isa_selected, isa, memory_order_relaxed);
     }
     return isa;
@@ -93,12 +101,14 @@ EDGE_REF_QUANT(Q8_0) EDGE_REF_QUANT(Q8_1) EDGE_REF_QUANT(Q8_K)
 EDGE_REF_DOT(F32) EDGE_REF_DOT(F16) EDGE_REF_DOT(BF16)
 EDGE_REF_DOT(Q4_0) EDGE_REF_DOT(Q4_1) EDGE_REF_DOT(Q5_0) EDGE_REF_DOT(Q5_1) EDGE_REF_DOT(Q8_0)
 EDGE_REF_DOT(Q4_K) EDGE_REF_DOT(Q5_K) EDGE_REF_DOT(Q6_K)
+EDGE_REF_DOT(Q2_K) EDGE_REF_DOT(Q3_K) EDGE_REF_DOT(IQ4_NL) EDGE_REF_DOT(IQ4_XS)
 
 static void edge_ref_register(edge_kernel_table *t) {
 #define Q(T) t->quantize[EDGE_TYPE_##T] = ref_quantize_##T;
 #define D(T) t->vec_dot[EDGE_TYPE_##T] = ref_vec_dot_##T;
     Q(F32) Q(F16) Q(BF16) Q(Q8_0) Q(Q8_1) Q(Q8_K)
     D(F32) D(F16) D(BF16) D(Q4_0) D(Q4_1) D(Q5_0) D(Q5_1) D(Q8_0) D(Q4_K) D(Q5_K) D(Q6_K)
+    D(Q2_K) D(Q3_K) D(IQ4_NL) D(IQ4_XS)
 #undef Q
 #undef D
 }

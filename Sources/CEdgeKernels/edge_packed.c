@@ -11,13 +11,21 @@ _Static_assert(sizeof(edge_x16_q4_0) == 16 * sizeof(edge_block_q4_0), "x16 Q4_0 
 _Static_assert(sizeof(edge_x16_q4_1) == 16 * sizeof(edge_block_q4_1), "x16 Q4_1 record is 16 blocks");
 _Static_assert(sizeof(edge_x16_q5_0) == 16 * sizeof(edge_block_q5_0), "x16 Q5_0 record is 16 blocks");
 _Static_assert(sizeof(edge_x16_q4_K) == 16 * sizeof(edge_block_q4_K), "x16 Q4_K record is 16 blocks");
+_Static_assert(sizeof(edge_x16_q5_1) == 16 * sizeof(edge_block_q5_1), "x16 Q5_1 record is 16 blocks");
+_Static_assert(sizeof(edge_x16_q5_K) == 16 * sizeof(edge_block_q5_K), "x16 Q5_K record is 16 blocks");
+_Static_assert(sizeof(edge_x16_q6_K) == 16 * sizeof(edge_block_q6_K), "x16 Q6_K record is 16 blocks");
+_Static_assert(sizeof(edge_x16_iq4_nl) == 16 * sizeof(edge_block_iq4_nl), "x16 IQ4_NL record is 16 blocks");
+_Static_assert(sizeof(edge_x16_iq4_xs) == 16 * sizeof(edge_block_iq4_xs), "x16 IQ4_XS record is 16 blocks");
+_Static_assert(sizeof(edge_x16_q2_K) == 16 * sizeof(edge_block_q2_K), "x16 Q2_K record is 16 blocks");
+_Static_assert(sizeof(edge_x16_q3_K) == 16 * sizeof(edge_block_q3_K), "x16 Q3_K record is 16 blocks");
 
 int edge_packed_supported(int t) {
     return t == EDGE_TYPE_Q8_0 || t == EDGE_TYPE_Q4_0 || t == EDGE_TYPE_Q4_1 || t == EDGE_TYPE_Q5_0 ||
-           t == EDGE_TYPE_Q4_K;
+           t == EDGE_TYPE_Q5_1 || t == EDGE_TYPE_Q4_K || t == EDGE_TYPE_Q5_K || t == EDGE_TYPE_Q6_K ||
+           t == EDGE_TYPE_Q2_K || t == EDGE_TYPE_Q3_K || t == EDGE_TYPE_IQ4_NL || t == EDGE_TYPE_IQ4_XS;
 }
 
-int edge_packed_used(int t) { return edge_packed_supported(t) && t != EDGE_TYPE_Q5_0; }
+int edge_packed_used(int t) { return edge_packed_supported(t); }
 
 size_t edge_packed_record_bytes(int t) {
     switch (t) {
@@ -25,16 +33,24 @@ size_t edge_packed_record_bytes(int t) {
     case EDGE_TYPE_Q4_0: return sizeof(edge_x16_q4_0);
     case EDGE_TYPE_Q4_1: return sizeof(edge_x16_q4_1);
     case EDGE_TYPE_Q5_0: return sizeof(edge_x16_q5_0);
+    case EDGE_TYPE_Q5_1: return sizeof(edge_x16_q5_1);
     case EDGE_TYPE_Q4_K: return sizeof(edge_x16_q4_K);
+    case EDGE_TYPE_Q5_K: return sizeof(edge_x16_q5_K);
+    case EDGE_TYPE_Q6_K: return sizeof(edge_x16_q6_K);
+    case EDGE_TYPE_Q2_K: return sizeof(edge_x16_q2_K);
+    case EDGE_TYPE_Q3_K: return sizeof(edge_x16_q3_K);
+    case EDGE_TYPE_IQ4_NL: return sizeof(edge_x16_iq4_nl);
+    case EDGE_TYPE_IQ4_XS: return sizeof(edge_x16_iq4_xs);
     default: return 0;
     }
 }
 
-// Block columns per row: n / 32, or n / 256 for Q4_K.
-static int64_t x16_cols(int t, int64_t n) { return n / (t == EDGE_TYPE_Q4_K ? EDGE_QK_K : EDGE_QK); }
+// Block columns per row: n / 32, or n / 256 for the K-quants.
+static int64_t x16_cols(int t, int64_t n) { return n / edge_type_block_elems(t); }
 
 static int x16_shape_ok(int t, int64_t n, int64_t rows) {
-    const int64_t be = t == EDGE_TYPE_Q4_K ? EDGE_QK_K : EDGE_QK;
+    if (!edge_packed_supported(t)) return 0;
+    const int64_t be = edge_type_block_elems(t);
     return edge_packed_supported(t) && n > 0 && n % be == 0 && rows >= 0 && rows % EDGE_PACK_ROWS == 0;
 }
 
@@ -88,6 +104,120 @@ static void x16_lane(int t, void *rec, int r, void *blk, int dir) {
             for (int i = 0; i < 4; i++) {
                 if (dir) x->qs[k][4 * r + i] = b->qs[4 * k + i];
                 else b->qs[4 * k + i] = x->qs[k][4 * r + i];
+            }
+        break;
+    }
+    case EDGE_TYPE_Q5_1: {
+        edge_x16_q5_1 *x = rec;
+        edge_block_q5_1 *b = blk;
+        if (dir) { x->d[r] = b->d; x->m[r] = b->m; memcpy(&x->qh[r], b->qh, 4); }
+        else { b->d = x->d[r]; b->m = x->m[r]; memcpy(b->qh, &x->qh[r], 4); }
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < 4; i++) {
+                if (dir) x->qs[k][4 * r + i] = b->qs[4 * k + i];
+                else b->qs[4 * k + i] = x->qs[k][4 * r + i];
+            }
+        break;
+    }
+    case EDGE_TYPE_Q5_K: {
+        edge_x16_q5_K *x = rec;
+        edge_block_q5_K *b = blk;
+        if (dir) {
+            x->d[r] = b->d, x->dmin[r] = b->dmin;
+            for (int i = 0; i < EDGE_K_SCALE_SIZE; i++) x->scales[i][r] = b->scales[i];
+        } else {
+            b->d = x->d[r], b->dmin = x->dmin[r];
+            for (int i = 0; i < EDGE_K_SCALE_SIZE; i++) b->scales[i] = x->scales[i][r];
+        }
+        for (int k = 0; k < 8; k++)
+            for (int i = 0; i < 4; i++) {
+                if (dir) x->qh[k][4 * r + i] = b->qh[4 * k + i];
+                else b->qh[4 * k + i] = x->qh[k][4 * r + i];
+            }
+        for (int c = 0; c < 4; c++)
+            for (int k = 0; k < 8; k++)
+                for (int i = 0; i < 4; i++) {
+                    if (dir) x->qs[c][k][4 * r + i] = b->qs[32 * c + 4 * k + i];
+                    else b->qs[32 * c + 4 * k + i] = x->qs[c][k][4 * r + i];
+                }
+        break;
+    }
+    case EDGE_TYPE_Q6_K: {
+        edge_x16_q6_K *x = rec;
+        edge_block_q6_K *b = blk;
+        if (dir) x->d[r] = b->d; else b->d = x->d[r];
+        for (int j = 0; j < 16; j++) {
+            if (dir) x->scales[j][r] = b->scales[j]; else b->scales[j] = x->scales[j][r];
+        }
+        for (int h = 0; h < 2; h++)
+            for (int i = 0; i < 4; i++) {
+                for (int k = 0; k < 16; k++) {
+                    if (dir) x->ql[h][k][4 * r + i] = b->ql[64 * h + 4 * k + i];
+                    else b->ql[64 * h + 4 * k + i] = x->ql[h][k][4 * r + i];
+                }
+                for (int k = 0; k < 8; k++) {
+                    if (dir) x->qh[h][k][4 * r + i] = b->qh[32 * h + 4 * k + i];
+                    else b->qh[32 * h + 4 * k + i] = x->qh[h][k][4 * r + i];
+                }
+            }
+        break;
+    }
+    case EDGE_TYPE_IQ4_NL: {  // the Q4_0 record
+        edge_x16_iq4_nl *x = rec;
+        edge_block_iq4_nl *b = blk;
+        if (dir) x->d[r] = b->d; else b->d = x->d[r];
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < 4; i++) {
+                if (dir) x->qs[k][4 * r + i] = b->qs[4 * k + i];
+                else b->qs[4 * k + i] = x->qs[k][4 * r + i];
+            }
+        break;
+    }
+    case EDGE_TYPE_IQ4_XS: {
+        edge_x16_iq4_xs *x = rec;
+        edge_block_iq4_xs *b = blk;
+        if (dir) { x->d[r] = b->d; x->scales_h[r] = b->scales_h; } else { b->d = x->d[r]; b->scales_h = x->scales_h[r]; }
+        for (int i = 0; i < 4; i++) {
+            if (dir) x->scales_l[i][r] = b->scales_l[i]; else b->scales_l[i] = x->scales_l[i][r];
+        }
+        for (int j = 0; j < 8; j++)
+            for (int k = 0; k < 4; k++)
+                for (int i = 0; i < 4; i++) {
+                    if (dir) x->qs[j][k][4 * r + i] = b->qs[16 * j + 4 * k + i];
+                    else b->qs[16 * j + 4 * k + i] = x->qs[j][k][4 * r + i];
+                }
+        break;
+    }
+    case EDGE_TYPE_Q2_K: {
+        edge_x16_q2_K *x = rec;
+        edge_block_q2_K *b = blk;
+        if (dir) { x->d[r] = b->d; x->dmin[r] = b->dmin; } else { b->d = x->d[r]; b->dmin = x->dmin[r]; }
+        for (int j = 0; j < 16; j++) {
+            if (dir) x->scales[j][r] = b->scales[j]; else b->scales[j] = x->scales[j][r];
+        }
+        for (int h = 0; h < 2; h++)
+            for (int k = 0; k < 8; k++)
+                for (int i = 0; i < 4; i++) {
+                    if (dir) x->qs[h][k][4 * r + i] = b->qs[32 * h + 4 * k + i];
+                    else b->qs[32 * h + 4 * k + i] = x->qs[h][k][4 * r + i];
+                }
+        break;
+    }
+    case EDGE_TYPE_Q3_K: {
+        edge_x16_q3_K *x = rec;
+        edge_block_q3_K *b = blk;
+        if (dir) x->d[r] = b->d; else b->d = x->d[r];
+        for (int j = 0; j < 12; j++) {
+            if (dir) x->scales[j][r] = b->scales[j]; else b->scales[j] = x->scales[j][r];
+        }
+        for (int k = 0; k < 8; k++)
+            for (int i = 0; i < 4; i++) {
+                if (dir) x->hmask[k][4 * r + i] = b->hmask[4 * k + i];
+                else b->hmask[4 * k + i] = x->hmask[k][4 * r + i];
+                for (int h = 0; h < 2; h++) {
+                    if (dir) x->qs[h][k][4 * r + i] = b->qs[32 * h + 4 * k + i];
+                    else b->qs[32 * h + 4 * k + i] = x->qs[h][k][4 * r + i];
+                }
             }
         break;
     }
@@ -170,6 +300,74 @@ int edge_pack_rows(int t, int64_t n, const void *W, size_t w_row_bytes, int64_t 
                     x->d[r] = bl->d;
                     x->qh[r] = x16_ld32(bl->qh);
                     x16_put_q4(x->qs, r, bl->qs);
+                    break;
+                }
+                case EDGE_TYPE_Q5_1: {
+                    edge_x16_q5_1 *x = (edge_x16_q5_1 *)out;
+                    const edge_block_q5_1 *bl = (const edge_block_q5_1 *)src;
+                    x->d[r] = bl->d;
+                    x->m[r] = bl->m;
+                    x->qh[r] = x16_ld32(bl->qh);
+                    x16_put_q4(x->qs, r, bl->qs);
+                    break;
+                }
+                case EDGE_TYPE_Q5_K: {
+                    edge_x16_q5_K *x = (edge_x16_q5_K *)out;
+                    const edge_block_q5_K *bl = (const edge_block_q5_K *)src;
+                    x->d[r] = bl->d;
+                    x->dmin[r] = bl->dmin;
+                    for (int i = 0; i < EDGE_K_SCALE_SIZE; i++) x->scales[i][r] = bl->scales[i];
+                    for (int k = 0; k < 8; k++) x16_st32(&x->qh[k][4 * r], x16_ld32(bl->qh + 4 * k));
+                    for (int c = 0; c < 4; c++)
+                        for (int k = 0; k < 8; k++) x16_st32(&x->qs[c][k][4 * r], x16_ld32(bl->qs + 32 * c + 4 * k));
+                    break;
+                }
+                case EDGE_TYPE_Q6_K: {
+                    edge_x16_q6_K *x = (edge_x16_q6_K *)out;
+                    const edge_block_q6_K *bl = (const edge_block_q6_K *)src;
+                    x->d[r] = bl->d;
+                    for (int j = 0; j < 16; j++) x->scales[j][r] = bl->scales[j];
+                    for (int h = 0; h < 2; h++) {
+                        for (int k = 0; k < 16; k++) x16_st32(&x->ql[h][k][4 * r], x16_ld32(bl->ql + 64 * h + 4 * k));
+                        for (int k = 0; k < 8; k++) x16_st32(&x->qh[h][k][4 * r], x16_ld32(bl->qh + 32 * h + 4 * k));
+                    }
+                    break;
+                }
+                case EDGE_TYPE_IQ4_NL: {
+                    edge_x16_iq4_nl *x = (edge_x16_iq4_nl *)out;
+                    const edge_block_iq4_nl *bl = (const edge_block_iq4_nl *)src;
+                    x->d[r] = bl->d;
+                    x16_put_q4(x->qs, r, bl->qs);
+                    break;
+                }
+                case EDGE_TYPE_IQ4_XS: {
+                    edge_x16_iq4_xs *x = (edge_x16_iq4_xs *)out;
+                    const edge_block_iq4_xs *bl = (const edge_block_iq4_xs *)src;
+                    x->d[r] = bl->d;
+                    x->scales_h[r] = bl->scales_h;
+                    for (int i = 0; i < 4; i++) x->scales_l[i][r] = bl->scales_l[i];
+                    for (int j = 0; j < 8; j++) x16_put_q4(x->qs[j], r, bl->qs + 16 * j);
+                    break;
+                }
+                case EDGE_TYPE_Q2_K: {
+                    edge_x16_q2_K *x = (edge_x16_q2_K *)out;
+                    const edge_block_q2_K *bl = (const edge_block_q2_K *)src;
+                    x->d[r] = bl->d;
+                    x->dmin[r] = bl->dmin;
+                    for (int j = 0; j < 16; j++) x->scales[j][r] = bl->scales[j];
+                    for (int h = 0; h < 2; h++)
+                        for (int k = 0; k < 8; k++) x16_st32(&x->qs[h][k][4 * r], x16_ld32(bl->qs + 32 * h + 4 * k));
+                    break;
+                }
+                case EDGE_TYPE_Q3_K: {
+                    edge_x16_q3_K *x = (edge_x16_q3_K *)out;
+                    const edge_block_q3_K *bl = (const edge_block_q3_K *)src;
+                    x->d[r] = bl->d;
+                    for (int j = 0; j < 12; j++) x->scales[j][r] = bl->scales[j];
+                    for (int k = 0; k < 8; k++) {
+                        x16_st32(&x->hmask[k][4 * r], x16_ld32(bl->hmask + 4 * k));
+                        for (int h = 0; h < 2; h++) x16_st32(&x->qs[h][k][4 * r], x16_ld32(bl->qs + 32 * h + 4 * k));
+                    }
                     break;
                 }
                 default: {  // Q4_K

@@ -163,6 +163,75 @@ static void dequant_q6_K(const edge_block_q6_K *x, float *y, int64_t nb) {
     }
 }
 
+// The 2-bit quant (0..3) of element e of a Q2_K / Q3_K super-block (see edge_quant.h) and its
+// sub-block of 16.
+static inline int k2_quant(const uint8_t *qs, int e) {
+    const int h = e / 128, k = (e % 128) / 32, l = e % 32;
+    return (qs[32 * h + l] >> (2 * k)) & 3;
+}
+// Q3_K: the signed 3-bit quant (-4..3) of element e: the 2 low bits less 4 when its hmask bit is 0.
+static inline int q3_value(const edge_block_q3_K *b, int e) {
+    const int h = e / 128, k = (e % 128) / 32, l = e % 32;
+    return k2_quant(b->qs, e) - (((b->hmask[l] >> (4 * h + k)) & 1) ? 0 : 4);
+}
+// Q3_K: the 6-bit scale of sub-block j (0..15), less 32.
+static inline int q3_scale(const uint8_t *sc, int j) {
+    const int lo = j < 8 ? (sc[j] & 0x0f) : (sc[j - 8] >> 4);
+    const int hi = (sc[8 + j % 4] >> (2 * (j / 4))) & 3;
+    return (lo | (hi << 4)) - 32;
+}
+// IQ4_XS: the 6-bit scale of sub-block j (0..7), less 32.
+static inline int iq4xs_scale(const edge_block_iq4_xs *b, int j) {
+    return (((b->scales_l[j / 2] >> (4 * (j % 2))) & 0x0f) | (((b->scales_h >> (2 * j)) & 3) << 4)) - 32;
+}
+
+// w = (d * (sc & 15)) * q - (dmin * (sc >> 4))
+static void dequant_q2_K(const edge_block_q2_K *x, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += EDGE_QK_K) {
+        const float d = F16(x[i].d), dmin = F16(x[i].dmin);
+        for (int e = 0; e < EDGE_QK_K; e++) {
+            const int j = e / 16;  // sub-block 8h + 2k + l/16 of element 128h + 32k + l
+            const float dl = d * (float)(x[i].scales[j] & 0x0f), ml = dmin * (float)(x[i].scales[j] >> 4);
+            y[e] = dl * (float)k2_quant(x[i].qs, e) - ml;
+        }
+    }
+}
+
+// w = (d * (s - 32)) * q
+static void dequant_q3_K(const edge_block_q3_K *x, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += EDGE_QK_K) {
+        const float d = F16(x[i].d);
+        for (int e = 0; e < EDGE_QK_K; e++) {
+            const int j = e / 16;  // sub-block 8h + 2k + l/16 of element 128h + 32k + l
+            y[e] = (d * (float)q3_scale(x[i].scales, j)) * (float)q3_value(&x[i], e);
+        }
+    }
+}
+
+static void dequant_iq4_nl(const edge_block_iq4_nl *x, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += EDGE_QK) {
+        const float d = F16(x[i].d);
+        for (int j = 0; j < EDGE_QK / 2; j++) {
+            y[j] = d * (float)edge_iq4_values[x[i].qs[j] & 0x0f];
+            y[j + EDGE_QK / 2] = d * (float)edge_iq4_values[x[i].qs[j] >> 4];
+        }
+    }
+}
+
+static void dequant_iq4_xs(const edge_block_iq4_xs *x, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = F16(x[i].d);
+        for (int j = 0; j < 8; j++, y += 32) {
+            const float dl = d * (float)iq4xs_scale(&x[i], j);
+            const uint8_t *q = x[i].qs + 16 * j;
+            for (int l = 0; l < 16; l++) {
+                y[l] = dl * (float)edge_iq4_values[q[l] & 0x0f];
+                y[l + 16] = dl * (float)edge_iq4_values[q[l] >> 4];
+            }
+        }
+    }
+}
+
 static void dequant_q8_K(const edge_block_q8_K *x, float *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, y += EDGE_QK_K) {
         for (int j = 0; j < EDGE_QK_K; j++) y[j] = x[i].d * (float)x[i].qs[j];
@@ -196,6 +265,10 @@ int edge_dequantize_row_ref(int type, const void *src, float *dst, int64_t n) {
     case EDGE_TYPE_Q5_K: dequant_q5_K(src, dst, nb); return 0;
     case EDGE_TYPE_Q6_K: dequant_q6_K(src, dst, nb); return 0;
     case EDGE_TYPE_Q8_K: dequant_q8_K(src, dst, nb); return 0;
+    case EDGE_TYPE_Q2_K: dequant_q2_K(src, dst, nb); return 0;
+    case EDGE_TYPE_Q3_K: dequant_q3_K(src, dst, nb); return 0;
+    case EDGE_TYPE_IQ4_NL: dequant_iq4_nl(src, dst, nb); return 0;
+    case EDGE_TYPE_IQ4_XS: dequant_iq4_xs(src, dst, nb); return 0;
     default: return -1;
     }
 }
@@ -425,6 +498,77 @@ static float dot_q6_K(const edge_block_q6_K *x, const edge_block_q8_K *y, int64_
     return sumf;
 }
 
+// Per super-block: d dy sum_j (sc_j & 15) sum_16 q qy - dmin dy sum_j (sc_j >> 4) bsums[j].
+// Integer bound: 16 * 15 * 16 * 3 * 127 < 2^21.
+static float dot_q2_K(const edge_block_q2_K *x, const edge_block_q8_K *y, int64_t nb) {
+    float sumf = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        int sumi = 0, summ = 0;
+        for (int j = 0; j < 16; j++) {
+            int s = 0;
+            for (int l = 0; l < 16; l++) {
+                const int e = 16 * j + l;
+                s += k2_quant(x[i].qs, e) * y[i].qs[e];
+            }
+            sumi += (x[i].scales[j] & 0x0f) * s;
+            summ += (x[i].scales[j] >> 4) * y[i].bsums[j];
+        }
+        sumf += (F16(x[i].d) * y[i].d) * (float)sumi - (F16(x[i].dmin) * y[i].d) * (float)summ;
+    }
+    return sumf;
+}
+
+// Per super-block: d dy sum_j (s_j - 32) sum_16 q qy. Integer bound: 16 * 32 * 16 * 4 * 127 < 2^22.
+static float dot_q3_K(const edge_block_q3_K *x, const edge_block_q8_K *y, int64_t nb) {
+    float sumf = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        int sumi = 0;
+        for (int j = 0; j < 16; j++) {
+            int s = 0;
+            for (int l = 0; l < 16; l++) {
+                const int e = 16 * j + l;
+                s += q3_value(&x[i], e) * y[i].qs[e];
+            }
+            sumi += q3_scale(x[i].scales, j) * s;
+        }
+        sumf += (F16(x[i].d) * y[i].d) * (float)sumi;
+    }
+    return sumf;
+}
+
+static float dot_iq4_nl(const edge_block_iq4_nl *x, const edge_block_q8_0 *y, int64_t nb) {
+    float sumf = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        int sumi = 0;
+        for (int j = 0; j < EDGE_QK / 2; j++) {
+            sumi += edge_iq4_values[x[i].qs[j] & 0x0f] * y[i].qs[j];
+            sumi += edge_iq4_values[x[i].qs[j] >> 4] * y[i].qs[j + EDGE_QK / 2];
+        }
+        sumf += (F16(x[i].d) * F16(y[i].d)) * (float)sumi;
+    }
+    return sumf;
+}
+
+// Per super-block: d dy sum_j (ls_j - 32) sum_32 kvalues[q] qy. Integer bound: 8 * 32 * 32 * 127 * 127 < 2^28.
+static float dot_iq4_xs(const edge_block_iq4_xs *x, const edge_block_q8_K *y, int64_t nb) {
+    float sumf = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        int sumi = 0;
+        for (int j = 0; j < 8; j++) {
+            const uint8_t *q = x[i].qs + 16 * j;
+            const int8_t *a = y[i].qs + 32 * j;
+            int s = 0;
+            for (int l = 0; l < 16; l++) {
+                s += edge_iq4_values[q[l] & 0x0f] * a[l];
+                s += edge_iq4_values[q[l] >> 4] * a[l + 16];
+            }
+            sumi += iq4xs_scale(&x[i], j) * s;
+        }
+        sumf += (F16(x[i].d) * y[i].d) * (float)sumi;
+    }
+    return sumf;
+}
+
 float edge_vec_dot_ref(int weight_type, int64_t n, const void *w, const void *a) {
     const int64_t be = edge_type_block_elems(weight_type);
     if (be == 0 || n <= 0) return 0.0f;
@@ -458,6 +602,10 @@ float edge_vec_dot_ref(int weight_type, int64_t n, const void *w, const void *a)
     case EDGE_TYPE_Q4_K: return dot_q4_K(w, a, nb);
     case EDGE_TYPE_Q5_K: return dot_q5_K(w, a, nb);
     case EDGE_TYPE_Q6_K: return dot_q6_K(w, a, nb);
+    case EDGE_TYPE_Q2_K: return dot_q2_K(w, a, nb);
+    case EDGE_TYPE_Q3_K: return dot_q3_K(w, a, nb);
+    case EDGE_TYPE_IQ4_NL: return dot_iq4_nl(w, a, nb);
+    case EDGE_TYPE_IQ4_XS: return dot_iq4_xs(w, a, nb);
     default: return 0.0f;
     }
 }

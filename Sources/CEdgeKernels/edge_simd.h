@@ -33,6 +33,25 @@ typedef struct { edge_f16 d[16]; uint32_t qh[16]; uint8_t qs[4][64]; } edge_x16_
 typedef struct {
     edge_f16 d[16]; edge_f16 dmin[16]; uint8_t scales[12][16]; uint8_t qs[4][8][64];
 } edge_x16_q4_K;                                                                      // 2304 B
+typedef struct {
+    edge_f16 d[16]; edge_f16 m[16]; uint32_t qh[16]; uint8_t qs[4][64];
+} edge_x16_q5_1;                                                                      // 384 B
+typedef struct {
+    edge_f16 d[16]; edge_f16 dmin[16]; uint8_t scales[12][16]; uint8_t qh[8][64]; uint8_t qs[4][8][64];
+} edge_x16_q5_K;                                                                      // 2816 B
+typedef struct {
+    edge_f16 d[16]; int8_t scales[16][16]; uint8_t qh[2][8][64]; uint8_t ql[2][16][64];
+} edge_x16_q6_K;                                                                      // 3360 B
+typedef struct { edge_f16 d[16]; uint8_t qs[4][64]; } edge_x16_iq4_nl;               // 288 B
+typedef struct {
+    edge_f16 d[16]; uint16_t scales_h[16]; uint8_t scales_l[4][16]; uint8_t qs[8][4][64];
+} edge_x16_iq4_xs;                                                                    // 2176 B
+typedef struct {
+    edge_f16 d[16]; edge_f16 dmin[16]; uint8_t scales[16][16]; uint8_t qs[2][8][64];
+} edge_x16_q2_K;                                                                      // 1344 B
+typedef struct {
+    edge_f16 d[16]; uint8_t scales[12][16]; uint8_t hmask[8][64]; uint8_t qs[2][8][64];
+} edge_x16_q3_K;                                                                      // 1760 B
 
 typedef struct {
     edge_packed_matmul_fn packed[EDGE_TYPE_SLOTS]; // indexed by weight type; NULL: scalar reference

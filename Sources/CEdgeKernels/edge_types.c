@@ -13,12 +13,19 @@ _Static_assert(sizeof(edge_block_q4_K) == 144, "q4_K layout");
 _Static_assert(sizeof(edge_block_q5_K) == 176, "q5_K layout");
 _Static_assert(sizeof(edge_block_q6_K) == 210, "q6_K layout");
 _Static_assert(sizeof(edge_block_q8_K) == 292, "q8_K layout");
+_Static_assert(sizeof(edge_block_q2_K) == 84, "q2_K layout");
+_Static_assert(sizeof(edge_block_q3_K) == 110, "q3_K layout");
+_Static_assert(sizeof(edge_block_iq4_nl) == 18, "iq4_nl layout");
+_Static_assert(sizeof(edge_block_iq4_xs) == 136, "iq4_xs layout");
+
+const int8_t edge_iq4_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
 int edge_type_supported(int type) {
     switch (type) {
     case EDGE_TYPE_F32: case EDGE_TYPE_F16: case EDGE_TYPE_BF16:
     case EDGE_TYPE_Q4_0: case EDGE_TYPE_Q4_1: case EDGE_TYPE_Q5_0: case EDGE_TYPE_Q5_1:
     case EDGE_TYPE_Q8_0: case EDGE_TYPE_Q4_K: case EDGE_TYPE_Q5_K: case EDGE_TYPE_Q6_K:
+    case EDGE_TYPE_Q2_K: case EDGE_TYPE_Q3_K: case EDGE_TYPE_IQ4_NL: case EDGE_TYPE_IQ4_XS:
         return 1;
     default:
         return 0;
@@ -29,8 +36,9 @@ int64_t edge_type_block_elems(int type) {
     switch (type) {
     case EDGE_TYPE_F32: case EDGE_TYPE_F16: case EDGE_TYPE_BF16: return 1;
     case EDGE_TYPE_Q4_0: case EDGE_TYPE_Q4_1: case EDGE_TYPE_Q5_0: case EDGE_TYPE_Q5_1:
-    case EDGE_TYPE_Q8_0: case EDGE_TYPE_Q8_1: return EDGE_QK;
-    case EDGE_TYPE_Q4_K: case EDGE_TYPE_Q5_K: case EDGE_TYPE_Q6_K: case EDGE_TYPE_Q8_K: return EDGE_QK_K;
+    case EDGE_TYPE_Q8_0: case EDGE_TYPE_Q8_1: case EDGE_TYPE_IQ4_NL: return EDGE_QK;
+    case EDGE_TYPE_Q4_K: case EDGE_TYPE_Q5_K: case EDGE_TYPE_Q6_K: case EDGE_TYPE_Q8_K:
+    case EDGE_TYPE_Q2_K: case EDGE_TYPE_Q3_K: case EDGE_TYPE_IQ4_XS: return EDGE_QK_K;
     default: return 0;
     }
 }
@@ -49,6 +57,10 @@ int64_t edge_type_block_bytes(int type) {
     case EDGE_TYPE_Q5_K: return sizeof(edge_block_q5_K);
     case EDGE_TYPE_Q6_K: return sizeof(edge_block_q6_K);
     case EDGE_TYPE_Q8_K: return sizeof(edge_block_q8_K);
+    case EDGE_TYPE_Q2_K: return sizeof(edge_block_q2_K);
+    case EDGE_TYPE_Q3_K: return sizeof(edge_block_q3_K);
+    case EDGE_TYPE_IQ4_NL: return sizeof(edge_block_iq4_nl);
+    case EDGE_TYPE_IQ4_XS: return sizeof(edge_block_iq4_xs);
     default: return 0;
     }
 }
@@ -58,9 +70,10 @@ int edge_vec_dot_type(int weight_type) {
     case EDGE_TYPE_F32: return EDGE_TYPE_F32;
     case EDGE_TYPE_F16: return EDGE_TYPE_F16;
     case EDGE_TYPE_BF16: return EDGE_TYPE_BF16;
-    case EDGE_TYPE_Q4_0: case EDGE_TYPE_Q5_0: case EDGE_TYPE_Q8_0: return EDGE_TYPE_Q8_0;
+    case EDGE_TYPE_Q4_0: case EDGE_TYPE_Q5_0: case EDGE_TYPE_Q8_0: case EDGE_TYPE_IQ4_NL: return EDGE_TYPE_Q8_0;
     case EDGE_TYPE_Q4_1: case EDGE_TYPE_Q5_1: return EDGE_TYPE_Q8_1;
-    case EDGE_TYPE_Q4_K: case EDGE_TYPE_Q5_K: case EDGE_TYPE_Q6_K: return EDGE_TYPE_Q8_K;
+    case EDGE_TYPE_Q4_K: case EDGE_TYPE_Q5_K: case EDGE_TYPE_Q6_K:
+    case EDGE_TYPE_Q2_K: case EDGE_TYPE_Q3_K: case EDGE_TYPE_IQ4_XS: return EDGE_TYPE_Q8_K;
     default: return -1;
     }
 }

@@ -40,6 +40,14 @@ XP_K xp_vi xp_srl32(xp_vi a, int n) { return _mm512_srli_epi32(a, n); }
 XP_K xp_vi xp_sll32(xp_vi a, int n) { return _mm512_slli_epi32(a, n); }
 XP_K xp_vi xp_ld_u32(const uint32_t *p) { return _mm512_loadu_si512((const void *)p); }
 XP_K xp_vi xp_u8_i32(const uint8_t *p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p)); }
+XP_K xp_vi xp_i8_i32(const int8_t *p) { return _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)); }
+XP_K xp_vi xp_srl16(xp_vi a, int n) { return _mm512_srli_epi16(a, n); }
+XP_K xp_vi xp_u16_i32(const uint16_t *p) { return _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)); }
+XP_K xp_vi xp_sub(xp_vi a, xp_vi b) { return _mm512_sub_epi32(a, b); }
+// 16-entry byte table (the same 16 bytes in every 128-bit lane) looked up by each byte's low nibble.
+XP_K xp_vi xp_table16(const uint8_t t[16]) { return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)t)); }
+XP_K xp_vi xp_lookup(xp_vi table, xp_vi idx) { return _mm512_shuffle_epi8(table, idx); }
+XP_K xp_vi xp_sll16(xp_vi a, int n) { return _mm512_slli_epi16(a, n); }
 XP_K xp_vf xp_f16(const edge_f16 *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
 XP_K xp_vf xp_fset1(float v) { return _mm512_set1_ps(v); }
 XP_K xp_vf xp_fzero(void) { return _mm512_setzero_ps(); }
@@ -72,6 +80,13 @@ XP_K xp_vi xp_srl32(xp_vi a, int n) { return _mm256_srli_epi32(a, n); }
 XP_K xp_vi xp_sll32(xp_vi a, int n) { return _mm256_slli_epi32(a, n); }
 XP_K xp_vi xp_ld_u32(const uint32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
 XP_K xp_vi xp_u8_i32(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
+XP_K xp_vi xp_i8_i32(const int8_t *p) { return _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
+XP_K xp_vi xp_srl16(xp_vi a, int n) { return _mm256_srli_epi16(a, n); }
+XP_K xp_vi xp_u16_i32(const uint16_t *p) { return _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)); }
+XP_K xp_vi xp_sub(xp_vi a, xp_vi b) { return _mm256_sub_epi32(a, b); }
+XP_K xp_vi xp_table16(const uint8_t t[16]) { return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)t)); }
+XP_K xp_vi xp_lookup(xp_vi table, xp_vi idx) { return _mm256_shuffle_epi8(table, idx); }
+XP_K xp_vi xp_sll16(xp_vi a, int n) { return _mm256_slli_epi16(a, n); }
 XP_K xp_vf xp_f16(const edge_f16 *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 XP_K xp_vf xp_fset1(float v) { return _mm256_set1_ps(v); }
 XP_K xp_vf xp_fzero(void) { return _mm256_setzero_ps(); }
@@ -148,8 +163,9 @@ static inline void xp_group_q8_0(int64_t nb, const edge_x16_q8_0 *w, const edge_
     }
 }
 
-// ---- Q4_0 / Q4_1 / Q5_0 (q41: 0 Q4_0, 1 Q4_1, 2 Q5_0). The same record body: Q4_1 adds m * s and
-// has no correction; Q5_0 ORs each element's fifth bit into its nibble and corrects by -16 sum(a) ----
+// ---- Q4_0 / Q4_1 / Q5_0 / Q5_1: one record body. The Q5 types OR each element's fifth bit into
+// its nibble; Q4_1 and Q5_1 add m * s and need no correction; Q4_0 and Q5_0 are corrected by
+// -8 sum(a) and -16 sum(a) through corr ----
 
 // Bits 0..3 of each lane's x (x & 15 == x) -> bit 4 of bytes 0..3: x * 0x00204081 places bit i of
 // x at bits i, i + 7, i + 14, i + 21 without carries (the four copies of x do not overlap), so
@@ -158,14 +174,35 @@ XP_K xp_vi xp_spread4(xp_vi x) {
     return xp_sll32(xp_and(xp_mullo(x, xp_set1(0x00204081)), xp_set1(0x01010101)), 4);
 }
 
+// The IQ4 grid (edge_iq4_values) as VPDPBUSD takes it: value + 128, i.e. value XOR 0x80.
+static const uint8_t xp_iq4_grid[16] = {1, 24, 45, 63, 79, 93, 106, 118, 129, 141, 153, 166, 181, 197, 217, 241};
+
+// The parts of one legacy record.
+typedef struct { const edge_f16 *d, *m; const uint32_t *qh; const uint8_t (*qs)[64]; } xp_legacy;
+
+XP_K xp_legacy xp_legacy_at(int type, const char *r) {
+    switch (type) {
+    case EDGE_TYPE_Q4_1: { const edge_x16_q4_1 *x = (const void *)r; return (xp_legacy){x->d, x->m, NULL, x->qs}; }
+    case EDGE_TYPE_Q5_0: { const edge_x16_q5_0 *x = (const void *)r; return (xp_legacy){x->d, NULL, x->qh, x->qs}; }
+    case EDGE_TYPE_Q5_1: { const edge_x16_q5_1 *x = (const void *)r; return (xp_legacy){x->d, x->m, x->qh, x->qs}; }
+    case EDGE_TYPE_IQ4_NL: { const edge_x16_iq4_nl *x = (const void *)r; return (xp_legacy){x->d, NULL, NULL, x->qs}; }
+    default: { const edge_x16_q4_0 *x = (const void *)r; return (xp_legacy){x->d, NULL, NULL, x->qs}; }
+    }
+}
+
 __attribute__((target(EDGE_X86_TARGET), always_inline))
-static inline void xp_group_q4(int q41, int64_t nb, const void *vw, const void *const a[XP_T],
-                               const int32_t *const corr[XP_T], int nt, float *Y, int64_t ys) {
-    const int q5 = q41 == 2;
-    if (q5) q41 = 0;
-    const size_t rec = q5 ? sizeof(edge_x16_q5_0) : q41 ? sizeof(edge_x16_q4_1) : sizeof(edge_x16_q4_0);
-    const size_t ab = q41 ? sizeof(edge_block_q8_1) : sizeof(edge_block_q8_0);
-    const size_t aq = q41 ? offsetof(edge_block_q8_1, qs) : offsetof(edge_block_q8_0, qs);
+static inline void xp_group_legacy(int type, int64_t nb, const void *vw, const void *const a[XP_T],
+                                   const int32_t *const corr[XP_T], int nt, float *Y, int64_t ys) {
+    const int has_m = type == EDGE_TYPE_Q4_1 || type == EDGE_TYPE_Q5_1;
+    const int has_h = type == EDGE_TYPE_Q5_0 || type == EDGE_TYPE_Q5_1;
+    // IQ4_NL: each nibble looks up its grid value, stored as Q8_0's quants are (value XOR 0x80),
+    // and is taken as Q8_0's are: with corr (AVX-512) or the sign trick (AVX2, no corr).
+    const int nl = type == EDGE_TYPE_IQ4_NL;
+    const int use_corr = !has_m && (!nl || XP_Q8_K != 0);
+    const xp_vi grid = nl ? xp_table16(xp_iq4_grid) : xp_set1(0);
+    const size_t rec = edge_packed_record_bytes(type);
+    const size_t ab = has_m ? sizeof(edge_block_q8_1) : sizeof(edge_block_q8_0);
+    const size_t aq = has_m ? offsetof(edge_block_q8_1, qs) : offsetof(edge_block_q8_0, qs);
     const xp_vi m4 = xp_set1(0x0f0f0f0f);
     for (int h = 0; h < XP_HALVES; h++) {
         const int lo = h * XP_LANES;
@@ -174,15 +211,25 @@ static inline void xp_group_q4(int q41, int64_t nb, const void *vw, const void *
         for (int64_t b = 0; b < nb; b++) {
             const char *r = (const char *)vw + (size_t)b * rec;
             xp_prefetch(r, rec, XP_PREFETCH_LEGACY);
-            const uint8_t(*qs)[64] = q5 ? ((const edge_x16_q5_0 *)r)->qs
-                                   : q41 ? ((const edge_x16_q4_1 *)r)->qs : ((const edge_x16_q4_0 *)r)->qs;
-            const xp_vi qh = q5 ? xp_ld_u32(((const edge_x16_q5_0 *)r)->qh + lo) : xp_set1(0);
+            const xp_legacy x = xp_legacy_at(type, r);
+            const xp_vi qh = has_h ? xp_ld_u32(x.qh + lo) : xp_set1(0);
             xp_vi s[XP_T];
-            for (int t = 0; t < XP_T; t++) s[t] = xp_set1(!q41 && t < nt ? corr[t][b] : 0);
+            for (int t = 0; t < XP_T; t++) s[t] = xp_set1(use_corr && t < nt ? corr[t][b] : 0);
             for (int k = 0; k < 4; k++) {
-                const xp_vi v = xp_ld(qs[k] + 4 * lo);
+                const xp_vi v = xp_ld(x.qs[k] + 4 * lo);
                 xp_vi l = xp_and(v, m4), hh = xp_and(xp_srl4(v), m4);
-                if (q5) {  // elements 4k + i take qh bit 4k + i, elements 16 + 4k + i bit 16 + 4k + i
+                if (nl) {
+                    l = xp_lookup(grid, l);
+                    hh = xp_lookup(grid, hh);
+                    for (int t = 0; t < XP_T; t++) {
+                        if (t >= nt) continue;
+                        const int8_t *q = (const int8_t *)((const char *)a[t] + (size_t)b * ab + aq);
+                        s[t] = xp_dot_q8(s[t], l, xp_set1(xp_u32(q + 4 * k)));
+                        s[t] = xp_dot_q8(s[t], hh, xp_set1(xp_u32(q + 16 + 4 * k)));
+                    }
+                    continue;
+                }
+                if (has_h) {  // elements 4k + i take qh bit 4k + i, elements 16 + 4k + i bit 16 + 4k + i
                     l = xp_or(l, xp_spread4(xp_and(xp_srl32(qh, 4 * k), xp_set1(15))));
                     hh = xp_or(hh, xp_spread4(xp_and(xp_srl32(qh, 16 + 4 * k), xp_set1(15))));
                 }
@@ -193,14 +240,13 @@ static inline void xp_group_q4(int q41, int64_t nb, const void *vw, const void *
                     s[t] = xp_dot(s[t], hh, xp_set1(xp_u32(q + 16 + 4 * k)));
                 }
             }
-            const edge_f16 *d = q5 ? ((const edge_x16_q5_0 *)r)->d : q41 ? ((const edge_x16_q4_1 *)r)->d : ((const edge_x16_q4_0 *)r)->d;
-            const xp_vf dw = xp_f16(d + lo);
+            const xp_vf dw = xp_f16(x.d + lo);
             for (int t = 0; t < XP_T; t++) {
                 if (t >= nt) continue;
-                if (q41) {
+                if (has_m) {
                     const edge_block_q8_1 *y = (const edge_block_q8_1 *)a[t] + b;
                     const xp_vf p = xp_fmul(xp_fmul(dw, xp_fset1(k_h2f(y->d))), xp_cvt(s[t]));
-                    const xp_vf ms = xp_fmul(xp_f16(((const edge_x16_q4_1 *)r)->m + lo), xp_fset1(k_h2f(y->s)));
+                    const xp_vf ms = xp_fmul(xp_f16(x.m + lo), xp_fset1(k_h2f(y->s)));
                     acc[t] = xp_fadd(acc[t], xp_fadd(p, ms));
                 } else {
                     const edge_block_q8_0 *y = (const edge_block_q8_0 *)a[t] + b;
@@ -236,27 +282,40 @@ XP_K void xp_scales_q4_K(const uint8_t q[12][16], uint8_t sc[8][16], uint8_t mn[
     }
 }
 
+// Q5_K (q5 = 1) is Q4_K plus a fifth bit per element: bit 2c (low nibbles of chunk c) or 2c + 1
+// (high nibbles) of the row's qh byte 4k + i, moved to bit 4 of the quant byte.
 __attribute__((target(EDGE_X86_TARGET), always_inline))
-static inline void xp_group_q4_K(int64_t nsb, const edge_x16_q4_K *w, const edge_block_q8_K *const a[XP_T],
-                          int nt, float *Y, int64_t ys) {
-    const xp_vi m4 = xp_set1(0x0f0f0f0f);
+static inline void xp_group_q45_K(int q5, int64_t nsb, const void *vw, const edge_block_q8_K *const a[XP_T],
+                                  int nt, float *Y, int64_t ys) {
+    const xp_vi m4 = xp_set1(0x0f0f0f0f), m1 = xp_set1(0x01010101);
+    const size_t rec = q5 ? sizeof(edge_x16_q5_K) : sizeof(edge_x16_q4_K);
     for (int h = 0; h < XP_HALVES; h++) {
         const int lo = h * XP_LANES;
         xp_vf acc[XP_T];
         for (int t = 0; t < XP_T; t++) acc[t] = xp_fzero();
         for (int64_t b = 0; b < nsb; b++) {
-            const edge_x16_q4_K *x = &w[b];
+            const char *r = (const char *)vw + (size_t)b * rec;
+            const edge_x16_q4_K *x4 = (const edge_x16_q4_K *)r;
+            const edge_x16_q5_K *x5 = (const edge_x16_q5_K *)r;
+            const edge_f16 *d = q5 ? x5->d : x4->d, *dmin = q5 ? x5->dmin : x4->dmin;
+            const uint8_t(*scales)[16] = q5 ? x5->scales : x4->scales;
+            const uint8_t(*qs)[8][64] = q5 ? x5->qs : x4->qs;
             uint8_t sc[8][16], mn[8][16];
-            xp_scales_q4_K(x->scales, sc, mn);
+            xp_scales_q4_K(scales, sc, mn);
             xp_vi sumi[XP_T], summ[XP_T];
             for (int t = 0; t < XP_T; t++) sumi[t] = summ[t] = xp_set1(0);
             for (int c = 0; c < 4; c++) {
-                xp_prefetch((const char *)x + c * sizeof(edge_x16_q4_K) / 4, sizeof(edge_x16_q4_K) / 4, XP_PREFETCH_Q4_K);
+                xp_prefetch(r + c * rec / 4, rec / 4, XP_PREFETCH_Q4_K);
                 xp_vi sl[XP_T], sh[XP_T];
                 for (int t = 0; t < XP_T; t++) sl[t] = sh[t] = xp_set1(0);
                 for (int k = 0; k < 8; k++) {
-                    const xp_vi v = xp_ld(x->qs[c][k] + 4 * lo);
-                    const xp_vi l = xp_and(v, m4), hh = xp_and(xp_srl4(v), m4);
+                    const xp_vi v = xp_ld(qs[c][k] + 4 * lo);
+                    xp_vi l = xp_and(v, m4), hh = xp_and(xp_srl4(v), m4);
+                    if (q5) {
+                        const xp_vi qh = xp_ld(x5->qh[k] + 4 * lo);
+                        l = xp_or(l, xp_sll16(xp_and(xp_srl16(qh, 2 * c), m1), 4));
+                        hh = xp_or(hh, xp_sll16(xp_and(xp_srl16(qh, 2 * c + 1), m1), 4));
+                    }
                     for (int t = 0; t < XP_T; t++) {
                         if (t >= nt) continue;
                         sl[t] = xp_dot(sl[t], l, xp_set1(xp_u32(a[t][b].qs + 64 * c + 4 * k)));
@@ -273,12 +332,175 @@ static inline void xp_group_q4_K(int64_t nsb, const edge_x16_q4_K *w, const edge
                                                      xp_mullo(mnh, xp_set1(bs[4 * c + 2] + bs[4 * c + 3]))));
                 }
             }
-            const xp_vf dw = xp_f16(x->d + lo), dm = xp_f16(x->dmin + lo);
+            const xp_vf dw = xp_f16(d + lo), dm = xp_f16(dmin + lo);
             for (int t = 0; t < XP_T; t++) {
                 if (t >= nt) continue;
                 const xp_vf dy = xp_fset1(a[t][b].d);
                 acc[t] = xp_fadd(acc[t], xp_fsub(xp_fmul(xp_fmul(dw, dy), xp_cvt(sumi[t])),
                                                  xp_fmul(xp_fmul(dm, dy), xp_cvt(summ[t]))));
+            }
+        }
+        for (int t = 0; t < nt; t++) xp_store(Y + t * ys + lo, acc[t]);
+    }
+}
+
+// ---- Q6_K ----
+// Per super-block and row: sumi = sum_j scales[j] * (sum_16 q qy - 32 bsums[j]), q the unsigned
+// 6-bit quant (0..63): the reference's sum_16 (q - 32) qy exactly, then (d dy) sumi.
+// Half h, ql vector k (row bytes 64h + 4k + i): low nibbles are elements 128h + 4k + i (sub-block
+// 8h + k/4), high nibbles elements 128h + 64 + 4k + i (sub-block 8h + 4 + k/4); their top two bits
+// are in qh vector k % 8 (row bytes 32h + 4(k % 8) + i) at bits 0-1 / 4-5 for k < 8, 2-3 / 6-7 after.
+__attribute__((target(EDGE_X86_TARGET), always_inline))
+static inline void xp_group_q6_K(int64_t nsb, const edge_x16_q6_K *w, const edge_block_q8_K *const a[XP_T],
+                                 int nt, float *Y, int64_t ys) {
+    const xp_vi m4 = xp_set1(0x0f0f0f0f), m3 = xp_set1(0x03030303);
+    for (int hv = 0; hv < XP_HALVES; hv++) {
+        const int lo = hv * XP_LANES;
+        xp_vf acc[XP_T];
+        for (int t = 0; t < XP_T; t++) acc[t] = xp_fzero();
+        for (int64_t b = 0; b < nsb; b++) {
+            const edge_x16_q6_K *x = &w[b];
+            xp_vi sumi[XP_T];
+            for (int t = 0; t < XP_T; t++) sumi[t] = xp_set1(0);
+            for (int h = 0; h < 2; h++) {
+                xp_prefetch(x->ql[h], sizeof x->ql[h], XP_PREFETCH_Q4_K);
+                for (int kq = 0; kq < 4; kq++) {
+                    const int j = 8 * h + kq;
+                    xp_vi sl[XP_T], sh[XP_T];
+                    for (int t = 0; t < XP_T; t++) {
+                        sl[t] = xp_set1(t < nt ? -32 * a[t][b].bsums[j] : 0);
+                        sh[t] = xp_set1(t < nt ? -32 * a[t][b].bsums[j + 4] : 0);
+                    }
+                    for (int k = 4 * kq; k < 4 * kq + 4; k++) {
+                        const xp_vi v = xp_ld(x->ql[h][k] + 4 * lo), qh = xp_ld(x->qh[h][k & 7] + 4 * lo);
+                        const int sh_lo = k < 8 ? 0 : 2;
+                        const xp_vi l = xp_or(xp_and(v, m4), xp_sll16(xp_and(xp_srl16(qh, sh_lo), m3), 4));
+                        const xp_vi hh = xp_or(xp_and(xp_srl4(v), m4), xp_sll16(xp_and(xp_srl16(qh, sh_lo + 4), m3), 4));
+                        for (int t = 0; t < XP_T; t++) {
+                            if (t >= nt) continue;
+                            sl[t] = xp_dot(sl[t], l, xp_set1(xp_u32(a[t][b].qs + 128 * h + 4 * k)));
+                            sh[t] = xp_dot(sh[t], hh, xp_set1(xp_u32(a[t][b].qs + 128 * h + 64 + 4 * k)));
+                        }
+                    }
+                    const xp_vi scl = xp_i8_i32(x->scales[j] + lo), sch = xp_i8_i32(x->scales[j + 4] + lo);
+                    for (int t = 0; t < XP_T; t++)
+                        if (t < nt) sumi[t] = xp_add(sumi[t], xp_add(xp_mullo(scl, sl[t]), xp_mullo(sch, sh[t])));
+                }
+            }
+            const xp_vf dw = xp_f16(x->d + lo);
+            for (int t = 0; t < XP_T; t++)
+                if (t < nt) acc[t] = xp_fadd(acc[t], xp_fmul(xp_fmul(dw, xp_fset1(a[t][b].d)), xp_cvt(sumi[t])));
+        }
+        for (int t = 0; t < nt; t++) xp_store(Y + t * ys + lo, acc[t]);
+    }
+}
+
+// ---- IQ4_XS ----
+// Per super-block and row: sumi = sum_j (ls_j - 32) * sum_32 kvalues[q] qy (exact), then (d dy) sumi.
+// Sub-block j's nibbles are qs[j][0..3]: low nibbles elements 32j + 4k + i, high 32j + 16 + 4k + i.
+__attribute__((target(EDGE_X86_TARGET), always_inline))
+static inline void xp_group_iq4_xs(int64_t nsb, const edge_x16_iq4_xs *w, const edge_block_q8_K *const a[XP_T],
+                                   int nt, float *Y, int64_t ys) {
+    const xp_vi m4 = xp_set1(0x0f0f0f0f), grid = xp_table16(xp_iq4_grid);
+    for (int hv = 0; hv < XP_HALVES; hv++) {
+        const int lo = hv * XP_LANES;
+        xp_vf acc[XP_T];
+        for (int t = 0; t < XP_T; t++) acc[t] = xp_fzero();
+        for (int64_t b = 0; b < nsb; b++) {
+            const edge_x16_iq4_xs *x = &w[b];
+            xp_prefetch(x, sizeof *x, XP_PREFETCH_Q4_K);
+            const xp_vi sh = xp_u16_i32(x->scales_h + lo);
+            xp_vi sumi[XP_T];
+            for (int t = 0; t < XP_T; t++) sumi[t] = xp_set1(0);
+            for (int j = 0; j < 8; j++) {
+                xp_vi s[XP_T];
+                for (int t = 0; t < XP_T; t++)
+                    s[t] = xp_set1(XP_Q8_K && t < nt ? -XP_Q8_K * (a[t][b].bsums[2 * j] + a[t][b].bsums[2 * j + 1]) : 0);
+                for (int k = 0; k < 4; k++) {
+                    const xp_vi v = xp_ld(x->qs[j][k] + 4 * lo);
+                    const xp_vi l = xp_lookup(grid, xp_and(v, m4)), hh = xp_lookup(grid, xp_and(xp_srl4(v), m4));
+                    for (int t = 0; t < XP_T; t++) {
+                        if (t >= nt) continue;
+                        s[t] = xp_dot_q8(s[t], l, xp_set1(xp_u32(a[t][b].qs + 32 * j + 4 * k)));
+                        s[t] = xp_dot_q8(s[t], hh, xp_set1(xp_u32(a[t][b].qs + 32 * j + 16 + 4 * k)));
+                    }
+                }
+                const xp_vi ls = xp_sub(xp_or(xp_and(xp_srl32(xp_u8_i32(x->scales_l[j / 2] + lo), 4 * (j % 2)), xp_set1(15)),
+                                              xp_sll32(xp_and(xp_srl32(sh, 2 * j), xp_set1(3)), 4)),
+                                        xp_set1(32));
+                for (int t = 0; t < XP_T; t++)
+                    if (t < nt) sumi[t] = xp_add(sumi[t], xp_mullo(ls, s[t]));
+            }
+            const xp_vf dw = xp_f16(x->d + lo);
+            for (int t = 0; t < XP_T; t++)
+                if (t < nt) acc[t] = xp_fadd(acc[t], xp_fmul(xp_fmul(dw, xp_fset1(a[t][b].d)), xp_cvt(sumi[t])));
+        }
+        for (int t = 0; t < nt; t++) xp_store(Y + t * ys + lo, acc[t]);
+    }
+}
+
+// ---- Q2_K and Q3_K (q3 = 1) ----
+// Element 128h + 32j + l takes bits 2j..2j+1 of qs byte 32h + l (vector k = l / 4 of half h) and
+// belongs to sub-block 8h + 2j + l / 16, i.e. the k < 4 or k >= 4 half of those vectors.
+// Q2_K: sumi = sum_sb (sc & 15) sum_16 q qy, summ = sum_sb (sc >> 4) bsums[sb];
+//   then (d dy) sumi - (dmin dy) summ.
+// Q3_K: q + 4 (0..7) = the 2 bits | hmask bit (4h + j of hmask byte l) << 2, so
+//   sum_16 q qy = sum_16 (q + 4) qy - 4 bsums[sb]; sumi = sum_sb (s_sb - 32) * that; then (d dy) sumi.
+__attribute__((target(EDGE_X86_TARGET), always_inline))
+static inline void xp_group_q23_K(int q3, int64_t nsb, const void *vw, const edge_block_q8_K *const a[XP_T],
+                                  int nt, float *Y, int64_t ys) {
+    const xp_vi m3 = xp_set1(0x03030303), m1 = xp_set1(0x01010101), m15 = xp_set1(15);
+    const size_t rec = q3 ? sizeof(edge_x16_q3_K) : sizeof(edge_x16_q2_K);
+    for (int hv = 0; hv < XP_HALVES; hv++) {
+        const int lo = hv * XP_LANES;
+        xp_vf acc[XP_T];
+        for (int t = 0; t < XP_T; t++) acc[t] = xp_fzero();
+        for (int64_t b = 0; b < nsb; b++) {
+            const char *r = (const char *)vw + (size_t)b * rec;
+            const edge_x16_q2_K *x2 = (const edge_x16_q2_K *)r;
+            const edge_x16_q3_K *x3 = (const edge_x16_q3_K *)r;
+            const uint8_t(*qs)[8][64] = q3 ? x3->qs : x2->qs;
+            xp_prefetch(r, rec, XP_PREFETCH_Q4_K);
+            xp_vi sumi[XP_T], summ[XP_T];
+            for (int t = 0; t < XP_T; t++) sumi[t] = summ[t] = xp_set1(0);
+            for (int h = 0; h < 2; h++) {
+                for (int j = 0; j < 4; j++) {
+                    for (int part = 0; part < 2; part++) {
+                        const int sb = 8 * h + 2 * j + part;
+                        xp_vi s[XP_T];
+                        for (int t = 0; t < XP_T; t++) s[t] = xp_set1(q3 && t < nt ? -4 * a[t][b].bsums[sb] : 0);
+                        for (int k = 4 * part; k < 4 * part + 4; k++) {
+                            xp_vi q = xp_and(xp_srl16(xp_ld(qs[h][k] + 4 * lo), 2 * j), m3);
+                            if (q3) q = xp_or(q, xp_sll16(xp_and(xp_srl16(xp_ld(x3->hmask[k] + 4 * lo), 4 * h + j), m1), 2));
+                            for (int t = 0; t < XP_T; t++)
+                                if (t < nt) s[t] = xp_dot(s[t], q, xp_set1(xp_u32(a[t][b].qs + 128 * h + 32 * j + 4 * k)));
+                        }
+                        if (q3) {
+                            const xp_vi low = sb < 8 ? xp_and(xp_u8_i32(x3->scales[sb] + lo), m15)
+                                                     : xp_srl32(xp_u8_i32(x3->scales[sb - 8] + lo), 4);
+                            const xp_vi high = xp_and(xp_srl32(xp_u8_i32(x3->scales[8 + sb % 4] + lo), 2 * (sb / 4)), xp_set1(3));
+                            const xp_vi sc = xp_sub(xp_or(low, xp_sll32(high, 4)), xp_set1(32));
+                            for (int t = 0; t < XP_T; t++)
+                                if (t < nt) sumi[t] = xp_add(sumi[t], xp_mullo(sc, s[t]));
+                        } else {
+                            const xp_vi byte = xp_u8_i32(x2->scales[sb] + lo);
+                            const xp_vi sc = xp_and(byte, m15), mn = xp_srl32(byte, 4);
+                            for (int t = 0; t < XP_T; t++) {
+                                if (t >= nt) continue;
+                                sumi[t] = xp_add(sumi[t], xp_mullo(sc, s[t]));
+                                summ[t] = xp_add(summ[t], xp_mullo(mn, xp_set1(a[t][b].bsums[sb])));
+                            }
+                        }
+                    }
+                }
+            }
+            const xp_vf dw = xp_f16((q3 ? x3->d : x2->d) + lo);
+            for (int t = 0; t < XP_T; t++) {
+                if (t >= nt) continue;
+                const xp_vf dy = xp_fset1(a[t][b].d);
+                if (q3) acc[t] = xp_fadd(acc[t], xp_fmul(xp_fmul(dw, dy), xp_cvt(sumi[t])));
+                else acc[t] = xp_fadd(acc[t], xp_fsub(xp_fmul(xp_fmul(dw, dy), xp_cvt(sumi[t])),
+                                                      xp_fmul(xp_fmul(xp_f16(x2->dmin + lo), dy), xp_cvt(summ[t]))));
             }
         }
         for (int t = 0; t < nt; t++) xp_store(Y + t * ys + lo, acc[t]);
@@ -291,10 +513,10 @@ static inline void xp_group_q4_K(int64_t nsb, const edge_x16_q4_K *w, const edge
 __attribute__((target(EDGE_X86_TARGET), always_inline))
 static inline void xp_matmul(int type, int64_t n, const void *P, int64_t r0, int64_t r1, const void *A,
                              size_t arb, int64_t ncols, float *Y, int64_t ys) {
-    const int kq = type == EDGE_TYPE_Q4_K;
-    const int64_t nb = n / (kq ? EDGE_QK_K : EDGE_QK);
+    const int64_t nb = n / edge_type_block_elems(type);
     const size_t rec = edge_packed_record_bytes(type);
-    const int k = type == EDGE_TYPE_Q8_0 ? XP_Q8_K : type == EDGE_TYPE_Q4_0 ? 8 : type == EDGE_TYPE_Q5_0 ? 16 : 0;
+    const int k = type == EDGE_TYPE_Q8_0 || type == EDGE_TYPE_IQ4_NL ? XP_Q8_K
+                : type == EDGE_TYPE_Q4_0 ? 8 : type == EDGE_TYPE_Q5_0 ? 16 : 0;
     int32_t corr[XP_TOKS][k ? nb : 1];
     for (int64_t c0 = 0; c0 < ncols; c0 += XP_TOKS) {
         const int64_t cn = ncols - c0 < XP_TOKS ? ncols - c0 : XP_TOKS;
@@ -316,10 +538,17 @@ static inline void xp_matmul(int type, int64_t n, const void *P, int64_t r0, int
 #define XP_CASE(T, NT, call) case T * 8 + NT: call; break;
 #define XP_CASES(NT)                                                                                                  \
                 XP_CASE(EDGE_TYPE_Q8_0, NT, xp_group_q8_0(nb, (const edge_x16_q8_0 *)w, (const edge_block_q8_0 *const *)a, cr, NT, y, ys)) \
-                XP_CASE(EDGE_TYPE_Q4_0, NT, xp_group_q4(0, nb, w, a, cr, NT, y, ys))                                   \
-                XP_CASE(EDGE_TYPE_Q4_1, NT, xp_group_q4(1, nb, w, a, cr, NT, y, ys))                                   \
-                XP_CASE(EDGE_TYPE_Q5_0, NT, xp_group_q4(2, nb, w, a, cr, NT, y, ys))                                   \
-                XP_CASE(EDGE_TYPE_Q4_K, NT, xp_group_q4_K(nb, (const edge_x16_q4_K *)w, (const edge_block_q8_K *const *)a, NT, y, ys))
+                XP_CASE(EDGE_TYPE_Q4_0, NT, xp_group_legacy(EDGE_TYPE_Q4_0, nb, w, a, cr, NT, y, ys))                  \
+                XP_CASE(EDGE_TYPE_Q4_1, NT, xp_group_legacy(EDGE_TYPE_Q4_1, nb, w, a, cr, NT, y, ys))                  \
+                XP_CASE(EDGE_TYPE_Q5_0, NT, xp_group_legacy(EDGE_TYPE_Q5_0, nb, w, a, cr, NT, y, ys))                  \
+                XP_CASE(EDGE_TYPE_Q5_1, NT, xp_group_legacy(EDGE_TYPE_Q5_1, nb, w, a, cr, NT, y, ys))                  \
+                XP_CASE(EDGE_TYPE_Q4_K, NT, xp_group_q45_K(0, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))    \
+                XP_CASE(EDGE_TYPE_Q5_K, NT, xp_group_q45_K(1, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))    \
+                XP_CASE(EDGE_TYPE_Q6_K, NT, xp_group_q6_K(nb, (const edge_x16_q6_K *)w, (const edge_block_q8_K *const *)a, NT, y, ys)) \
+                XP_CASE(EDGE_TYPE_IQ4_NL, NT, xp_group_legacy(EDGE_TYPE_IQ4_NL, nb, w, a, cr, NT, y, ys))               \
+                XP_CASE(EDGE_TYPE_IQ4_XS, NT, xp_group_iq4_xs(nb, (const edge_x16_iq4_xs *)w, (const edge_block_q8_K *const *)a, NT, y, ys)) \
+                XP_CASE(EDGE_TYPE_Q2_K, NT, xp_group_q23_K(0, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))    \
+                XP_CASE(EDGE_TYPE_Q3_K, NT, xp_group_q23_K(1, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))
                 XP_CASES(1) XP_CASES(2) XP_CASES(3) XP_CASES(4)
 #undef XP_CASES
 #undef XP_CASE
@@ -340,12 +569,26 @@ XP_ENTRY(xp_matmul_q8_0, EDGE_TYPE_Q8_0)
 XP_ENTRY(xp_matmul_q4_0, EDGE_TYPE_Q4_0)
 XP_ENTRY(xp_matmul_q4_1, EDGE_TYPE_Q4_1)
 XP_ENTRY(xp_matmul_q5_0, EDGE_TYPE_Q5_0)
+XP_ENTRY(xp_matmul_q5_1, EDGE_TYPE_Q5_1)
 XP_ENTRY(xp_matmul_q4_K, EDGE_TYPE_Q4_K)
+XP_ENTRY(xp_matmul_q5_K, EDGE_TYPE_Q5_K)
+XP_ENTRY(xp_matmul_q6_K, EDGE_TYPE_Q6_K)
+XP_ENTRY(xp_matmul_q2_K, EDGE_TYPE_Q2_K)
+XP_ENTRY(xp_matmul_q3_K, EDGE_TYPE_Q3_K)
+XP_ENTRY(xp_matmul_iq4_nl, EDGE_TYPE_IQ4_NL)
+XP_ENTRY(xp_matmul_iq4_xs, EDGE_TYPE_IQ4_XS)
 
 static void edge_x86_packed_register(edge_kernel_table *t) {
     t->packed[EDGE_TYPE_Q8_0] = xp_matmul_q8_0;
     t->packed[EDGE_TYPE_Q4_0] = xp_matmul_q4_0;
     t->packed[EDGE_TYPE_Q4_1] = xp_matmul_q4_1;
     t->packed[EDGE_TYPE_Q5_0] = xp_matmul_q5_0;
+    t->packed[EDGE_TYPE_Q5_1] = xp_matmul_q5_1;
     t->packed[EDGE_TYPE_Q4_K] = xp_matmul_q4_K;
+    t->packed[EDGE_TYPE_Q5_K] = xp_matmul_q5_K;
+    t->packed[EDGE_TYPE_Q6_K] = xp_matmul_q6_K;
+    t->packed[EDGE_TYPE_Q2_K] = xp_matmul_q2_K;
+    t->packed[EDGE_TYPE_Q3_K] = xp_matmul_q3_K;
+    t->packed[EDGE_TYPE_IQ4_NL] = xp_matmul_iq4_nl;
+    t->packed[EDGE_TYPE_IQ4_XS] = xp_matmul_iq4_xs;
 }

@@ -9,9 +9,9 @@ public enum TensorType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     case iq4_xs = 23, i8 = 24, i16 = 25, i32 = 26, i64 = 27, f64 = 28, iq1_m = 29, bf16 = 30
     case tq1_0 = 34, tq2_0 = 35, mxfp4 = 39
 
-    /// The weight types edgert computes with (issue 2's scope).
+    /// The weight types edgert computes with.
     public static let supported: Set<TensorType> = [
-        .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K,
+        .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_nl, .iq4_xs,
     ]
 
     public var isSupported: Bool { Self.supported.contains(self) }

@@ -168,9 +168,12 @@ final class KernelWorkload: @unchecked Sendable {
         // Offsets of the F16 fields in each block (edge_quant.h, ggml's layouts).
         let halves: [Int]
         switch type {
-        case .q4_0, .q5_0, .q8_0: halves = [0]
+        case .q4_0, .q5_0, .q8_0, .iq4_nl, .iq4_xs: halves = [0]
         case .q4_1, .q5_1, .q4_K, .q5_K: halves = [0, 2]  // d, then m or dmin
         case .q6_K: halves = [MemoryLayout<edge_block_q6_K>.offset(of: \edge_block_q6_K.d)!]
+        case .q3_K: halves = [MemoryLayout<edge_block_q3_K>.offset(of: \edge_block_q3_K.d)!]
+        case .q2_K: halves = [MemoryLayout<edge_block_q2_K>.offset(of: \edge_block_q2_K.d)!,
+                              MemoryLayout<edge_block_q2_K>.offset(of: \edge_block_q2_K.dmin)!]
         default: halves = []
         }
         for b in 0..<blocks {

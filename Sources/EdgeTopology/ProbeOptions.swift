@@ -48,7 +48,8 @@ public struct ProbeOptions: Sendable, Equatable {
     }
 
     /// Every weight type edgert computes with, most used first.
-    public static let allKernelTypes: [TensorType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K, .f16, .bf16, .f32]
+    public static let allKernelTypes: [TensorType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K, .q2_K, .q3_K,
+                                                      .iq4_nl, .iq4_xs, .f16, .bf16, .f32]
 
     /// The kernel timed on every CPU to compare cores: Q4_K matvec, the most common type of
     /// published GGUF files.

@@ -19,8 +19,14 @@ final class PackedKernelTests: XCTestCase {
     private let types: [(id: Int32, name: String)] = [
         (Int32(EDGE_TYPE_Q8_0.rawValue), "Q8_0"), (Int32(EDGE_TYPE_Q4_0.rawValue), "Q4_0"),
         (Int32(EDGE_TYPE_Q4_1.rawValue), "Q4_1"), (Int32(EDGE_TYPE_Q5_0.rawValue), "Q5_0"),
-        (Int32(EDGE_TYPE_Q4_K.rawValue), "Q4_K"),
+        (Int32(EDGE_TYPE_Q5_1.rawValue), "Q5_1"), (Int32(EDGE_TYPE_Q4_K.rawValue), "Q4_K"),
+        (Int32(EDGE_TYPE_Q5_K.rawValue), "Q5_K"), (Int32(EDGE_TYPE_Q6_K.rawValue), "Q6_K"),
+        (Int32(EDGE_TYPE_Q2_K.rawValue), "Q2_K"), (Int32(EDGE_TYPE_Q3_K.rawValue), "Q3_K"),
+        (Int32(EDGE_TYPE_IQ4_NL.rawValue), "IQ4_NL"), (Int32(EDGE_TYPE_IQ4_XS.rawValue), "IQ4_XS"),
     ]
+
+    /// Whether `t` is a K-quant (blocks of 256).
+    private func isK(_ t: Int32) -> Bool { edge_type_block_elems(t) == 256 }
 
     override func tearDown() {
         _ = edge_isa_force(edge_isa_detect())
@@ -40,8 +46,13 @@ final class PackedKernelTests: XCTestCase {
         for b in 0..<(rows * n / be) {
             let o = b * bb
             switch t {
-            case Int32(EDGE_TYPE_Q4_1.rawValue): put(o, 0.01 * (0.5 + abs(rng.unit()))); put(o + 2, 0.1 * rng.unit())
-            case Int32(EDGE_TYPE_Q4_K.rawValue): put(o, 0.001 * (0.5 + abs(rng.unit()))); put(o + 2, 0.002 * (0.5 + abs(rng.unit())))
+            case Int32(EDGE_TYPE_Q4_1.rawValue), Int32(EDGE_TYPE_Q5_1.rawValue):
+                put(o, 0.01 * (0.5 + abs(rng.unit()))); put(o + 2, 0.1 * rng.unit())
+            case Int32(EDGE_TYPE_Q4_K.rawValue), Int32(EDGE_TYPE_Q5_K.rawValue):
+                put(o, 0.001 * (0.5 + abs(rng.unit()))); put(o + 2, 0.002 * (0.5 + abs(rng.unit())))
+            case Int32(EDGE_TYPE_Q6_K.rawValue): put(o + 208, 0.001 * (0.5 + abs(rng.unit())))  // d is last
+            case Int32(EDGE_TYPE_Q3_K.rawValue): put(o + 108, 0.001 * (0.5 + abs(rng.unit())))
+            case Int32(EDGE_TYPE_Q2_K.rawValue): put(o + 80, 0.001 * (0.5 + abs(rng.unit()))); put(o + 82, 0.002 * (0.5 + abs(rng.unit())))
             default: put(o, 0.01 * (0.5 + abs(rng.unit())))
             }
         }
@@ -63,7 +74,7 @@ final class PackedKernelTests: XCTestCase {
     func testPackThenUnpackGivesBackEveryRow() {
         var rng = Rng(seed: 1)
         for (t, name) in types {
-            let n = t == Int32(EDGE_TYPE_Q4_K.rawValue) ? 768 : 96, rows = 32
+            let n = isK(t) ? 768 : 96, rows = 32
             let w = matrix(t, rows: rows, n: n, rng: &rng)
             let rb = w.count / rows
             let bytes = edge_packed_bytes(t, Int64(rows), Int64(n))
@@ -86,12 +97,13 @@ final class PackedKernelTests: XCTestCase {
         src.withUnsafeBytes { s in dst.withUnsafeMutableBytes { d in
             XCTAssertEqual(edge_pack_rows(q80, 64, s.baseAddress, 68, 8, d.baseAddress), -1, "8 rows: not a multiple of 16")
             XCTAssertEqual(edge_pack_rows(q80, 48, s.baseAddress, 68, 16, d.baseAddress), -1, "48: not whole blocks")
-            XCTAssertEqual(edge_pack_rows(Int32(EDGE_TYPE_Q6_K.rawValue), 256, s.baseAddress, 210, 16, d.baseAddress), -1, "Q6_K has no x16 layout")
+            XCTAssertEqual(edge_pack_rows(Int32(EDGE_TYPE_F16.rawValue), 256, s.baseAddress, 512, 16, d.baseAddress), -1, "F16 has no x16 layout")
+            XCTAssertEqual(edge_pack_rows(Int32(EDGE_TYPE_Q6_K.rawValue), 128, s.baseAddress, 210, 16, d.baseAddress), -1, "128: not whole Q6_K blocks")
         } }
         XCTAssertEqual(edge_packed_bytes(q80, 8, 64), 0)
-        XCTAssertEqual(edge_packed_supported(Int32(EDGE_TYPE_Q5_1.rawValue)), 0)
-        XCTAssertEqual(edge_packed_used(Int32(EDGE_TYPE_Q5_0.rawValue)), 0, "Q5_0: kernel tested, not used (edge_packed.h)")
-        XCTAssertEqual(edge_packed_used(Int32(EDGE_TYPE_Q8_0.rawValue)), 1)
+        XCTAssertEqual(edge_packed_supported(Int32(EDGE_TYPE_BF16.rawValue)), 0)
+        XCTAssertEqual(edge_packed_record_bytes(Int32(EDGE_TYPE_F32.rawValue)), 0)
+        for (t, name) in types { XCTAssertEqual(edge_packed_used(t), 1, "\(name): the runtime uses its x16 layout") }
     }
 
     /// Every ISA's packed matmul against edge_vec_dot_ref per element, compared bit for bit.
@@ -99,7 +111,7 @@ final class PackedKernelTests: XCTestCase {
         var rng = Rng(seed: 7)
         let isas = Array(Int32(EDGE_ISA_SCALAR.rawValue)...edge_isa_detect())
         for (t, name) in types {
-            let lengths = t == Int32(EDGE_TYPE_Q4_K.rawValue) ? [256, 768, 2816] : [32, 96, 576]
+            let lengths = isK(t) ? [256, 768, 2816] : [32, 96, 576]
             for n in lengths {
                 let rows = 64
                 let w = matrix(t, rows: rows, n: n, rng: &rng)
@@ -168,7 +180,7 @@ final class PackedKernelTests: XCTestCase {
         let pool = try XCTUnwrap(edge_pool_create(2, nil))
         defer { edge_pool_destroy(pool) }
         for (t, name) in types where edge_packed_used(t) != 0 {
-            let n = t == Int32(EDGE_TYPE_Q4_K.rawValue) ? 512 : 160, rows = 48
+            let n = isK(t) ? 512 : 160, rows = 48
             let w = matrix(t, rows: rows, n: n, rng: &rng)
             let rb = w.count / rows
             for ntok in [1, 6] {
@@ -194,7 +206,7 @@ final class PackedKernelTests: XCTestCase {
         }
     }
 
-    /// Real weights: every x16-capable matrix type in the SmolLM2 Q4_K_M file (Q5_0, Q4_K, Q8_0),
+    /// Real weights: every x16-capable matrix type in the SmolLM2 Q4_K_M file (Q5_0, Q4_K, Q6_K, Q8_0),
     /// first matrix of each type, against the reference bit for bit on every ISA.
     func testPackedMatmulIsBitIdenticalOnRealWeights() throws {
         guard let models = sharedModelsDirectory() else { throw XCTSkip("no ../shared/models") }
@@ -227,6 +239,6 @@ final class PackedKernelTests: XCTestCase {
                 }
             }
         }
-        XCTAssertEqual(seen.count, 3, "Q5_0, Q4_K and Q8_0 matrices found")
+        XCTAssertEqual(seen.count, 4, "Q5_0, Q4_K, Q6_K and Q8_0 matrices found")
     }
 }

@@ -48,10 +48,10 @@ final class ReferenceDotTests: XCTestCase {
                 let w = dequantize(type, wBytes, n), a = dequantize(act, aBytes, n)
 
                 var offset = [Float](repeating: 0, count: n)
-                if let start = RefTypes.quantBitsStart(type) {
+                if let bits = RefTypes.quantBits(type) {
                     var zeroed = wBytes
                     for b in 0..<blocks {
-                        for j in (b * type.blockBytes + start)..<((b + 1) * type.blockBytes) { zeroed[j] = 0 }
+                        for j in (b * type.blockBytes + bits.lowerBound)..<(b * type.blockBytes + bits.upperBound) { zeroed[j] = 0 }
                     }
                     offset = dequantize(type, zeroed, n)
                 }

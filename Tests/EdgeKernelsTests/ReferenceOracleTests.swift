@@ -52,7 +52,7 @@ final class ReferenceOracleTests: XCTestCase {
             let theirs = try Oracle.readFloats(dir.appendingPathComponent("\(type).out"))
             total += assertMatches(ours, theirs, "\(type) random blocks")
         }
-        XCTAssertEqual(total, 3 * 1024 + 5 * 64 * 32 + 3 * 64 * 256)
+        XCTAssertEqual(total, 3 * 1024 + 6 * 64 * 32 + 6 * 64 * 256)
     }
 
     func testSharedModelTensorsMatchGGUFPy() throws {
@@ -96,8 +96,8 @@ final class ReferenceOracleTests: XCTestCase {
     func testDequantizerErrorsNameTheProblem() throws {
         let bytes = [UInt8](repeating: 0, count: 64)
         try bytes.withUnsafeBytes { raw in
-            XCTAssertThrowsError(try Dequantizer.dequantize(.q2_K, raw, count: 256)) {
-                XCTAssertEqual($0 as? KernelError, .unsupportedType(.q2_K))
+            XCTAssertThrowsError(try Dequantizer.dequantize(.iq2_xs, raw, count: 256)) {
+                XCTAssertEqual($0 as? KernelError, .unsupportedType(.iq2_xs))
             }
             XCTAssertThrowsError(try Dequantizer.dequantize(.q4_0, raw, count: 33)) {
                 XCTAssertEqual($0 as? KernelError,

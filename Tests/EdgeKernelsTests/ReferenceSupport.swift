@@ -7,25 +7,29 @@ import XCTest
 
 enum RefTypes {
     /// The weight types the reference kernels compute with, in a fixed order.
-    static let weights: [TensorType] = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K]
+    static let weights: [TensorType] = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K,
+                                        .q2_K, .q3_K, .iq4_nl, .iq4_xs]
 
     /// Byte offsets of the f16 scale fields (d, and m or dmin) inside one block.
     /// Source: the block structs in Sources/CEdgeKernels/include/edge_quant.h.
     static func scaleOffsets(_ type: TensorType) -> [Int] {
         switch type {
-        case .q4_0, .q5_0, .q8_0: return [0]
+        case .q4_0, .q5_0, .q8_0, .iq4_nl, .iq4_xs: return [0]
         case .q4_1, .q5_1, .q4_K, .q5_K: return [0, 2]
         case .q6_K: return [208]
+        case .q3_K: return [108]
+        case .q2_K: return [80, 82]
         default: return []
         }
     }
 
-    /// Where the quant bits of a block with an additive offset (m or dmin) begin: zeroing the bytes
-    /// from here on leaves a block whose dequantized values are exactly the offset part.
-    static func quantBitsStart(_ type: TensorType) -> Int? {
+    /// The quant bits of a block with an additive offset (m or dmin): zeroing these bytes leaves a
+    /// block whose dequantized values are exactly the offset part.
+    static func quantBits(_ type: TensorType) -> Range<Int>? {
         switch type {
-        case .q4_1, .q5_1: return 4
-        case .q4_K, .q5_K: return 16
+        case .q4_1, .q5_1: return 4..<type.blockBytes
+        case .q4_K, .q5_K: return 16..<type.blockBytes
+        case .q2_K: return 16..<80  // qs; the scales' low nibbles multiply them, so they may stay
         default: return nil
         }
     }

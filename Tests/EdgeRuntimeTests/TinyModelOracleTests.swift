@@ -479,14 +479,14 @@ final class TinyModelOracleTests: XCTestCase {
     }
 
     func testUnsupportedMatrixTypeNamesTensorAndType() throws {
-        // Q2_K rows are blocks of 256, so this model is 256 wide.
+        // IQ2_XS rows are blocks of 256, so this model is 256 wide.
         var spec = TinyModelSpec.qwen2()
         spec.embedding = 256
         spec.feedForward = 256
         spec.vocabulary = 32
         spec.blocks = 1
-        spec.typeOverrides = ["blk.0.ffn_gate.weight": .q2_K]
-        XCTAssertEqual(try loadError(spec, "q2k.gguf"), .unsupportedTensorType(name: "blk.0.ffn_gate.weight", type: .q2_K))
+        spec.typeOverrides = ["blk.0.ffn_gate.weight": .iq2_xs]
+        XCTAssertEqual(try loadError(spec, "iq2xs.gguf"), .unsupportedTensorType(name: "blk.0.ffn_gate.weight", type: .iq2_xs))
     }
 
     func testMissingTensor() throws {

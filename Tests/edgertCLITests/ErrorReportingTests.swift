@@ -65,10 +65,10 @@ final class ErrorReportingTests: XCTestCase {
 
     func testUnsupportedTensorTypeNamesTensorAndType() throws {
         let tmp = try TemporaryFolder()
-        let path = tmp.path("tiny-q2k.gguf")
-        try TestModelFiles.writeTinyLlama(to: path, attnQType: .q2_K)
+        let path = tmp.path("tiny-iq2xs.gguf")
+        try TestModelFiles.writeTinyLlama(to: path, attnQType: .iq2_xs)
         let r = try CLI.run(["run", "--model", path, "-n", "4", "--", "ab"])
-        assertReportedError(r, mentions: ["blk.0.attn_q.weight", "Q2_K"])
+        assertReportedError(r, mentions: ["blk.0.attn_q.weight", "IQ2_XS"])
         XCTAssertEqual(r.errLines.count, 1, r.summary)
     }
 

@@ -16,7 +16,7 @@ final class ProfileCommandTests: XCTestCase {
         XCTAssertEqual(p.host.name, "test-host")
         XCTAssertEqual(p.host.tool, "edgert profile --quick")
         XCTAssertEqual(Set(p.cpu.cpuIDs).count, p.cpu.cpuIDs.count)
-        XCTAssertEqual(p.cpu.coreClasses.first?.kernels.count, 11, "every weight type's kernels")
+        XCTAssertEqual(p.cpu.coreClasses.first?.kernels.count, 15, "every weight type's kernels")
         XCTAssertEqual(p.storage.first?.path, tmp.url.path)
         XCTAssertNotNil(p.storage.first?.random4KLatencyUs)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp.url.path), ["profiles"], "the storage probe's file is gone")

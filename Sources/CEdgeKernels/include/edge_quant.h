@@ -6,8 +6,9 @@
 // Arithmetic model (mirrors llama.cpp's CPU backend, so logits can be compared with its traces):
 // a quantized weight row is never multiplied by float activations. The activation row is first
 // rounded to the weight type's "activation type" (edge_vec_dot_type: Q8_0 blocks of 32 for
-// Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K blocks of 256 for the K-quants, F16 for F16, BF16 for
-// BF16, F32 for F32) and the dot product is taken block by block in integers, scaled in float.
+// Q4_0/Q5_0/Q8_0/IQ4_NL, Q8_1 for Q4_1/Q5_1, Q8_K blocks of 256 for the K-quants and IQ4_XS, F16
+// for F16, BF16 for BF16, F32 for F32) and the dot product is taken block by block in integers,
+// scaled in float.
 #pragma once
 #include <stdint.h>
 #include <stddef.h>
@@ -22,8 +23,9 @@ typedef uint16_t edge_bf16;  // bfloat16, bit pattern
 enum edge_type {
     EDGE_TYPE_F32 = 0, EDGE_TYPE_F16 = 1, EDGE_TYPE_Q4_0 = 2, EDGE_TYPE_Q4_1 = 3,
     EDGE_TYPE_Q5_0 = 6, EDGE_TYPE_Q5_1 = 7, EDGE_TYPE_Q8_0 = 8, EDGE_TYPE_Q8_1 = 9,
+    EDGE_TYPE_Q2_K = 10, EDGE_TYPE_Q3_K = 11,
     EDGE_TYPE_Q4_K = 12, EDGE_TYPE_Q5_K = 13, EDGE_TYPE_Q6_K = 14, EDGE_TYPE_Q8_K = 15,
-    EDGE_TYPE_BF16 = 30,
+    EDGE_TYPE_IQ4_NL = 20, EDGE_TYPE_IQ4_XS = 23, EDGE_TYPE_BF16 = 30,
 };
 
 #define EDGE_QK 32     // elements per legacy block
@@ -42,6 +44,21 @@ typedef struct { edge_f16 d; edge_f16 m; uint8_t qh[4]; uint8_t qs[EDGE_QK / 2];
 typedef struct { edge_f16 d; int8_t qs[EDGE_QK]; } edge_block_q8_0;                            // 34 B
 // (32) activation type for Q4_1/Q5_1: s = d * sum(qs)
 typedef struct { edge_f16 d; edge_f16 s; int8_t qs[EDGE_QK]; } edge_block_q8_1;                // 36 B
+// (32) w = d * kvalues[q] (edge_iq4_values: a fixed non-linear grid), nibbles as Q4_0
+typedef struct { edge_f16 d; uint8_t qs[EDGE_QK / 2]; } edge_block_iq4_nl;                     // 18 B
+// (256) 16 sub-blocks of 16: w = (d * (scales[j] & 15)) * q - (dmin * (scales[j] >> 4)), q 2 bits.
+// Element 128h + 32k + l (h < 2, k < 4, l < 32) is bits 2k..2k+1 of qs[32h + l], sub-block 8h + 2k + l/16.
+typedef struct { uint8_t scales[EDGE_QK_K / 16]; uint8_t qs[EDGE_QK_K / 4]; edge_f16 d; edge_f16 dmin; } edge_block_q2_K; // 84 B
+// (256) 16 sub-blocks of 16: w = (d * (s_j - 32)) * (q - (hmask bit ? 0 : 4)), q 2 bits placed as
+// Q2_K's, the mask bit of element 128h + 32k + l being bit 4h + k of hmask[l]; s_j 6 bits packed
+// in `scales` (low nibbles in bytes 0..7, top 2 bits in bytes 8..11).
+typedef struct { uint8_t hmask[EDGE_QK_K / 8]; uint8_t qs[EDGE_QK_K / 4]; uint8_t scales[12]; edge_f16 d; } edge_block_q3_K; // 110 B
+// (256) 8 sub-blocks of 32: w = (d * (ls_j - 32)) * kvalues[q], ls_j 6 bits (low 4 in scales_l,
+// top 2 in scales_h); sub-block j's nibbles in qs[16j ..< 16j + 16] as an IQ4_NL block's.
+typedef struct { edge_f16 d; uint16_t scales_h; uint8_t scales_l[EDGE_QK_K / 64]; uint8_t qs[EDGE_QK_K / 2]; } edge_block_iq4_xs; // 136 B
+// The IQ4_NL / IQ4_XS grid (ggml's kvalues_iq4nl).
+extern const int8_t edge_iq4_values[16];
+
 // (256) 8 sub-blocks of 32 with 6-bit scales and mins packed in `scales`
 typedef struct { edge_f16 d; edge_f16 dmin; uint8_t scales[EDGE_K_SCALE_SIZE]; uint8_t qs[EDGE_QK_K / 2]; } edge_block_q4_K; // 144 B
 typedef struct { edge_f16 d; edge_f16 dmin; uint8_t scales[EDGE_K_SCALE_SIZE]; uint8_t qh[EDGE_QK_K / 8]; uint8_t qs[EDGE_QK_K / 2]; } edge_block_q5_K; // 176 B
