@@ -51,8 +51,8 @@ enum HostProfileLookup {
     /// The name a profile of this host gets when a profile of another CPU under the same name
     /// exists (a cloud VM's model string hides the generation: an "AMD EPYC" with AVX-512 and one
     /// without read alike): the name plus the features, e.g. `amd-epyc-2c-avx2`.
-    static func featureQualifiedName(features: [String] = ownFeatures()) -> String {
-        ownName() + "-" + (features.isEmpty ? "scalar" : features.joined(separator: "-").replacingOccurrences(of: "_", with: ""))
+    static func featureQualifiedName(base: String = ownName(), features: [String] = ownFeatures()) -> String {
+        base + "-" + (features.isEmpty ? "scalar" : features.joined(separator: "-").replacingOccurrences(of: "_", with: ""))
     }
 
     /// The measured profile of this host: `Profiles/<this host's name>.json` (or the

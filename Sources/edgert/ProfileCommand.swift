@@ -54,6 +54,23 @@ struct ProfileCommand: AsyncParsableCommand {
         return (FileManager.default.currentDirectoryPath, "the current directory; the default model was not found")
     }
 
+    /// The name to measure under when neither --out nor a profile path decides it: `name` (or this
+    /// host's), unless `Profiles/<that>.json` is a profile of a CPU with other ISA features (a
+    /// cloud VM's model string hides the generation: an AMD EPYC with AVX-512 and one without read
+    /// alike); then the feature-qualified name (`amd-epyc-2c-avx2`) that `run` also looks for, so
+    /// one host's profile never overwrites another's.
+    static func nameKeepingOthers(_ name: String?) -> String? {
+        let plain = name ?? HostProfileLookup.ownName()
+        let path = "Profiles/\(plain).json"
+        let own = HostProfileLookup.ownFeatures()
+        guard FileManager.default.fileExists(atPath: path),
+              let existing = try? HostProfile.decode(Data(contentsOf: URL(fileURLWithPath: path)), file: path),
+              Set(existing.cpu.features) != Set(own) else { return name }
+        let qualified = HostProfileLookup.featureQualifiedName(base: plain, features: own)
+        printError("edgert profile: \(path) is a profile of a CPU with other features (\(existing.cpu.features.joined(separator: " "))); writing Profiles/\(qualified).json")
+        return qualified
+    }
+
     func run() async throws {
         try await reportingErrors {
             let storage = storageDirectory()
@@ -66,7 +83,7 @@ struct ProfileCommand: AsyncParsableCommand {
                 options.memoryProbeBytes = max(allowed / 2, 64 << 20)
                 printError("edgert profile: memory probe buffer reduced to \(options.memoryProbeBytes >> 20) MiB to fit what this process may use, \(allowance)")
             }
-            let result = try await HostProber(options: options).probe(name: name) { p in
+            let result = try await HostProber(options: options).probe(name: out == nil ? Self.nameKeepingOthers(name) : name) { p in
                 printError(p.finished ? "       \(p.message)" : "[\(p.step)/\(p.steps)] \(p.message) ...")
             }
             let path = out ?? "Profiles/\(result.profile.host.name).json"

@@ -36,6 +36,30 @@ final class ProfileCommandTests: XCTestCase {
         XCTAssertTrue(started.last?.hasPrefix("[\(started.count)/\(started.count)] storage") ?? false, r.summary)
     }
 
+    /// A profile under this host's name measured on a CPU with other ISA features (a cloud VM's
+    /// "AMD EPYC" with and without AVX-512 read alike) is never overwritten: the new profile goes
+    /// to the feature-qualified name, which `run` also looks for, with a message.
+    func testAnotherCPUsProfileOfTheSameNameIsKept() throws {
+        let tmp = try TemporaryFolder()
+        try FileManager.default.createDirectory(atPath: tmp.path("Profiles"), withIntermediateDirectories: true)
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var other = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: repo.appendingPathComponent("Profiles/amd-epyc-2c.json"))) as? [String: Any])
+        var cpu = try XCTUnwrap(other["cpu"] as? [String: Any])
+        cpu["features"] = ["an_isa_this_host_lacks"]
+        other["cpu"] = cpu
+        let original = try JSONSerialization.data(withJSONObject: other, options: [.prettyPrinted, .sortedKeys])
+        try original.write(to: tmp.url.appendingPathComponent("Profiles/test-host.json"))
+        let r = try CLI.run(["profile", "--quick", "--storage-path", tmp.url.path, "--name", "test-host"], directory: tmp.url, timeout: 120)
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertEqual(try Data(contentsOf: tmp.url.appendingPathComponent("Profiles/test-host.json")), original, "the other CPU's profile is untouched")
+        let written = try FileManager.default.contentsOfDirectory(atPath: tmp.path("Profiles")).filter { $0.hasPrefix("test-host-") && $0.hasSuffix(".json") }
+        XCTAssertEqual(written.count, 1, r.summary)
+        XCTAssertTrue(r.err.contains("is a profile of a CPU with other features (an_isa_this_host_lacks); writing Profiles/\(written.first ?? "")"), r.summary)
+        let p = try HostProfile.decode(Data(contentsOf: tmp.url.appendingPathComponent("Profiles/" + (written.first ?? ""))), file: "written")
+        XCTAssertEqual(p.host.name + ".json", written.first, "the profile is named as its file")
+        XCTAssertTrue(p.host.name.hasPrefix("test-host-"))
+    }
+
     /// The first `run` on a host with no profile measures one quickly in a child process: the
     /// probes' 1 GiB buffer never counts in the run's peak memory (it used to: 1.1 GiB reported
     /// for a 92 MiB model), and the load time does not include the profiling.
