@@ -177,30 +177,18 @@ XP_K xp_vi xp_spread4(xp_vi x) {
 // The IQ4 grid (edge_iq4_values) as VPDPBUSD takes it: value + 128, i.e. value XOR 0x80.
 static const uint8_t xp_iq4_grid[16] = {1, 24, 45, 63, 79, 93, 106, 118, 129, 141, 153, 166, 181, 197, 217, 241};
 
-// The parts of one legacy record.
-typedef struct { const edge_f16 *d, *m; const uint32_t *qh; const uint8_t (*qs)[64]; } xp_legacy;
-
-XP_K xp_legacy xp_legacy_at(int type, const char *r) {
-    switch (type) {
-    case EDGE_TYPE_Q4_1: { const edge_x16_q4_1 *x = (const void *)r; return (xp_legacy){x->d, x->m, NULL, x->qs}; }
-    case EDGE_TYPE_Q5_0: { const edge_x16_q5_0 *x = (const void *)r; return (xp_legacy){x->d, NULL, x->qh, x->qs}; }
-    case EDGE_TYPE_Q5_1: { const edge_x16_q5_1 *x = (const void *)r; return (xp_legacy){x->d, x->m, x->qh, x->qs}; }
-    case EDGE_TYPE_IQ4_NL: { const edge_x16_iq4_nl *x = (const void *)r; return (xp_legacy){x->d, NULL, NULL, x->qs}; }
-    default: { const edge_x16_q4_0 *x = (const void *)r; return (xp_legacy){x->d, NULL, NULL, x->qs}; }
-    }
-}
-
+// Q4_0 / Q4_1 / Q5_0 / Q5_1 (kind 0..3: bit 0 = has m, bit 1 = has the fifth bits). Every record
+// starts with d[16]; the rest is at fixed offsets, so the addresses are constants once the kind is.
 __attribute__((target(EDGE_X86_TARGET), always_inline))
-static inline void xp_group_legacy(int type, int64_t nb, const void *vw, const void *const a[XP_T],
-                                   const int32_t *const corr[XP_T], int nt, float *Y, int64_t ys) {
-    const int has_m = type == EDGE_TYPE_Q4_1 || type == EDGE_TYPE_Q5_1;
-    const int has_h = type == EDGE_TYPE_Q5_0 || type == EDGE_TYPE_Q5_1;
-    // IQ4_NL: each nibble looks up its grid value, stored as Q8_0's quants are (value XOR 0x80),
-    // and is taken as Q8_0's are: with corr (AVX-512) or the sign trick (AVX2, no corr).
-    const int nl = type == EDGE_TYPE_IQ4_NL;
-    const int use_corr = !has_m && (!nl || XP_Q8_K != 0);
-    const xp_vi grid = nl ? xp_table16(xp_iq4_grid) : xp_set1(0);
-    const size_t rec = edge_packed_record_bytes(type);
+static inline void xp_group_q4(int kind, int64_t nb, const void *vw, const void *const a[XP_T],
+                               const int32_t *const corr[XP_T], int nt, float *Y, int64_t ys) {
+    const int has_m = kind & 1, q5 = kind >> 1;
+    const size_t rec = kind == 0 ? sizeof(edge_x16_q4_0) : kind == 1 ? sizeof(edge_x16_q4_1)
+                     : kind == 2 ? sizeof(edge_x16_q5_0) : sizeof(edge_x16_q5_1);
+    const size_t m_at = kind == 1 ? offsetof(edge_x16_q4_1, m) : offsetof(edge_x16_q5_1, m);
+    const size_t qh_at = kind == 2 ? offsetof(edge_x16_q5_0, qh) : offsetof(edge_x16_q5_1, qh);
+    const size_t qs_at = kind == 0 ? offsetof(edge_x16_q4_0, qs) : kind == 1 ? offsetof(edge_x16_q4_1, qs)
+                       : kind == 2 ? offsetof(edge_x16_q5_0, qs) : offsetof(edge_x16_q5_1, qs);
     const size_t ab = has_m ? sizeof(edge_block_q8_1) : sizeof(edge_block_q8_0);
     const size_t aq = has_m ? offsetof(edge_block_q8_1, qs) : offsetof(edge_block_q8_0, qs);
     const xp_vi m4 = xp_set1(0x0f0f0f0f);
@@ -211,25 +199,14 @@ static inline void xp_group_legacy(int type, int64_t nb, const void *vw, const v
         for (int64_t b = 0; b < nb; b++) {
             const char *r = (const char *)vw + (size_t)b * rec;
             xp_prefetch(r, rec, XP_PREFETCH_LEGACY);
-            const xp_legacy x = xp_legacy_at(type, r);
-            const xp_vi qh = has_h ? xp_ld_u32(x.qh + lo) : xp_set1(0);
+            const uint8_t(*qs)[64] = (const uint8_t(*)[64])(r + qs_at);
+            const xp_vi qh = q5 ? xp_ld_u32((const uint32_t *)(r + qh_at) + lo) : xp_set1(0);
             xp_vi s[XP_T];
-            for (int t = 0; t < XP_T; t++) s[t] = xp_set1(use_corr && t < nt ? corr[t][b] : 0);
+            for (int t = 0; t < XP_T; t++) s[t] = xp_set1(!has_m && t < nt ? corr[t][b] : 0);
             for (int k = 0; k < 4; k++) {
-                const xp_vi v = xp_ld(x.qs[k] + 4 * lo);
+                const xp_vi v = xp_ld(qs[k] + 4 * lo);
                 xp_vi l = xp_and(v, m4), hh = xp_and(xp_srl4(v), m4);
-                if (nl) {
-                    l = xp_lookup(grid, l);
-                    hh = xp_lookup(grid, hh);
-                    for (int t = 0; t < XP_T; t++) {
-                        if (t >= nt) continue;
-                        const int8_t *q = (const int8_t *)((const char *)a[t] + (size_t)b * ab + aq);
-                        s[t] = xp_dot_q8(s[t], l, xp_set1(xp_u32(q + 4 * k)));
-                        s[t] = xp_dot_q8(s[t], hh, xp_set1(xp_u32(q + 16 + 4 * k)));
-                    }
-                    continue;
-                }
-                if (has_h) {  // elements 4k + i take qh bit 4k + i, elements 16 + 4k + i bit 16 + 4k + i
+                if (q5) {  // elements 4k + i take qh bit 4k + i, elements 16 + 4k + i bit 16 + 4k + i
                     l = xp_or(l, xp_spread4(xp_and(xp_srl32(qh, 4 * k), xp_set1(15))));
                     hh = xp_or(hh, xp_spread4(xp_and(xp_srl32(qh, 16 + 4 * k), xp_set1(15))));
                 }
@@ -240,19 +217,51 @@ static inline void xp_group_legacy(int type, int64_t nb, const void *vw, const v
                     s[t] = xp_dot(s[t], hh, xp_set1(xp_u32(q + 16 + 4 * k)));
                 }
             }
-            const xp_vf dw = xp_f16(x.d + lo);
+            const xp_vf dw = xp_f16((const edge_f16 *)r + lo);
             for (int t = 0; t < XP_T; t++) {
                 if (t >= nt) continue;
                 if (has_m) {
                     const edge_block_q8_1 *y = (const edge_block_q8_1 *)a[t] + b;
                     const xp_vf p = xp_fmul(xp_fmul(dw, xp_fset1(k_h2f(y->d))), xp_cvt(s[t]));
-                    const xp_vf ms = xp_fmul(xp_f16(x.m + lo), xp_fset1(k_h2f(y->s)));
+                    const xp_vf ms = xp_fmul(xp_f16((const edge_f16 *)(r + m_at) + lo), xp_fset1(k_h2f(y->s)));
                     acc[t] = xp_fadd(acc[t], xp_fadd(p, ms));
                 } else {
                     const edge_block_q8_0 *y = (const edge_block_q8_0 *)a[t] + b;
                     acc[t] = xp_fadd(acc[t], xp_fmul(xp_fmul(dw, xp_fset1(k_h2f(y->d))), xp_cvt(s[t])));
                 }
             }
+        }
+        for (int t = 0; t < nt; t++) xp_store(Y + t * ys + lo, acc[t]);
+    }
+}
+
+// IQ4_NL: Q4_0's record; each nibble looks up its grid value, stored as Q8_0's quants are (value
+// XOR 0x80), and is taken as Q8_0's are: with corr = -128 sum(a) (AVX-512) or the sign trick
+// (AVX2, no corr).
+__attribute__((target(EDGE_X86_TARGET), always_inline))
+static inline void xp_group_iq4_nl(int64_t nb, const edge_x16_iq4_nl *w, const edge_block_q8_0 *const a[XP_T],
+                                   const int32_t *const corr[XP_T], int nt, float *Y, int64_t ys) {
+    const xp_vi m4 = xp_set1(0x0f0f0f0f), grid = xp_table16(xp_iq4_grid);
+    for (int h = 0; h < XP_HALVES; h++) {
+        const int lo = h * XP_LANES;
+        xp_vf acc[XP_T];
+        for (int t = 0; t < XP_T; t++) acc[t] = xp_fzero();
+        for (int64_t b = 0; b < nb; b++) {
+            xp_prefetch(&w[b], sizeof(edge_x16_iq4_nl), XP_PREFETCH_LEGACY);
+            xp_vi s[XP_T];
+            for (int t = 0; t < XP_T; t++) s[t] = xp_set1(XP_Q8_K && t < nt ? corr[t][b] : 0);
+            for (int k = 0; k < 4; k++) {
+                const xp_vi v = xp_ld(w[b].qs[k] + 4 * lo);
+                const xp_vi l = xp_lookup(grid, xp_and(v, m4)), hh = xp_lookup(grid, xp_and(xp_srl4(v), m4));
+                for (int t = 0; t < XP_T; t++) {
+                    if (t >= nt) continue;
+                    s[t] = xp_dot_q8(s[t], l, xp_set1(xp_u32(a[t][b].qs + 4 * k)));
+                    s[t] = xp_dot_q8(s[t], hh, xp_set1(xp_u32(a[t][b].qs + 16 + 4 * k)));
+                }
+            }
+            const xp_vf dw = xp_f16(w[b].d + lo);
+            for (int t = 0; t < XP_T; t++)
+                if (t < nt) acc[t] = xp_fadd(acc[t], xp_fmul(xp_fmul(dw, xp_fset1(k_h2f(a[t][b].d))), xp_cvt(s[t])));
         }
         for (int t = 0; t < nt; t++) xp_store(Y + t * ys + lo, acc[t]);
     }
@@ -510,10 +519,24 @@ static inline void xp_group_q23_K(int q3, int64_t nsb, const void *vw, const edg
 // ---- drivers: tokens in slices of XP_TOKS (corrections prepared once per slice), then per group of
 // 16 rows every token tile of the slice, so a group's records stay in L1/L2 across the tiles ----
 
+#define XP_IS_K(type) ((type) == EDGE_TYPE_Q4_K || (type) == EDGE_TYPE_Q5_K || (type) == EDGE_TYPE_Q6_K || \
+                       (type) == EDGE_TYPE_Q2_K || (type) == EDGE_TYPE_Q3_K || (type) == EDGE_TYPE_IQ4_XS)
+
+// Two drivers, each specialised by a constant type after inlining. clang -O3's code for the Q4_1
+// prompt kernel is sensitive to what else the driver holds: one driver with every type's cases
+// gave 39 GFLOP/s at 16 tokens on the AVX2 test host, one driver per type 38, this split (the
+// first five types, then the types added later) 78, as before the later types existed. Measured
+// with a C harness over edge_packed_matmul; re-measure when adding a type.
+#define XP_CASES(NT)                                                                                                  \
+                XP_CASE(EDGE_TYPE_Q8_0, NT, xp_group_q8_0(nb, (const edge_x16_q8_0 *)w, (const edge_block_q8_0 *const *)a, cr, NT, y, ys)) \
+                XP_CASE(EDGE_TYPE_Q4_0, NT, xp_group_q4(0, nb, w, a, cr, NT, y, ys))                                   \
+                XP_CASE(EDGE_TYPE_Q4_1, NT, xp_group_q4(1, nb, w, a, cr, NT, y, ys))                                   \
+                XP_CASE(EDGE_TYPE_Q5_0, NT, xp_group_q4(2, nb, w, a, cr, NT, y, ys))                                   \
+                XP_CASE(EDGE_TYPE_Q4_K, NT, xp_group_q45_K(0, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))
 __attribute__((target(EDGE_X86_TARGET), always_inline))
-static inline void xp_matmul(int type, int64_t n, const void *P, int64_t r0, int64_t r1, const void *A,
+static inline void xp_matmul_a(int type, int64_t n, const void *P, int64_t r0, int64_t r1, const void *A,
                              size_t arb, int64_t ncols, float *Y, int64_t ys) {
-    const int64_t nb = n / edge_type_block_elems(type);
+    const int64_t nb = n / (XP_IS_K(type) ? EDGE_QK_K : EDGE_QK);
     const size_t rec = edge_packed_record_bytes(type);
     const int k = type == EDGE_TYPE_Q8_0 || type == EDGE_TYPE_IQ4_NL ? XP_Q8_K
                 : type == EDGE_TYPE_Q4_0 ? 8 : type == EDGE_TYPE_Q5_0 ? 16 : 0;
@@ -536,21 +559,7 @@ static inline void xp_matmul(int type, int64_t n, const void *P, int64_t r0, int
                 float *y = Y + (c0 + t0) * ys + g * EDGE_PACK_ROWS;
                 switch (type * 8 + nt) {  // a constant token count per instance of each kernel
 #define XP_CASE(T, NT, call) case T * 8 + NT: call; break;
-#define XP_CASES(NT)                                                                                                  \
-                XP_CASE(EDGE_TYPE_Q8_0, NT, xp_group_q8_0(nb, (const edge_x16_q8_0 *)w, (const edge_block_q8_0 *const *)a, cr, NT, y, ys)) \
-                XP_CASE(EDGE_TYPE_Q4_0, NT, xp_group_legacy(EDGE_TYPE_Q4_0, nb, w, a, cr, NT, y, ys))                  \
-                XP_CASE(EDGE_TYPE_Q4_1, NT, xp_group_legacy(EDGE_TYPE_Q4_1, nb, w, a, cr, NT, y, ys))                  \
-                XP_CASE(EDGE_TYPE_Q5_0, NT, xp_group_legacy(EDGE_TYPE_Q5_0, nb, w, a, cr, NT, y, ys))                  \
-                XP_CASE(EDGE_TYPE_Q5_1, NT, xp_group_legacy(EDGE_TYPE_Q5_1, nb, w, a, cr, NT, y, ys))                  \
-                XP_CASE(EDGE_TYPE_Q4_K, NT, xp_group_q45_K(0, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))    \
-                XP_CASE(EDGE_TYPE_Q5_K, NT, xp_group_q45_K(1, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))    \
-                XP_CASE(EDGE_TYPE_Q6_K, NT, xp_group_q6_K(nb, (const edge_x16_q6_K *)w, (const edge_block_q8_K *const *)a, NT, y, ys)) \
-                XP_CASE(EDGE_TYPE_IQ4_NL, NT, xp_group_legacy(EDGE_TYPE_IQ4_NL, nb, w, a, cr, NT, y, ys))               \
-                XP_CASE(EDGE_TYPE_IQ4_XS, NT, xp_group_iq4_xs(nb, (const edge_x16_iq4_xs *)w, (const edge_block_q8_K *const *)a, NT, y, ys)) \
-                XP_CASE(EDGE_TYPE_Q2_K, NT, xp_group_q23_K(0, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))    \
-                XP_CASE(EDGE_TYPE_Q3_K, NT, xp_group_q23_K(1, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))
                 XP_CASES(1) XP_CASES(2) XP_CASES(3) XP_CASES(4)
-#undef XP_CASES
 #undef XP_CASE
                 default: break;
                 }
@@ -559,24 +568,70 @@ static inline void xp_matmul(int type, int64_t n, const void *P, int64_t r0, int
     }
 }
 
-#define XP_ENTRY(name, type)                                                                             \
+#undef XP_CASES
+#define XP_CASES(NT)                                                                                                  \
+                XP_CASE(EDGE_TYPE_Q5_1, NT, xp_group_q4(3, nb, w, a, cr, NT, y, ys))                                   \
+                XP_CASE(EDGE_TYPE_Q5_K, NT, xp_group_q45_K(1, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))    \
+                XP_CASE(EDGE_TYPE_Q6_K, NT, xp_group_q6_K(nb, (const edge_x16_q6_K *)w, (const edge_block_q8_K *const *)a, NT, y, ys)) \
+                XP_CASE(EDGE_TYPE_IQ4_NL, NT, xp_group_iq4_nl(nb, (const edge_x16_iq4_nl *)w, (const edge_block_q8_0 *const *)a, cr, NT, y, ys)) \
+                XP_CASE(EDGE_TYPE_IQ4_XS, NT, xp_group_iq4_xs(nb, (const edge_x16_iq4_xs *)w, (const edge_block_q8_K *const *)a, NT, y, ys)) \
+                XP_CASE(EDGE_TYPE_Q2_K, NT, xp_group_q23_K(0, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))    \
+                XP_CASE(EDGE_TYPE_Q3_K, NT, xp_group_q23_K(1, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))
+__attribute__((target(EDGE_X86_TARGET), always_inline))
+static inline void xp_matmul_b(int type, int64_t n, const void *P, int64_t r0, int64_t r1, const void *A,
+                             size_t arb, int64_t ncols, float *Y, int64_t ys) {
+    const int64_t nb = n / (XP_IS_K(type) ? EDGE_QK_K : EDGE_QK);
+    const size_t rec = edge_packed_record_bytes(type);
+    const int k = type == EDGE_TYPE_Q8_0 || type == EDGE_TYPE_IQ4_NL ? XP_Q8_K
+                : type == EDGE_TYPE_Q4_0 ? 8 : type == EDGE_TYPE_Q5_0 ? 16 : 0;
+    int32_t corr[XP_TOKS][k ? nb : 1];
+    for (int64_t c0 = 0; c0 < ncols; c0 += XP_TOKS) {
+        const int64_t cn = ncols - c0 < XP_TOKS ? ncols - c0 : XP_TOKS;
+        if (k)
+            for (int64_t t = 0; t < cn; t++) xp_corr((const edge_block_q8_0 *)((const char *)A + (size_t)(c0 + t) * arb), nb, k, corr[t]);
+        for (int64_t g = r0 / EDGE_PACK_ROWS; g < r1 / EDGE_PACK_ROWS; g++) {
+            const char *w = (const char *)P + (size_t)g * (size_t)nb * rec;
+            for (int64_t t0 = 0; t0 < cn; t0 += XP_T) {
+                const int nt = cn - t0 < XP_T ? (int)(cn - t0) : XP_T;
+                const void *a[XP_T];
+                const int32_t *cr[XP_T];
+                for (int t = 0; t < XP_T; t++) {
+                    const int64_t tt = t0 + (t < nt ? t : 0);
+                    a[t] = (const char *)A + (size_t)(c0 + tt) * arb;
+                    cr[t] = corr[tt];
+                }
+                float *y = Y + (c0 + t0) * ys + g * EDGE_PACK_ROWS;
+                switch (type * 8 + nt) {  // a constant token count per instance of each kernel
+#define XP_CASE(T, NT, call) case T * 8 + NT: call; break;
+                XP_CASES(1) XP_CASES(2) XP_CASES(3) XP_CASES(4)
+#undef XP_CASE
+                default: break;
+                }
+            }
+        }
+    }
+}
+
+#undef XP_CASES
+
+#define XP_ENTRY(name, driver, type)                                                                     \
     __attribute__((target(EDGE_X86_TARGET)))                                                             \
     static void name(int64_t n, const void *P, int64_t r0, int64_t r1, const void *A, size_t arb,         \
                      int64_t ncols, float *Y, int64_t ys) {                                               \
-        xp_matmul(type, n, P, r0, r1, A, arb, ncols, Y, ys);                                             \
+        driver(type, n, P, r0, r1, A, arb, ncols, Y, ys);                                                \
     }
-XP_ENTRY(xp_matmul_q8_0, EDGE_TYPE_Q8_0)
-XP_ENTRY(xp_matmul_q4_0, EDGE_TYPE_Q4_0)
-XP_ENTRY(xp_matmul_q4_1, EDGE_TYPE_Q4_1)
-XP_ENTRY(xp_matmul_q5_0, EDGE_TYPE_Q5_0)
-XP_ENTRY(xp_matmul_q5_1, EDGE_TYPE_Q5_1)
-XP_ENTRY(xp_matmul_q4_K, EDGE_TYPE_Q4_K)
-XP_ENTRY(xp_matmul_q5_K, EDGE_TYPE_Q5_K)
-XP_ENTRY(xp_matmul_q6_K, EDGE_TYPE_Q6_K)
-XP_ENTRY(xp_matmul_q2_K, EDGE_TYPE_Q2_K)
-XP_ENTRY(xp_matmul_q3_K, EDGE_TYPE_Q3_K)
-XP_ENTRY(xp_matmul_iq4_nl, EDGE_TYPE_IQ4_NL)
-XP_ENTRY(xp_matmul_iq4_xs, EDGE_TYPE_IQ4_XS)
+XP_ENTRY(xp_matmul_q8_0, xp_matmul_a, EDGE_TYPE_Q8_0)
+XP_ENTRY(xp_matmul_q4_0, xp_matmul_a, EDGE_TYPE_Q4_0)
+XP_ENTRY(xp_matmul_q4_1, xp_matmul_a, EDGE_TYPE_Q4_1)
+XP_ENTRY(xp_matmul_q5_0, xp_matmul_a, EDGE_TYPE_Q5_0)
+XP_ENTRY(xp_matmul_q4_K, xp_matmul_a, EDGE_TYPE_Q4_K)
+XP_ENTRY(xp_matmul_q5_1, xp_matmul_b, EDGE_TYPE_Q5_1)
+XP_ENTRY(xp_matmul_q5_K, xp_matmul_b, EDGE_TYPE_Q5_K)
+XP_ENTRY(xp_matmul_q6_K, xp_matmul_b, EDGE_TYPE_Q6_K)
+XP_ENTRY(xp_matmul_q2_K, xp_matmul_b, EDGE_TYPE_Q2_K)
+XP_ENTRY(xp_matmul_q3_K, xp_matmul_b, EDGE_TYPE_Q3_K)
+XP_ENTRY(xp_matmul_iq4_nl, xp_matmul_b, EDGE_TYPE_IQ4_NL)
+XP_ENTRY(xp_matmul_iq4_xs, xp_matmul_b, EDGE_TYPE_IQ4_XS)
 
 static void edge_x86_packed_register(edge_kernel_table *t) {
     t->packed[EDGE_TYPE_Q8_0] = xp_matmul_q8_0;
