@@ -527,47 +527,50 @@ static inline void xp_group_q23_K(int q3, int64_t nsb, const void *vw, const edg
 // gave 39 GFLOP/s at 16 tokens on the AVX2 test host, one driver per type 38, this split (the
 // first five types, then the types added later) 78, as before the later types existed. Measured
 // with a C harness over edge_packed_matmul; re-measure when adding a type.
+// The driver, defined once and expanded per case list (XP_CASES, defined before each expansion).
+#define XP_DEFINE_DRIVER(name) \
+__attribute__((target(EDGE_X86_TARGET), always_inline)) \
+static inline void name(int type, int64_t n, const void *P, int64_t r0, int64_t r1, const void *A, \
+                             size_t arb, int64_t ncols, float *Y, int64_t ys) { \
+    const int64_t nb = n / (XP_IS_K(type) ? EDGE_QK_K : EDGE_QK); \
+    const size_t rec = edge_packed_record_bytes(type); \
+    const int k = type == EDGE_TYPE_Q8_0 || type == EDGE_TYPE_IQ4_NL ? XP_Q8_K \
+                : type == EDGE_TYPE_Q4_0 ? 8 : type == EDGE_TYPE_Q5_0 ? 16 : 0; \
+    int32_t corr[XP_TOKS][k ? nb : 1]; \
+    for (int64_t c0 = 0; c0 < ncols; c0 += XP_TOKS) { \
+        const int64_t cn = ncols - c0 < XP_TOKS ? ncols - c0 : XP_TOKS; \
+        if (k) \
+            for (int64_t t = 0; t < cn; t++) xp_corr((const edge_block_q8_0 *)((const char *)A + (size_t)(c0 + t) * arb), nb, k, corr[t]); \
+        for (int64_t g = r0 / EDGE_PACK_ROWS; g < r1 / EDGE_PACK_ROWS; g++) { \
+            const char *w = (const char *)P + (size_t)g * (size_t)nb * rec; \
+            for (int64_t t0 = 0; t0 < cn; t0 += XP_T) { \
+                const int nt = cn - t0 < XP_T ? (int)(cn - t0) : XP_T; \
+                const void *a[XP_T]; \
+                const int32_t *cr[XP_T]; \
+                for (int t = 0; t < XP_T; t++) { \
+                    const int64_t tt = t0 + (t < nt ? t : 0); \
+                    a[t] = (const char *)A + (size_t)(c0 + tt) * arb; \
+                    cr[t] = corr[tt]; \
+                } \
+                float *y = Y + (c0 + t0) * ys + g * EDGE_PACK_ROWS; \
+                switch (type * 8 + nt) {  /* a constant token count per instance of each kernel */ \
+                XP_CASES(1) XP_CASES(2) XP_CASES(3) XP_CASES(4) \
+                default: break; \
+                } \
+            } \
+        } \
+    } \
+}
+
+#define XP_CASE(T, NT, call) case T * 8 + NT: call; break;
+
 #define XP_CASES(NT)                                                                                                  \
                 XP_CASE(EDGE_TYPE_Q8_0, NT, xp_group_q8_0(nb, (const edge_x16_q8_0 *)w, (const edge_block_q8_0 *const *)a, cr, NT, y, ys)) \
                 XP_CASE(EDGE_TYPE_Q4_0, NT, xp_group_q4(0, nb, w, a, cr, NT, y, ys))                                   \
                 XP_CASE(EDGE_TYPE_Q4_1, NT, xp_group_q4(1, nb, w, a, cr, NT, y, ys))                                   \
                 XP_CASE(EDGE_TYPE_Q5_0, NT, xp_group_q4(2, nb, w, a, cr, NT, y, ys))                                   \
                 XP_CASE(EDGE_TYPE_Q4_K, NT, xp_group_q45_K(0, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))
-__attribute__((target(EDGE_X86_TARGET), always_inline))
-static inline void xp_matmul_a(int type, int64_t n, const void *P, int64_t r0, int64_t r1, const void *A,
-                             size_t arb, int64_t ncols, float *Y, int64_t ys) {
-    const int64_t nb = n / (XP_IS_K(type) ? EDGE_QK_K : EDGE_QK);
-    const size_t rec = edge_packed_record_bytes(type);
-    const int k = type == EDGE_TYPE_Q8_0 || type == EDGE_TYPE_IQ4_NL ? XP_Q8_K
-                : type == EDGE_TYPE_Q4_0 ? 8 : type == EDGE_TYPE_Q5_0 ? 16 : 0;
-    int32_t corr[XP_TOKS][k ? nb : 1];
-    for (int64_t c0 = 0; c0 < ncols; c0 += XP_TOKS) {
-        const int64_t cn = ncols - c0 < XP_TOKS ? ncols - c0 : XP_TOKS;
-        if (k)
-            for (int64_t t = 0; t < cn; t++) xp_corr((const edge_block_q8_0 *)((const char *)A + (size_t)(c0 + t) * arb), nb, k, corr[t]);
-        for (int64_t g = r0 / EDGE_PACK_ROWS; g < r1 / EDGE_PACK_ROWS; g++) {
-            const char *w = (const char *)P + (size_t)g * (size_t)nb * rec;
-            for (int64_t t0 = 0; t0 < cn; t0 += XP_T) {
-                const int nt = cn - t0 < XP_T ? (int)(cn - t0) : XP_T;
-                const void *a[XP_T];
-                const int32_t *cr[XP_T];
-                for (int t = 0; t < XP_T; t++) {
-                    const int64_t tt = t0 + (t < nt ? t : 0);
-                    a[t] = (const char *)A + (size_t)(c0 + tt) * arb;
-                    cr[t] = corr[tt];
-                }
-                float *y = Y + (c0 + t0) * ys + g * EDGE_PACK_ROWS;
-                switch (type * 8 + nt) {  // a constant token count per instance of each kernel
-#define XP_CASE(T, NT, call) case T * 8 + NT: call; break;
-                XP_CASES(1) XP_CASES(2) XP_CASES(3) XP_CASES(4)
-#undef XP_CASE
-                default: break;
-                }
-            }
-        }
-    }
-}
-
+XP_DEFINE_DRIVER(xp_matmul_a)
 #undef XP_CASES
 #define XP_CASES(NT)                                                                                                  \
                 XP_CASE(EDGE_TYPE_Q5_1, NT, xp_group_q4(3, nb, w, a, cr, NT, y, ys))                                   \
@@ -577,42 +580,9 @@ static inline void xp_matmul_a(int type, int64_t n, const void *P, int64_t r0, i
                 XP_CASE(EDGE_TYPE_IQ4_XS, NT, xp_group_iq4_xs(nb, (const edge_x16_iq4_xs *)w, (const edge_block_q8_K *const *)a, NT, y, ys)) \
                 XP_CASE(EDGE_TYPE_Q2_K, NT, xp_group_q23_K(0, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))    \
                 XP_CASE(EDGE_TYPE_Q3_K, NT, xp_group_q23_K(1, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))
-__attribute__((target(EDGE_X86_TARGET), always_inline))
-static inline void xp_matmul_b(int type, int64_t n, const void *P, int64_t r0, int64_t r1, const void *A,
-                             size_t arb, int64_t ncols, float *Y, int64_t ys) {
-    const int64_t nb = n / (XP_IS_K(type) ? EDGE_QK_K : EDGE_QK);
-    const size_t rec = edge_packed_record_bytes(type);
-    const int k = type == EDGE_TYPE_Q8_0 || type == EDGE_TYPE_IQ4_NL ? XP_Q8_K
-                : type == EDGE_TYPE_Q4_0 ? 8 : type == EDGE_TYPE_Q5_0 ? 16 : 0;
-    int32_t corr[XP_TOKS][k ? nb : 1];
-    for (int64_t c0 = 0; c0 < ncols; c0 += XP_TOKS) {
-        const int64_t cn = ncols - c0 < XP_TOKS ? ncols - c0 : XP_TOKS;
-        if (k)
-            for (int64_t t = 0; t < cn; t++) xp_corr((const edge_block_q8_0 *)((const char *)A + (size_t)(c0 + t) * arb), nb, k, corr[t]);
-        for (int64_t g = r0 / EDGE_PACK_ROWS; g < r1 / EDGE_PACK_ROWS; g++) {
-            const char *w = (const char *)P + (size_t)g * (size_t)nb * rec;
-            for (int64_t t0 = 0; t0 < cn; t0 += XP_T) {
-                const int nt = cn - t0 < XP_T ? (int)(cn - t0) : XP_T;
-                const void *a[XP_T];
-                const int32_t *cr[XP_T];
-                for (int t = 0; t < XP_T; t++) {
-                    const int64_t tt = t0 + (t < nt ? t : 0);
-                    a[t] = (const char *)A + (size_t)(c0 + tt) * arb;
-                    cr[t] = corr[tt];
-                }
-                float *y = Y + (c0 + t0) * ys + g * EDGE_PACK_ROWS;
-                switch (type * 8 + nt) {  // a constant token count per instance of each kernel
-#define XP_CASE(T, NT, call) case T * 8 + NT: call; break;
-                XP_CASES(1) XP_CASES(2) XP_CASES(3) XP_CASES(4)
-#undef XP_CASE
-                default: break;
-                }
-            }
-        }
-    }
-}
-
+XP_DEFINE_DRIVER(xp_matmul_b)
 #undef XP_CASES
+#undef XP_CASE
 
 #define XP_ENTRY(name, driver, type)                                                                     \
     __attribute__((target(EDGE_X86_TARGET)))                                                             \

@@ -64,7 +64,7 @@ struct ProfileCommand: AsyncParsableCommand {
         let path = "Profiles/\(plain).json"
         let own = HostProfileLookup.ownFeatures()
         guard FileManager.default.fileExists(atPath: path),
-              let existing = try? HostProfile.decode(Data(contentsOf: URL(fileURLWithPath: path)), file: path),
+              let existing = try? HostProfileLookup.read(path),
               Set(existing.cpu.features) != Set(own) else { return name }
         let qualified = HostProfileLookup.featureQualifiedName(base: plain, features: own)
         printError("edgert profile: \(path) is a profile of a CPU with other features (\(existing.cpu.features.joined(separator: " "))); writing Profiles/\(qualified).json")
