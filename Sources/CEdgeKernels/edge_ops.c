@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 #include <stdlib.h>
+#include <pthread.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -196,21 +197,22 @@ void edge_op_rope(edge_pool *pool, float *x, int64_t ntok, int nhead, int hd, in
 
 // ---------------------------------------------------------------- kv store
 
-typedef struct { const float *k, *v; int64_t d; const int32_t *pos; edge_f16 *kc, *vc; } kv_ctx;
+typedef struct { const float *k, *v; int64_t d; const int32_t *pos; edge_f16 *kc, *vc; int64_t cap; } kv_ctx;
 
 static void kv_range(void *vctx, int64_t b, int64_t e, int tid) {
     (void)tid;
     const kv_ctx *c = vctx;
     for (int64_t t = b; t < e; t++) {
-        edge_f16 *kd = c->kc + (int64_t)c->pos[t] * c->d, *vd = c->vc + (int64_t)c->pos[t] * c->d;
+        const int64_t slot = (int64_t)c->pos[t] % c->cap;
+        edge_f16 *kd = c->kc + slot * c->d, *vd = c->vc + slot * c->d;
         const float *ks = c->k + t * c->d, *vs = c->v + t * c->d;
         for (int64_t i = 0; i < c->d; i++) { kd[i] = edge_f32_to_f16(ks[i]); vd[i] = edge_f32_to_f16(vs[i]); }
     }
 }
 
 void edge_op_store_kv(edge_pool *pool, const float *k, const float *v, int64_t ntok, int64_t kv_dim,
-                      const int32_t *pos, edge_f16 *kc, edge_f16 *vc) {
-    kv_ctx c = { k, v, kv_dim, pos, kc, vc };
+                      const int32_t *pos, edge_f16 *kc, edge_f16 *vc, int64_t cap) {
+    kv_ctx c = { k, v, kv_dim, pos, kc, vc, cap };
     edge_pool_for(pool, ntok, 4, kv_range, &c);
 }
 
@@ -221,7 +223,13 @@ void edge_op_store_kv(edge_pool *pool, const float *k, const float *v, int64_t n
 typedef struct {
     const float *q; const edge_f16 *kc, *vc; const int32_t *pos;
     int n_head, n_kv, hd; float scale; float *out;
+    int64_t cap; int64_t window; float softcap;   // scale is divided by softcap when there is one
 } attn_ctx;
+
+// The first position query position `last` sees: all of them, or the last `window`.
+static inline int64_t attn_first(const attn_ctx *c, int64_t last) {
+    return c->window > 0 && last >= c->window ? last - c->window + 1 : 0;
+}
 
 // One (token, head): the scalar form, which the SIMD form must match.
 static void attn_one_scalar(const attn_ctx *c, int64_t t, int h) {
@@ -233,12 +241,15 @@ static void attn_one_scalar(const attn_ctx *c, int64_t t, int h) {
     for (int d = 0; d < hd; d++) { q16[d] = edge_f16_to_f32(edge_f32_to_f16(q[d])); acc[d] = 0; }
     float S = 0.0f, M = -INFINITY;
     const int64_t last = c->pos[t];
-    for (int64_t j = 0; j <= last; j++) {
-        const edge_f16 *k = c->kc + j * kv_stride + (int64_t)kvh * hd;
-        const edge_f16 *v = c->vc + j * kv_stride + (int64_t)kvh * hd;
+    const int64_t first = attn_first(c, last);
+    int64_t slot = first % c->cap;
+    for (int64_t j = first; j <= last; j++, slot = slot + 1 == c->cap ? 0 : slot + 1) {
+        const edge_f16 *k = c->kc + slot * kv_stride + (int64_t)kvh * hd;
+        const edge_f16 *v = c->vc + slot * kv_stride + (int64_t)kvh * hd;
         float s = 0.0f;
         for (int d = 0; d < hd; d++) s += edge_f16_to_f32(k[d]) * q16[d];
         s *= c->scale;
+        if (c->softcap != 0.0f) s = c->softcap * tanhf(s);
         const float Mold = M;
         float ms = 1.0f, vs = 1.0f;
         if (s > M) {
@@ -268,7 +279,8 @@ static inline float attn_fma_ss(float a, float b, float c) {
 }
 
 __attribute__((target("avx2,fma,f16c")))
-static void attn_one_f16c(const attn_ctx *c, int64_t t, int h) {
+static inline __attribute__((always_inline)) void attn_one_f16c_impl(const attn_ctx *c, int64_t t, int h,
+                                                             const int capped) {
     const int hd = c->hd, group = c->n_head / c->n_kv, kvh = h / group;
     const int64_t kv_stride = (int64_t)c->n_kv * hd;
     const float *q = c->q + (t * c->n_head + h) * (int64_t)hd;
@@ -281,9 +293,11 @@ static void attn_one_f16c(const attn_ctx *c, int64_t t, int h) {
     }
     float S = 0.0f, M = -INFINITY;
     const int64_t last = c->pos[t];
-    for (int64_t j = 0; j <= last; j++) {
-        const edge_f16 *k = c->kc + j * kv_stride + (int64_t)kvh * hd;
-        const edge_f16 *v = c->vc + j * kv_stride + (int64_t)kvh * hd;
+    const int64_t first = attn_first(c, last);
+    int64_t slot = first % c->cap;
+    for (int64_t j = first; j <= last; j++, slot = slot + 1 == c->cap ? 0 : slot + 1) {
+        const edge_f16 *k = c->kc + slot * kv_stride + (int64_t)kvh * hd;
+        const edge_f16 *v = c->vc + slot * kv_stride + (int64_t)kvh * hd;
         __m256 sv = _mm256_setzero_ps();
         for (int i = 0; i < nv; i++)
             sv = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + 8 * i))), q16[i], sv);
@@ -291,6 +305,7 @@ static void attn_one_f16c(const attn_ctx *c, int64_t t, int h) {
         s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
         s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
         float s = _mm_cvtss_f32(s4) * c->scale;
+        if (capped) s = c->softcap * tanhf(s);
         const float Mold = M;
         float ms = 1.0f, vs = 1.0f;
         if (s > M) {
@@ -314,6 +329,13 @@ static void attn_one_f16c(const attn_ctx *c, int64_t t, int h) {
     for (int i = 0; i < nv; i++) _mm256_storeu_ps(o + 8 * i, _mm256_mul_ps(_mm256_cvtph_ps(acc[i]), inv));
 }
 
+// attn_one_f16c_impl with the soft-cap test resolved once per call, not per score.
+__attribute__((target("avx2,fma,f16c")))
+static void attn_one_f16c(const attn_ctx *c, int64_t t, int h) {
+    if (c->softcap != 0.0f) attn_one_f16c_impl(c, t, h, 1);
+    else attn_one_f16c_impl(c, t, h, 0);
+}
+
 // Query heads per KV head that attn_group_f16c takes together.
 #define EDGE_ATTN_MAX_GROUP 8
 
@@ -322,7 +344,8 @@ static void attn_one_f16c(const attn_ctx *c, int64_t t, int h) {
 // F16 -> F32 conversion of each K and V row is done once for the group and the heads' independent
 // chains overlap. Requires group <= EDGE_ATTN_MAX_GROUP.
 __attribute__((target("avx2,fma,f16c")))
-static void attn_group_f16c(const attn_ctx *c, int64_t t, int kvh) {
+static inline __attribute__((always_inline)) void attn_group_f16c_impl(const attn_ctx *c, int64_t t, int kvh,
+                                                             const int capped) {
     const int hd = c->hd, group = c->n_head / c->n_kv, nv = hd / 8;
     const int64_t kv_stride = (int64_t)c->n_kv * hd;
     __m256 q16[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 8];
@@ -339,9 +362,11 @@ static void attn_group_f16c(const attn_ctx *c, int64_t t, int kvh) {
     }
     const int64_t last = c->pos[t];
     __m256 kf[EDGE_MAX_HEAD_DIM / 8], vf[EDGE_MAX_HEAD_DIM / 8];
-    for (int64_t j = 0; j <= last; j++) {
-        const edge_f16 *k = c->kc + j * kv_stride + (int64_t)kvh * hd;
-        const edge_f16 *v = c->vc + j * kv_stride + (int64_t)kvh * hd;
+    const int64_t first = attn_first(c, last);
+    int64_t slot = first % c->cap;
+    for (int64_t j = first; j <= last; j++, slot = slot + 1 == c->cap ? 0 : slot + 1) {
+        const edge_f16 *k = c->kc + slot * kv_stride + (int64_t)kvh * hd;
+        const edge_f16 *v = c->vc + slot * kv_stride + (int64_t)kvh * hd;
         for (int i = 0; i < nv; i++) {
             kf[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + 8 * i)));
             vf[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + 8 * i)));
@@ -352,7 +377,8 @@ static void attn_group_f16c(const attn_ctx *c, int64_t t, int kvh) {
             __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(sv), _mm256_extractf128_ps(sv, 1));
             s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
             s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
-            const float s = _mm_cvtss_f32(s4) * c->scale;
+            float s = _mm_cvtss_f32(s4) * c->scale;
+            if (capped) s = c->softcap * tanhf(s);
             const float Mold = M[g];
             float ms = 1.0f, vs = 1.0f;
             if (s > Mold) {
@@ -377,11 +403,19 @@ static void attn_group_f16c(const attn_ctx *c, int64_t t, int kvh) {
     }
 }
 
+// attn_group_f16c_impl with the soft-cap test resolved once per call, not per score.
+__attribute__((target("avx2,fma,f16c")))
+static void attn_group_f16c(const attn_ctx *c, int64_t t, int kvh) {
+    if (c->softcap != 0.0f) attn_group_f16c_impl(c, t, kvh, 1);
+    else attn_group_f16c_impl(c, t, kvh, 0);
+}
+
 // attn_group_f16c with the V side in 16-lane vectors (hd a multiple of 16): the F16 accumulators'
 // update is element-wise, so converting, scaling and rounding 16 lanes at a time is the same
 // arithmetic in half the conversions, which bound this loop. K·Q keeps the 8-lane order.
 __attribute__((target("avx512f,avx512vl,avx2,fma,f16c")))
-static void attn_group_avx512(const attn_ctx *c, int64_t t, int kvh) {
+static inline __attribute__((always_inline)) void attn_group_avx512_impl(const attn_ctx *c, int64_t t, int kvh,
+                                                             const int capped) {
     const int hd = c->hd, group = c->n_head / c->n_kv, nv = hd / 8, nw = hd / 16;
     const int64_t kv_stride = (int64_t)c->n_kv * hd;
     __m256 q16[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 8];
@@ -398,9 +432,11 @@ static void attn_group_avx512(const attn_ctx *c, int64_t t, int kvh) {
     const int64_t last = c->pos[t];
     __m256 kf[EDGE_MAX_HEAD_DIM / 8];
     __m512 vf[EDGE_MAX_HEAD_DIM / 16];
-    for (int64_t j = 0; j <= last; j++) {
-        const edge_f16 *k = c->kc + j * kv_stride + (int64_t)kvh * hd;
-        const edge_f16 *v = c->vc + j * kv_stride + (int64_t)kvh * hd;
+    const int64_t first = attn_first(c, last);
+    int64_t slot = first % c->cap;
+    for (int64_t j = first; j <= last; j++, slot = slot + 1 == c->cap ? 0 : slot + 1) {
+        const edge_f16 *k = c->kc + slot * kv_stride + (int64_t)kvh * hd;
+        const edge_f16 *v = c->vc + slot * kv_stride + (int64_t)kvh * hd;
         for (int i = 0; i < nv; i++) kf[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + 8 * i)));
         for (int i = 0; i < nw; i++) vf[i] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(v + 16 * i)));
         for (int g = 0; g < group; g++) {
@@ -409,7 +445,8 @@ static void attn_group_avx512(const attn_ctx *c, int64_t t, int kvh) {
             __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(sv), _mm256_extractf128_ps(sv, 1));
             s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
             s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
-            const float s = _mm_cvtss_f32(s4) * c->scale;
+            float s = _mm_cvtss_f32(s4) * c->scale;
+            if (capped) s = c->softcap * tanhf(s);
             const float Mold = M[g];
             float ms = 1.0f, vs = 1.0f;
             if (s > Mold) {
@@ -432,6 +469,13 @@ static void attn_group_avx512(const attn_ctx *c, int64_t t, int kvh) {
         const __m512 inv = _mm512_set1_ps(S[g] == 0.0f ? 0.0f : 1.0f / S[g]);
         for (int i = 0; i < nw; i++) _mm512_storeu_ps(o + 16 * i, _mm512_mul_ps(_mm512_cvtph_ps(acc[g][i]), inv));
     }
+}
+
+// attn_group_avx512_impl with the soft-cap test resolved once per call, not per score.
+__attribute__((target("avx512f,avx512vl,avx2,fma,f16c")))
+static void attn_group_avx512(const attn_ctx *c, int64_t t, int kvh) {
+    if (c->softcap != 0.0f) attn_group_avx512_impl(c, t, kvh, 1);
+    else attn_group_avx512_impl(c, t, kvh, 0);
 }
 
 // Work items are (token, KV head) pairs: the group's heads go together.
@@ -466,8 +510,9 @@ static void attn_range(void *vctx, int64_t b, int64_t e, int tid) {
 
 void edge_op_attention(edge_pool *pool, const float *q, const edge_f16 *kc, const edge_f16 *vc,
                        const int32_t *pos, int64_t ntok, int n_head, int n_kv, int hd, float scale,
-                       float *out) {
-    attn_ctx c = { q, kc, vc, pos, n_head, n_kv, hd, scale, out };
+                       float *out, int64_t cap, int64_t window, float softcap) {
+    attn_ctx c = { q, kc, vc, pos, n_head, n_kv, hd, softcap != 0.0f ? scale / softcap : scale, out,
+                   cap, window, softcap };
 #if defined(__x86_64__)
     if (edge_isa_current() >= EDGE_ISA_AVX2 && hd % 8 == 0 && n_head / n_kv <= EDGE_ATTN_MAX_GROUP) {
         edge_pool_for(pool, ntok * n_kv, 1, attn_group_range, &c);
@@ -493,6 +538,64 @@ static void swiglu_range(void *vctx, int64_t b, int64_t e, int tid) {
 void edge_op_swiglu(edge_pool *pool, const float *gate, const float *up, float *out, int64_t count) {
     ew_ctx c = { gate, up, out };
     edge_pool_for(pool, count, 4096, swiglu_range, &c);
+}
+
+// GELU (tanh form) as ggml's CPU backend computes it for F32 (GGML_GELU_FP16): x at or below -10
+// gives 0, at or above 10 gives x, and otherwise x is rounded to F16 and looked up in a table of
+// gelu over every F16 value, itself rounded to F16.
+static edge_f16 gelu_table[1 << 16];
+static pthread_once_t gelu_once = PTHREAD_ONCE_INIT;
+
+static float gelu_tanh(float x) {
+    const float a = 0.044715f, k = 0.79788456080286535587989211986876f;
+    return 0.5f * x * (1.0f + tanhf(k * x * (1.0f + a * x * x)));
+}
+
+static void gelu_table_init(void) {
+    for (int i = 0; i < (1 << 16); i++) gelu_table[i] = edge_f32_to_f16(gelu_tanh(edge_f16_to_f32((edge_f16)i)));
+}
+
+float edge_gelu(float x) {
+    pthread_once(&gelu_once, gelu_table_init);
+    if (x <= -10.0f) return 0.0f;
+    if (x >= 10.0f) return x;
+    return edge_f16_to_f32(gelu_table[edge_f32_to_f16(x)]);
+}
+
+static void geglu_range(void *vctx, int64_t b, int64_t e, int tid) {
+    (void)tid;
+    const ew_ctx *c = vctx;
+    for (int64_t i = b; i < e; i++) c->out[i] = edge_gelu(c->a[i]) * c->b[i];
+}
+
+void edge_op_geglu(edge_pool *pool, const float *gate, const float *up, float *out, int64_t count) {
+    pthread_once(&gelu_once, gelu_table_init);
+    ew_ctx c = { gate, up, out };
+    edge_pool_for(pool, count, 4096, geglu_range, &c);
+}
+
+typedef struct { float *x; float s; } scale_ctx;
+
+static void scale_range(void *vctx, int64_t b, int64_t e, int tid) {
+    (void)tid;
+    const scale_ctx *c = vctx;
+    for (int64_t i = b; i < e; i++) c->x[i] *= c->s;
+}
+
+void edge_op_scale(edge_pool *pool, float *x, int64_t count, float s) {
+    scale_ctx c = { x, s };
+    edge_pool_for(pool, count, 8192, scale_range, &c);
+}
+
+static void softcap_range(void *vctx, int64_t b, int64_t e, int tid) {
+    (void)tid;
+    const scale_ctx *c = vctx;
+    for (int64_t i = b; i < e; i++) c->x[i] = tanhf(c->x[i] * (1.0f / c->s)) * c->s;
+}
+
+void edge_op_softcap(edge_pool *pool, float *x, int64_t count, float cap) {
+    scale_ctx c = { x, cap };
+    edge_pool_for(pool, count, 4096, softcap_range, &c);
 }
 
 static void add_range(void *vctx, int64_t b, int64_t e, int tid) {

@@ -26,8 +26,16 @@ public enum WeightRole: String, Sendable, Hashable, Codable, CaseIterable {
     case valueBias
     /// (d_model, n_head * head_dim)
     case attentionOutput
+    /// (head_dim): RMSNorm gain applied to each query head (Qwen3, Gemma 3).
+    case queryNorm
+    /// (head_dim): RMSNorm gain applied to each key head.
+    case keyNorm
+    /// (d_model): RMSNorm gain on the attention branch before it joins the stream (Gemma 2/3).
+    case postAttentionNorm
     /// (d_model): RMSNorm gain before the feed-forward block.
     case feedForwardNorm
+    /// (d_model): RMSNorm gain on the feed-forward branch before it joins the stream (Gemma 2/3).
+    case postFeedForwardNorm
     /// (d_ff, d_model): the SwiGLU gate projection.
     case gate
     /// (d_ff, d_model)
@@ -39,7 +47,8 @@ public enum WeightRole: String, Sendable, Hashable, Codable, CaseIterable {
     public var isMatrix: Bool {
         switch self {
         case .tokenEmbedding, .output, .query, .key, .value, .attentionOutput, .gate, .up, .down: true
-        case .outputNorm, .ropeFrequencies, .attentionNorm, .queryBias, .keyBias, .valueBias, .feedForwardNorm: false
+        case .outputNorm, .ropeFrequencies, .attentionNorm, .queryBias, .keyBias, .valueBias, .feedForwardNorm, .queryNorm,
+             .keyNorm, .postAttentionNorm, .postFeedForwardNorm: false
         }
     }
 

@@ -3,44 +3,61 @@ import Glibc
 #endif
 import CEdgeKernels
 
-/// The F16 key/value cache of one sequence: for each layer, K and V as [contextLength][kvDim]
-/// halves (kvDim = KV heads x head size).
+/// The F16 key/value cache of one sequence: for each layer, K and V as [rows][kvDim] halves
+/// (kvDim = KV heads x head size). A layer attending to every earlier position has a row per
+/// position of the context; a sliding-window layer holds only its window (plus a batch), as a
+/// ring: position p lives in row p % rows.
 ///
 /// The memory is reserved with an anonymous mapping and committed by the kernel page by page as
-/// positions are written, so a long context length costs only what is used.
+/// rows are written, so a long context length costs only what is used.
 ///
 /// Invariant for `@unchecked Sendable`: the buffers are written only by the forward pass on the
 /// owning CPUNode's driver thread and its pool, one batch at a time.
 public final class KVCache: @unchecked Sendable {
-    public let layers: Int
+    public var layers: Int { rows.count }
     public let contextLength: Int
     public let kvDim: Int
+    /// Rows of each layer's K (and V) buffer.
+    public let rows: [Int]
     /// Bytes reserved (address space), not necessarily resident.
     public let reservedBytes: Int
     private let base: UnsafeMutableRawPointer
-    /// Number of positions currently filled (0..<filled are valid).
+    private let offsets: [Int]   // byte offset of each layer's K buffer; V follows it
+    /// Number of positions currently filled (0..<filled have been written).
     public var filled = 0
 
-    public init(layers: Int, contextLength: Int, kvDim: Int) throws(DeviceError) {
-        self.layers = layers
+    /// Every layer holding the whole context.
+    public convenience init(layers: Int, contextLength: Int, kvDim: Int) throws(DeviceError) {
+        try self.init(rows: Array(repeating: contextLength, count: layers), contextLength: contextLength, kvDim: kvDim)
+    }
+
+    /// Layer i holding `rows[i]` positions (at most the context).
+    public init(rows: [Int], contextLength: Int, kvDim: Int) throws(DeviceError) {
         self.contextLength = contextLength
         self.kvDim = kvDim
-        let bytes = 2 * layers * contextLength * kvDim * MemoryLayout<UInt16>.size
-        reservedBytes = bytes
-        let p = mmap(nil, max(bytes, 1), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
-        guard let p, p != MAP_FAILED else { throw .allocationFailed(what: "KV cache", bytes: bytes) }
+        self.rows = rows.map { max(1, min($0, contextLength)) }
+        var at = 0
+        var offsets: [Int] = []
+        for r in self.rows {
+            offsets.append(at)
+            at += 2 * r * kvDim * MemoryLayout<UInt16>.size
+        }
+        self.offsets = offsets
+        reservedBytes = at
+        let p = mmap(nil, max(at, 1), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let p, p != MAP_FAILED else { throw .allocationFailed(what: "KV cache", bytes: at) }
         base = p
     }
 
     /// Bytes that the filled positions occupy.
-    public var usedBytes: Int { 2 * layers * filled * kvDim * 2 }
+    public var usedBytes: Int { rows.reduce(0) { $0 + 2 * min(filled, $1) * kvDim * 2 } }
 
     public func keys(layer: Int) -> UnsafeMutablePointer<UInt16> {
-        (base + (2 * layer) * contextLength * kvDim * 2).assumingMemoryBound(to: UInt16.self)
+        (base + offsets[layer]).assumingMemoryBound(to: UInt16.self)
     }
 
     public func values(layer: Int) -> UnsafeMutablePointer<UInt16> {
-        (base + (2 * layer + 1) * contextLength * kvDim * 2).assumingMemoryBound(to: UInt16.self)
+        (base + offsets[layer] + rows[layer] * kvDim * 2).assumingMemoryBound(to: UInt16.self)
     }
 
     /// Forgets all positions and gives the pages back to the system.

@@ -10,8 +10,9 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         public var name: String
         /// Transformer block, or -1 for the output projection.
         public var layer: Int
-        /// Position in the block's pass order: 0 wq, 1 wk, 2 wv, 3 wo, 4 gate, 5 up, 6 down (0 for the output).
-        public var role: Int
+        /// What the matrix does (`.output` for the output projection, `.tokenEmbedding` for the
+        /// embedding). A fused tensor's row ranges are matrices of their own roles.
+        public var role: WeightRole
         /// GGUF type name (`Q8_0`).
         public var type: String
         public var rows: Int
@@ -20,7 +21,7 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         /// Absolute offset of the first row in the model file.
         public var fileOffset: Int
 
-        public init(name: String, layer: Int, role: Int, type: String, rows: Int, columns: Int, rowBytes: Int, fileOffset: Int) {
+        public init(name: String, layer: Int, role: WeightRole, type: String, rows: Int, columns: Int, rowBytes: Int, fileOffset: Int) {
             self.name = name
             self.layer = layer
             self.role = role
@@ -35,7 +36,12 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         /// Multiply-adds × 2 per token.
         public var flopsPerToken: Double { 2 * Double(rows) * Double(columns) }
         /// The attention matrices of a block are group 0, the feed-forward ones group 1.
-        public var group: Int { role < 4 ? 0 : 1 }
+        public var group: Int {
+            switch role {
+            case .query, .key, .value, .attentionOutput: 0
+            default: 1
+            }
+        }
     }
 
     /// The file name or the catalogue shape's name.
@@ -96,7 +102,7 @@ public struct ModelManifest: Codable, Sendable, Equatable {
     public init(shape s: ModelShape, type: TensorType) throws(ModelShapeError) {
         try s.validate()
         var offset = 0
-        func matrix(_ name: String, layer: Int, role: Int, rows: Int, columns: Int) -> Matrix {
+        func matrix(_ name: String, layer: Int, role: WeightRole, rows: Int, columns: Int) -> Matrix {
             let rowBytes = type.rowBytes(columns) ?? columns * type.blockBytes / max(type.blockSize, 1)
             let m = Matrix(name: name, layer: layer, role: role, type: type.description, rows: rows, columns: columns,
                            rowBytes: rowBytes, fileOffset: offset)
@@ -104,23 +110,23 @@ public struct ModelManifest: Codable, Sendable, Equatable {
             return m
         }
         let d = s.embeddingLength
-        let embedding = matrix("token_embd.weight", layer: -1, role: 0, rows: s.vocabularySize, columns: d)
+        let embedding = matrix("token_embd.weight", layer: -1, role: .tokenEmbedding, rows: s.vocabularySize, columns: d)
         var ms: [Matrix] = []
         for l in 0..<s.blockCount {
-            ms.append(matrix("blk.\(l).attn_q.weight", layer: l, role: 0, rows: s.qDim, columns: d))
-            ms.append(matrix("blk.\(l).attn_k.weight", layer: l, role: 1, rows: s.kvDim, columns: d))
-            ms.append(matrix("blk.\(l).attn_v.weight", layer: l, role: 2, rows: s.kvDim, columns: d))
-            ms.append(matrix("blk.\(l).attn_output.weight", layer: l, role: 3, rows: d, columns: s.qDim))
-            ms.append(matrix("blk.\(l).ffn_gate.weight", layer: l, role: 4, rows: s.feedForwardLength, columns: d))
-            ms.append(matrix("blk.\(l).ffn_up.weight", layer: l, role: 5, rows: s.feedForwardLength, columns: d))
-            ms.append(matrix("blk.\(l).ffn_down.weight", layer: l, role: 6, rows: d, columns: s.feedForwardLength))
+            ms.append(matrix("blk.\(l).attn_q.weight", layer: l, role: .query, rows: s.qDim, columns: d))
+            ms.append(matrix("blk.\(l).attn_k.weight", layer: l, role: .key, rows: s.kvDim, columns: d))
+            ms.append(matrix("blk.\(l).attn_v.weight", layer: l, role: .value, rows: s.kvDim, columns: d))
+            ms.append(matrix("blk.\(l).attn_output.weight", layer: l, role: .attentionOutput, rows: d, columns: s.qDim))
+            ms.append(matrix("blk.\(l).ffn_gate.weight", layer: l, role: .gate, rows: s.feedForwardLength, columns: d))
+            ms.append(matrix("blk.\(l).ffn_up.weight", layer: l, role: .up, rows: s.feedForwardLength, columns: d))
+            ms.append(matrix("blk.\(l).ffn_down.weight", layer: l, role: .down, rows: d, columns: s.feedForwardLength))
         }
         if s.tiedEmbeddings {
             var out = embedding
             out.name = "token_embd.weight (tied output)"
             ms.append(out)
         } else {
-            ms.append(matrix("output.weight", layer: -1, role: 0, rows: s.vocabularySize, columns: d))
+            ms.append(matrix("output.weight", layer: -1, role: .output, rows: s.vocabularySize, columns: d))
         }
         self.init(name: s.name, architecture: s.architecture, mainType: type.description, blockCount: s.blockCount,
                   embeddingLength: d, feedForwardLength: s.feedForwardLength, headCount: s.headCount,

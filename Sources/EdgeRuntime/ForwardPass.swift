@@ -20,16 +20,10 @@ public final class ForwardPass: @unchecked Sendable {
     /// Where each weight matrix is read from (mapped, resident copy or streamed).
     public let placement: WeightPlacement
 
-    // Scratch, all (maxBatch, ·) row-major floats.
-    private let x: UnsafeMutablePointer<Float>       // (batch, d_model) residual stream
-    private let xn: UnsafeMutablePointer<Float>      // (batch, d_model) normed
-    private let q: UnsafeMutablePointer<Float>       // (batch, n_head * head_dim)
-    private let k: UnsafeMutablePointer<Float>       // (batch, n_kv * head_dim)
-    private let v: UnsafeMutablePointer<Float>       // (batch, n_kv * head_dim)
-    private let att: UnsafeMutablePointer<Float>     // (batch, n_head * head_dim)
-    private let tmp: UnsafeMutablePointer<Float>     // (batch, d_model)
-    private let g: UnsafeMutablePointer<Float>       // (batch, d_ff)
-    private let u: UnsafeMutablePointer<Float>       // (batch, d_ff)
+    // Scratch, all (maxBatch, ·) row-major floats: one buffer per ``ActivationSlot``.
+    private let slots: [UnsafeMutablePointer<Float>]
+    private var x: UnsafeMutablePointer<Float> { slots[ActivationSlot.residual.rawValue] }
+    private var xn: UnsafeMutablePointer<Float> { slots[ActivationSlot.normed.rawValue] }
     private let act: UnsafeMutableRawPointer         // (batch, quantized activation row)
     private let actRowCapacity: Int
     private let positions: UnsafeMutablePointer<Int32>  // (batch)
@@ -53,9 +47,12 @@ public final class ForwardPass: @unchecked Sendable {
         config = weights.config
         self.weights = weights
         guard contextLength >= 1 else { throw RuntimeError.badParameter(name: "context length", reason: "\(contextLength) < 1") }
-        kv = try KVCache(layers: config.blockCount, contextLength: contextLength, kvDim: config.kvDim)
         self.maxBatch = max(1, min(maxBatch, contextLength))
         let b = self.maxBatch
+        // A sliding-window layer keeps its window plus a batch: a batch's queries see up to
+        // window - 1 positions before the batch's first while the batch writes its own.
+        kv = try KVCache(rows: weights.layers.map { l in l.program.attention.window.map { $0 + b - 1 } ?? contextLength },
+                         contextLength: contextLength, kvDim: config.kvDim)
         // calloc: zeroed, and large buffers come straight from mmap's zero pages, so a buffer
         // sized for a 512-token batch costs resident memory only for the rows a pass writes
         // (initializing it would touch all of it: 54 MiB for a 1B model, at every run).
@@ -66,22 +63,21 @@ public final class ForwardPass: @unchecked Sendable {
             return raw.bindMemory(to: Float.self, capacity: max(n, 1))
         }
         let cf = config
-        x = try floats(b * cf.embeddingLength)
-        xn = try floats(b * cf.embeddingLength)
-        q = try floats(b * cf.qDim)
-        k = try floats(b * cf.kvDim)
-        v = try floats(b * cf.kvDim)
-        att = try floats(b * cf.qDim)
-        tmp = try floats(b * cf.embeddingLength)
-        g = try floats(b * cf.feedForwardLength)
-        u = try floats(b * cf.feedForwardLength)
+        slots = try ActivationSlot.allCases.map { slot in
+            switch slot {
+            case .residual, .normed, .branch: try floats(b * cf.embeddingLength)
+            case .query, .attention: try floats(b * cf.qDim)
+            case .key, .value: try floats(b * cf.kvDim)
+            case .gate, .up: try floats(b * cf.feedForwardLength)
+            }
+        }
         // An activation row never takes more than 4 bytes per value (F32 is the widest act type).
         actRowCapacity = 4 * max(cf.embeddingLength, cf.qDim, cf.feedForwardLength)
         act = UnsafeMutableRawPointer.allocate(byteCount: b * actRowCapacity, alignment: 64)
         positions = .allocate(capacity: b)
         logitRows = 1
         logits = try floats(cf.vocabularySize)
-        if let rf = weights.ropeFactors {
+        if let rf = weights.ropeFactors(contextLength: contextLength) {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: rf.count)
             p.initialize(from: rf, count: rf.count)
             ropeFactors = p
@@ -98,7 +94,7 @@ public final class ForwardPass: @unchecked Sendable {
     }
 
     deinit {
-        for p in [x, xn, q, k, v, att, tmp, g, u, logits] { free(p) }
+        for p in slots + [logits] { free(p) }
         act.deallocate()
         positions.deallocate()
         ropeFactors?.deallocate()
@@ -153,42 +149,64 @@ public final class ForwardPass: @unchecked Sendable {
 
         // x = token_embd[ids]                                    (n, d_model)
         try embed(ids, into: x)
-        let scale = 1 / Float(c.headDim).squareRoot()
+        if let e = c.embeddingScale { edge_op_scale(p, x, Int64(n * d), e) }
         let neox: Int32 = c.ropeStyle == .neox ? 1 : 0
 
         for (li, l) in w.layers.enumerated() {
             let pieces = placement.layerPieces[li]
-            // Attention: xn = rmsnorm(x) * attn_norm; q, k, v = xn Wq, xn Wk, xn Wv (+ biases)
-            l.attnNorm.withUnsafeBufferPointer { edge_op_rmsnorm(p, x, $0.baseAddress, xn, Int64(n), Int64(d), c.rmsEpsilon) }
-            var quantizedFor: Int32 = -1
-            try matmul(l.wq, pieces[WeightPlacement.Role.wq.rawValue], input: xn, n, out: q, &quantizedFor, pool: p)
-            try matmul(l.wk, pieces[WeightPlacement.Role.wk.rawValue], input: xn, n, out: k, &quantizedFor, pool: p)
-            try matmul(l.wv, pieces[WeightPlacement.Role.wv.rawValue], input: xn, n, out: v, &quantizedFor, pool: p)
-            if let b = l.bq { addBias(b, to: q, rows: n) }
-            if let b = l.bk { addBias(b, to: k, rows: n) }
-            if let b = l.bv { addBias(b, to: v, rows: n) }
-            // RoPE on q and k, then k, v into the F16 cache at their positions.
-            edge_op_rope(p, q, Int64(n), Int32(c.headCount), Int32(c.headDim), Int32(c.ropeDimensions), positions,
-                         c.ropeBase, c.ropeFrequencyScale, ropeFactors, neox)
-            edge_op_rope(p, k, Int64(n), Int32(c.headCountKV), Int32(c.headDim), Int32(c.ropeDimensions), positions,
-                         c.ropeBase, c.ropeFrequencyScale, ropeFactors, neox)
-            edge_op_store_kv(p, k, v, Int64(n), Int64(c.kvDim), positions, kv.keys(layer: li), kv.values(layer: li))
-            // att = softmax(q k^T / sqrt(head_dim)) v, causal      (n, n_head * head_dim)
-            edge_op_attention(p, q, kv.keys(layer: li), kv.values(layer: li), positions, Int64(n),
-                              Int32(c.headCount), Int32(c.headCountKV), Int32(c.headDim), scale, att)
-            quantizedFor = -1
-            try matmul(l.wo, pieces[WeightPlacement.Role.wo.rawValue], input: att, n, out: tmp, &quantizedFor, pool: p)
-            edge_op_add(p, x, tmp, Int64(n * d))
-
-            // Feed-forward: x += W_down (silu(xn W_gate) * (xn W_up))
-            l.ffnNorm.withUnsafeBufferPointer { edge_op_rmsnorm(p, x, $0.baseAddress, xn, Int64(n), Int64(d), c.rmsEpsilon) }
-            quantizedFor = -1
-            try matmul(l.gate, pieces[WeightPlacement.Role.gate.rawValue], input: xn, n, out: g, &quantizedFor, pool: p)
-            try matmul(l.up, pieces[WeightPlacement.Role.up.rawValue], input: xn, n, out: u, &quantizedFor, pool: p)
-            edge_op_swiglu(p, g, u, g, Int64(n * c.feedForwardLength))
-            quantizedFor = -1
-            try matmul(l.down, pieces[WeightPlacement.Role.down.rawValue], input: g, n, out: tmp, &quantizedFor, pool: p)
-            edge_op_add(p, x, tmp, Int64(n * d))
+            let shape = l.program.attention
+            var matrixIndex = 0
+            // The quantized activation rows hold this slot, rounded for this activation type.
+            var quantized: (slot: ActivationSlot, act: Int32)? = nil
+            func wrote(_ slot: ActivationSlot) { if quantized?.slot == slot { quantized = nil } }
+            func buffer(_ slot: ActivationSlot) -> UnsafeMutablePointer<Float> { slots[slot.rawValue] }
+            func heads(_ slot: ActivationSlot) -> Int { slot == .query ? c.headCount : c.headCountKV }
+            for op in l.program.ops {
+                switch op {
+                case let .rmsNorm(role, input, output):
+                    l.vectors[role]!.withUnsafeBufferPointer {
+                        edge_op_rmsnorm(p, buffer(input), $0.baseAddress, buffer(output), Int64(n), Int64(d), c.rmsEpsilon)
+                    }
+                    wrote(output)
+                case let .matmul(_, input, output):
+                    let m = l.matrices[matrixIndex]
+                    try matmul(m, pieces[matrixIndex], input: buffer(input), n, out: buffer(output), &quantized, slot: input, pool: p)
+                    matrixIndex += 1
+                    wrote(output)
+                case let .bias(role, slot):
+                    if let b = l.vectors[role] { addBias(b, to: buffer(slot), rows: n) }
+                    wrote(slot)
+                case let .headNorm(role, slot):
+                    l.vectors[role]!.withUnsafeBufferPointer {
+                        edge_op_rmsnorm(p, buffer(slot), $0.baseAddress, buffer(slot), Int64(n * heads(slot)), Int64(c.headDim), c.rmsEpsilon)
+                    }
+                    wrote(slot)
+                case let .rope(slot):
+                    edge_op_rope(p, buffer(slot), Int64(n), Int32(heads(slot)), Int32(c.headDim), Int32(c.ropeDimensions), positions,
+                                 shape.ropeBase, shape.ropeFrequencyScale, ropeFactors, neox)
+                    wrote(slot)
+                case .attention:
+                    // k, v into the F16 cache at their positions; then
+                    // att = softmax(q k^T * scale) v, causal (and windowed)   (n, n_head * head_dim)
+                    let rows = Int64(kv.rows[li])
+                    edge_op_store_kv(p, buffer(.key), buffer(.value), Int64(n), Int64(c.kvDim), positions,
+                                     kv.keys(layer: li), kv.values(layer: li), rows)
+                    edge_op_attention(p, buffer(.query), kv.keys(layer: li), kv.values(layer: li), positions, Int64(n),
+                                      Int32(c.headCount), Int32(c.headCountKV), Int32(c.headDim), shape.scale, buffer(.attention),
+                                      rows, Int64(shape.window ?? 0), shape.softcap ?? 0)
+                    wrote(.attention)
+                case let .glu(kind):
+                    let count = Int64(n * c.feedForwardLength)
+                    switch kind {
+                    case .swiglu: edge_op_swiglu(p, buffer(.gate), buffer(.up), buffer(.gate), count)
+                    case .geglu: edge_op_geglu(p, buffer(.gate), buffer(.up), buffer(.gate), count)
+                    }
+                    wrote(.gate)
+                case let .add(input, into):
+                    edge_op_add(p, buffer(into), buffer(input), Int64(n * d))
+                    wrote(into)
+                }
+            }
         }
         kv.filled = start + n
 
@@ -206,22 +224,25 @@ public final class ForwardPass: @unchecked Sendable {
         w.outputNorm.withUnsafeBufferPointer {
             edge_op_rmsnorm(p, x + first * d, $0.baseAddress, xn, Int64(rows), Int64(d), c.rmsEpsilon)
         }
-        var quantizedFor: Int32 = -1
-        try matmul(w.output, placement.outputPieces, input: xn, rows, out: logits, &quantizedFor, pool: p)
+        var quantized: (slot: ActivationSlot, act: Int32)? = nil
+        try matmul(w.output, placement.outputPieces, input: xn, rows, out: logits, &quantized, slot: .normed, pool: p)
+        if let cap = c.finalLogitSoftcap { edge_op_softcap(p, logits, Int64(rows * c.vocabularySize), cap) }
         return rows
     }
 
     /// out (rows, W.rows) = input (rows, W.columns) W^T, one piece (row range of W) at a time, each
     /// read from where the placement keeps it. Quantizes `input` to the weight's activation type
-    /// unless it already is (`quantizedFor` remembers the last activation type produced).
+    /// unless it already is (`quantized` remembers which slot the quantized rows hold, in which
+    /// activation type).
     private func matmul(_ W: MatrixWeight, _ pieces: [WeightPlacement.Piece], input: UnsafeMutablePointer<Float>, _ rows: Int,
-                        out: UnsafeMutablePointer<Float>, _ quantizedFor: inout Int32, pool p: OpaquePointer) throws {
+                        out: UnsafeMutablePointer<Float>, _ quantized: inout (slot: ActivationSlot, act: Int32)?,
+                        slot: ActivationSlot, pool p: OpaquePointer) throws {
         let wt = Int32(W.type.rawValue)
         if !f32Activations {
             let actType = edge_vec_dot_type(wt)
-            if actType != quantizedFor {
+            if quantized?.slot != slot || quantized?.act != actType {
                 edge_op_quantize(p, wt, input, Int64(rows), Int64(W.columns), act)
-                quantizedFor = actType
+                quantized = (slot, actType)
             }
         }
         let actRow = edge_act_row_bytes(wt, Int64(W.columns))

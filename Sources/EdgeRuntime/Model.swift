@@ -21,14 +21,17 @@ public final class Model: Sendable {
         self.file = file
         path = file.path
         let arch = try file.string("general.architecture")
-        spec = try Architectures.spec(for: arch)
+        let spec = try Architectures.spec(for: arch)
+        self.spec = spec
         // Vocabulary size: the tokenizer's token list, else <arch>.vocab_size, else the embedding rows.
         var vocab = try file.optionalInt("\(arch).vocab_size")
         if let tokens = try file.optionalStringArray("tokenizer.ggml.tokens") { vocab = tokens.count }
         if vocab == nil, let emb = file.tensor(named: TensorNames.tokenEmbedding), emb.dims.count >= 2 { vocab = emb.dims[1] }
         guard let vocab, vocab > 0 else { throw RuntimeError.badHyperparameter(key: "tokenizer.ggml.tokens", reason: "no vocabulary") }
-        config = try ModelConfig(gguf: file, spec: spec, vocabularySize: vocab)
-        weights = try ModelWeights(file: file, config: config, spec: spec)
+        let config = try ModelConfig(gguf: file, spec: spec, vocabularySize: vocab)
+        self.config = config
+        weights = try ModelWeights(file: file, config: config, spec: spec,
+                                   programs: (0..<config.blockCount).map { spec.layer(config, $0) })
         try file.checkUnchanged()
     }
 

@@ -8,7 +8,8 @@ public enum RopeStyle: Sendable {
     case neox
 }
 
-/// The hyperparameters of a decoder-only transformer, read from GGUF metadata (the blueprint).
+/// The hyperparameters of a decoder-only transformer, read from GGUF metadata (the blueprint):
+/// the common keys here, an architecture's own ones by its ``ArchitectureSpec``.
 public struct ModelConfig: Sendable, Equatable {
     public var architecture: String
     public var contextLength: Int
@@ -26,64 +27,114 @@ public struct ModelConfig: Sendable, Equatable {
     public var ropeStyle: RopeStyle
     public var vocabularySize: Int
 
+    // Set by the architectures that have them (nil or empty otherwise).
+    /// Scale of q·k (nil: 1/sqrt(head_dim)).
+    public var attentionScale: Float?
+    /// Positions a sliding-window layer's query sees.
+    public var slidingWindow: Int?
+    /// Which layers attend through the window (empty: none).
+    public var slidingWindowLayers: [Bool] = []
+    /// RoPE base and frequency scale of the sliding-window layers.
+    public var ropeBaseSliding: Float?
+    public var ropeFrequencyScaleSliding: Float?
+    /// Attention-score and final-logit soft-caps.
+    public var attentionSoftcap: Float?
+    public var finalLogitSoftcap: Float?
+    /// The token embedding's rows are multiplied by this (Gemma: sqrt(d_model)).
+    public var embeddingScale: Float?
+    /// The context the frequency factors were fitted for (LongRoPE: longer runs use the long factors).
+    public var ropeOriginalContext: Int?
+
     public var qDim: Int { headCount * headDim }
     public var kvDim: Int { headCountKV * headDim }
 
-    /// Reads the `<arch>.*` keys. `spec` supplies the architecture's defaults.
+    /// Whether layer `i` attends through the sliding window.
+    public func isSliding(_ i: Int) -> Bool { slidingWindow != nil && i < slidingWindowLayers.count && slidingWindowLayers[i] }
+
+    /// Reads the `<arch>.*` keys common to every architecture, then the architecture's own.
     init(gguf: GGUFFile, spec: ArchitectureSpec, vocabularySize: Int) throws {
         let a = spec.name
+        let r = HyperparameterReader(file: gguf, architecture: a)
         func req(_ k: String) throws -> Int {
-            let v = try gguf.int("\(a).\(k)")
-            guard v > 0, v <= 1 << 24 else { throw RuntimeError.badHyperparameter(key: "\(a).\(k)", reason: "\(v) is out of range") }
+            guard let v = try r.positive(k) else { throw FormatError.missingKey(r.key(k)) }
             return v
         }
         architecture = a
-        contextLength = try req("context_length")
-        embeddingLength = try req("embedding_length")
-        blockCount = try req("block_count")
-        feedForwardLength = try req("feed_forward_length")
-        headCount = try req("attention.head_count")
-        headCountKV = try gguf.optionalInt("\(a).attention.head_count_kv") ?? headCount
+        contextLength = try req(HyperparameterKey.contextLength)
+        embeddingLength = try req(HyperparameterKey.embeddingLength)
+        blockCount = try req(HyperparameterKey.blockCount)
+        feedForwardLength = try req(HyperparameterKey.feedForwardLength)
+        headCount = try req(HyperparameterKey.headCount)
+        headCountKV = try r.int(HyperparameterKey.headCountKV) ?? headCount
         guard headCountKV > 0, headCount % headCountKV == 0 else {
-            throw RuntimeError.badHyperparameter(key: "\(a).attention.head_count_kv",
+            throw RuntimeError.badHyperparameter(key: r.key(HyperparameterKey.headCountKV),
                                                  reason: "\(headCountKV) does not divide the \(headCount) query heads")
         }
-        guard embeddingLength % headCount == 0 || gguf.value("\(a).attention.key_length") != nil else {
-            throw RuntimeError.badHyperparameter(key: "\(a).embedding_length", reason: "not a multiple of the head count")
+        let keyLength = try r.int(HyperparameterKey.keyLength)
+        guard embeddingLength % headCount == 0 || keyLength != nil else {
+            throw RuntimeError.badHyperparameter(key: r.key(HyperparameterKey.embeddingLength), reason: "not a multiple of the head count")
         }
-        headDim = try gguf.optionalInt("\(a).attention.key_length") ?? embeddingLength / headCount
-        if let vl = try gguf.optionalInt("\(a).attention.value_length"), vl != headDim {
-            throw RuntimeError.badHyperparameter(key: "\(a).attention.value_length", reason: "\(vl) differs from key_length \(headDim)")
+        headDim = keyLength ?? embeddingLength / headCount
+        if let vl = try r.int(HyperparameterKey.valueLength), vl != headDim {
+            throw RuntimeError.badHyperparameter(key: r.key(HyperparameterKey.valueLength), reason: "\(vl) differs from key_length \(headDim)")
         }
-        guard headDim % 2 == 0, headDim <= 512 else {
-            throw RuntimeError.badHyperparameter(key: "\(a).attention.key_length", reason: "head size \(headDim) (even, at most 512)")
+        guard headDim % 2 == 0, headDim > 0, headDim <= 512 else {
+            throw RuntimeError.badHyperparameter(key: r.key(HyperparameterKey.keyLength), reason: "head size \(headDim) (even, at most 512)")
         }
-        rmsEpsilon = Float(try gguf.optionalFloat("\(a).attention.layer_norm_rms_epsilon") ?? 1e-5)
-        ropeBase = Float(try gguf.optionalFloat("\(a).rope.freq_base") ?? 10000)
-        ropeDimensions = try gguf.optionalInt("\(a).rope.dimension_count") ?? headDim
+        rmsEpsilon = try r.float(HyperparameterKey.rmsEpsilon) ?? 1e-5
+        ropeBase = try r.float(HyperparameterKey.ropeBase) ?? 10000
+        ropeDimensions = try r.int(HyperparameterKey.ropeDimensions) ?? headDim
         guard ropeDimensions > 0, ropeDimensions <= headDim, ropeDimensions % 2 == 0 else {
-            throw RuntimeError.badHyperparameter(key: "\(a).rope.dimension_count", reason: "\(ropeDimensions) for head size \(headDim)")
+            throw RuntimeError.badHyperparameter(key: r.key(HyperparameterKey.ropeDimensions), reason: "\(ropeDimensions) for head size \(headDim)")
         }
         var scale: Float = 1
-        if let type = try gguf.optionalString("\(a).rope.scaling.type"), type != "none" {
-            let factor = Float(try gguf.optionalFloat("\(a).rope.scaling.factor") ?? 1)
+        if let type = try r.string(HyperparameterKey.ropeScalingType), type != "none" {
+            let factor = try r.float(HyperparameterKey.ropeScalingFactor) ?? 1
             switch type {
             case "linear":
-                guard factor > 0 else { throw RuntimeError.badHyperparameter(key: "\(a).rope.scaling.factor", reason: "\(factor)") }
+                guard factor > 0 else { throw RuntimeError.badHyperparameter(key: r.key(HyperparameterKey.ropeScalingFactor), reason: "\(factor)") }
                 scale = 1 / factor
-            case "llama3":
-                break  // expressed by the rope_freqs tensor, applied per dimension
+            case "llama3", "longrope":
+                break  // expressed by frequency-factor tensors, applied per dimension
             case "yarn" where factor == 1:
                 break
             default:
-                throw RuntimeError.badHyperparameter(key: "\(a).rope.scaling.type",
-                                                     reason: "'\(type)' scaling is not supported (supported: linear, llama3)")
+                throw RuntimeError.badHyperparameter(key: r.key(HyperparameterKey.ropeScalingType),
+                                                     reason: "'\(type)' scaling is not supported (supported: linear, llama3, longrope)")
             }
-        } else if let s = try gguf.optionalFloat("\(a).rope.scale_linear"), s > 0 {
-            scale = Float(1 / s)
+        } else if let s = try r.float(HyperparameterKey.ropeScaleLinear), s > 0 {
+            scale = 1 / s
         }
         ropeFrequencyScale = scale
         ropeStyle = spec.ropeStyle
         self.vocabularySize = vocabularySize
+        try spec.readHyperparameters(&self, r)
     }
+}
+
+/// The `<arch>.`-relative GGUF hyperparameter keys (llama.cpp's `LLM_KV_*` names): the only place
+/// they are spelled. The model reader and ``ModelSynthesizer`` both use them.
+public enum HyperparameterKey {
+    public static let contextLength = "context_length"
+    public static let embeddingLength = "embedding_length"
+    public static let blockCount = "block_count"
+    public static let feedForwardLength = "feed_forward_length"
+    public static let vocabularySize = "vocab_size"
+    public static let headCount = "attention.head_count"
+    public static let headCountKV = "attention.head_count_kv"
+    public static let keyLength = "attention.key_length"
+    public static let valueLength = "attention.value_length"
+    public static let rmsEpsilon = "attention.layer_norm_rms_epsilon"
+    public static let slidingWindow = "attention.sliding_window"
+    public static let slidingWindowPattern = "attention.sliding_window_pattern"
+    public static let ropeBase = "rope.freq_base"
+    public static let ropeBaseSliding = "rope.freq_base_swa"
+    public static let ropeDimensions = "rope.dimension_count"
+    public static let ropeScalingType = "rope.scaling.type"
+    public static let ropeScalingFactor = "rope.scaling.factor"
+    public static let ropeScalingAttentionFactor = "rope.scaling.attn_factor"
+    public static let ropeOriginalContext = "rope.scaling.original_context_length"
+    public static let ropeScaleLinear = "rope.scale_linear"
+    public static let attentionSoftcap = "attn_logit_softcapping"
+    public static let finalLogitSoftcap = "final_logit_softcapping"
 }

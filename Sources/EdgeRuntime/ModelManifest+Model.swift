@@ -7,15 +7,15 @@ extension ModelManifest {
     /// order the forward pass reads them.
     public init(model: Model) {
         let w = model.weights, c = model.config
-        func matrix(_ m: MatrixWeight, layer: Int, role: Int) -> Matrix {
+        func matrix(_ m: MatrixWeight, layer: Int, role: WeightRole) -> Matrix {
             Matrix(name: m.name, layer: layer, role: role, type: m.type.description, rows: m.rows, columns: m.columns,
                    rowBytes: m.rowBytes, fileOffset: m.fileOffset)
         }
         var ms: [Matrix] = []
         for (i, l) in w.layers.enumerated() {
-            for (role, m) in [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down].enumerated() { ms.append(matrix(m, layer: i, role: role)) }
+            for (role, m) in zip(l.program.matrices, l.matrices) { ms.append(matrix(m, layer: i, role: role)) }
         }
-        ms.append(matrix(w.output, layer: -1, role: 0))
+        ms.append(matrix(w.output, layer: -1, role: .output))
         var bytesByType: [String: Int] = [:]
         for m in ms { bytesByType[m.type, default: 0] += m.byteCount }
         let main = bytesByType.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? "F32"
@@ -24,7 +24,7 @@ extension ModelManifest {
                   embeddingLength: c.embeddingLength, feedForwardLength: c.feedForwardLength, headCount: c.headCount,
                   headCountKV: c.headCountKV, headDim: c.headDim, vocabularySize: c.vocabularySize,
                   trainedContextLength: c.contextLength, parameterCount: model.file.parameterCount, matrices: ms,
-                  embedding: matrix(w.tokenEmbedding, layer: -1, role: 0), tiedEmbedding: w.tiedOutput,
+                  embedding: matrix(w.tokenEmbedding, layer: -1, role: .tokenEmbedding), tiedEmbedding: w.tiedOutput,
                   fileBytes: model.file.fileSize)
     }
 }

@@ -108,25 +108,25 @@ public struct ModelSynthesizer: Sendable {
             try w.addMetadata("general.architecture", .string(a))
             try w.addMetadata("general.type", .string("model"))
             try w.addMetadata("general.name", .string("synthetic \(s.name) (\(type), seed \(seed))"))
-            try w.addMetadata("\(a).block_count", .uint32(UInt32(s.blockCount)))
-            try w.addMetadata("\(a).context_length", .uint32(UInt32(s.contextLength)))
-            try w.addMetadata("\(a).embedding_length", .uint32(UInt32(s.embeddingLength)))
-            try w.addMetadata("\(a).feed_forward_length", .uint32(UInt32(s.feedForwardLength)))
-            try w.addMetadata("\(a).attention.head_count", .uint32(UInt32(s.headCount)))
-            try w.addMetadata("\(a).attention.head_count_kv", .uint32(UInt32(s.headCountKV)))
-            try w.addMetadata("\(a).rope.freq_base", .float32(s.ropeBase))
-            try w.addMetadata("\(a).attention.layer_norm_rms_epsilon", .float32(s.rmsEpsilon))
+            try w.addMetadata("\(a).\(HyperparameterKey.blockCount)", .uint32(UInt32(s.blockCount)))
+            try w.addMetadata("\(a).\(HyperparameterKey.contextLength)", .uint32(UInt32(s.contextLength)))
+            try w.addMetadata("\(a).\(HyperparameterKey.embeddingLength)", .uint32(UInt32(s.embeddingLength)))
+            try w.addMetadata("\(a).\(HyperparameterKey.feedForwardLength)", .uint32(UInt32(s.feedForwardLength)))
+            try w.addMetadata("\(a).\(HyperparameterKey.headCount)", .uint32(UInt32(s.headCount)))
+            try w.addMetadata("\(a).\(HyperparameterKey.headCountKV)", .uint32(UInt32(s.headCountKV)))
+            try w.addMetadata("\(a).\(HyperparameterKey.ropeBase)", .float32(s.ropeBase))
+            try w.addMetadata("\(a).\(HyperparameterKey.rmsEpsilon)", .float32(s.rmsEpsilon))
             // The converter writes the head size only when the config gives one; needed only when
             // it is not d_model / heads.
             if s.headDim * s.headCount != s.embeddingLength {
-                try w.addMetadata("\(a).attention.key_length", .uint32(UInt32(s.headDim)))
-                try w.addMetadata("\(a).attention.value_length", .uint32(UInt32(s.headDim)))
+                try w.addMetadata("\(a).\(HyperparameterKey.keyLength)", .uint32(UInt32(s.headDim)))
+                try w.addMetadata("\(a).\(HyperparameterKey.valueLength)", .uint32(UInt32(s.headDim)))
             }
             try w.addMetadata("general.file_type", .uint32(Self.fileType(type)))
             if a == "llama" {
                 // LlamaModel.set_gguf_parameters adds these two.
-                try w.addMetadata("\(a).vocab_size", .uint32(UInt32(s.vocabularySize)))
-                try w.addMetadata("\(a).rope.dimension_count", .uint32(UInt32(s.headDim)))
+                try w.addMetadata("\(a).\(HyperparameterKey.vocabularySize)", .uint32(UInt32(s.vocabularySize)))
+                try w.addMetadata("\(a).\(HyperparameterKey.ropeDimensions)", .uint32(UInt32(s.headDim)))
             }
             typealias Key = TokenizerVocabulary.Key
             try w.addMetadata(Key.model, .string(v.model))
@@ -218,7 +218,7 @@ public struct ModelSynthesizer: Sendable {
             return values.count * 4
         }
         switch t.tensor.role {
-        case .attentionNorm, .feedForwardNorm, .outputNorm:
+        case .attentionNorm, .feedForwardNorm, .outputNorm, .queryNorm, .keyNorm, .postAttentionNorm, .postFeedForwardNorm:
             return copy([Float](repeating: 1, count: count))
         case .ropeFrequencies:
             return copy(shape.ropeScaling?.frequencyDivisors(ropeDimensions: shape.headDim, base: Double(shape.ropeBase))

@@ -18,18 +18,29 @@ public struct MatrixWeight: @unchecked Sendable {
     public var byteCount: Int { rows * rowBytes }
 }
 
-/// The weights of one transformer block. Norm vectors and biases are small and kept as F32 copies.
+/// The weights of one transformer block, bound to the roles its ``LayerProgram`` names. Norm
+/// vectors and biases are small and kept as F32 copies.
 public struct LayerWeights: Sendable {
-    public let attnNorm: [Float]        // (d_model)
-    public let wq: MatrixWeight          // (n_head * head_dim, d_model)
-    public let wk: MatrixWeight          // (n_kv * head_dim, d_model)
-    public let wv: MatrixWeight          // (n_kv * head_dim, d_model)
-    public let bq: [Float]?, bk: [Float]?, bv: [Float]?
-    public let wo: MatrixWeight          // (d_model, n_head * head_dim)
-    public let ffnNorm: [Float]         // (d_model)
-    public let gate: MatrixWeight        // (d_ff, d_model)
-    public let up: MatrixWeight          // (d_ff, d_model)
-    public let down: MatrixWeight        // (d_model, d_ff)
+    public let program: LayerProgram
+    /// The program's matrices in the order it reads them (``LayerProgram/matrices``).
+    public let matrices: [MatrixWeight]
+    /// Vectors by role; an optional bias a file lacks is absent (its op is skipped).
+    public let vectors: [WeightRole: [Float]]
+    private let matrixIndex: [WeightRole: Int]
+
+    init(program: LayerProgram, matrices: [MatrixWeight], vectors: [WeightRole: [Float]]) {
+        self.program = program
+        self.matrices = matrices
+        self.vectors = vectors
+        matrixIndex = Dictionary(uniqueKeysWithValues: program.matrices.enumerated().map { ($1, $0) })
+    }
+
+    /// Position of `role`'s matrix in ``matrices``.
+    public func index(of role: WeightRole) -> Int? { matrixIndex[role] }
+
+    public subscript(role: WeightRole) -> MatrixWeight? { matrixIndex[role].map { matrices[$0] } }
+
+    public var byteCount: Int { matrices.reduce(0) { $0 + $1.byteCount } }
 }
 
 /// All weights of a model, bound to the tensors of a GGUF file and checked against the config.
@@ -41,35 +52,43 @@ public final class ModelWeights: Sendable {
     /// The output projection (vocab, d_model): `output.weight`, or the token embedding when tied.
     public let output: MatrixWeight
     public let tiedOutput: Bool
-    /// Llama-3 RoPE frequency factors (rope_dims / 2), when the file has them.
+    /// RoPE frequency divisors (rope_dims / 2), when the file has them: Llama-3's `rope_freqs`, or
+    /// LongRoPE's short factors.
     public let ropeFactors: [Float]?
+    /// LongRoPE's factors for runs longer than the original context.
+    public let ropeFactorsLong: [Float]?
     public let layers: [LayerWeights]
 
     /// Bytes of weights the forward pass reads per token (every matrix once, plus the output).
-    public var bytesPerToken: Int {
-        layers.reduce(output.byteCount) { acc, l in
-            acc + l.wq.byteCount + l.wk.byteCount + l.wv.byteCount + l.wo.byteCount
-                + l.gate.byteCount + l.up.byteCount + l.down.byteCount
-        }
+    public var bytesPerToken: Int { layers.reduce(output.byteCount) { $0 + $1.byteCount } }
+
+    /// The frequency divisors a run of `contextLength` positions uses.
+    public func ropeFactors(contextLength: Int) -> [Float]? {
+        if let long = ropeFactorsLong, let original = config.ropeOriginalContext, contextLength > original { return long }
+        return ropeFactors
     }
 
-    init(file: GGUFFile, config c: ModelConfig, spec: ArchitectureSpec) throws {
+    init(file: GGUFFile, config c: ModelConfig, spec: ArchitectureSpec, programs: [LayerProgram]) throws {
         self.file = file
         config = c
         func info(_ name: String) throws -> GGUFTensorInfo {
             guard let t = file.tensor(named: name) else { throw RuntimeError.missingTensor(name) }
             return t
         }
-        func matrix(_ name: String, rows: Int, cols: Int) throws -> MatrixWeight {
+        /// Rows [rowStart, rowStart + rows) of a (totalRows, cols) tensor.
+        func matrix(_ name: String, rows: Int, cols: Int, rowStart: Int = 0, totalRows: Int? = nil) throws -> MatrixWeight {
             let t = try info(name)
+            let total = totalRows ?? rows
             guard t.dims.count == 2 || (t.dims.count > 2 && t.dims.dropFirst(2).allSatisfy { $0 == 1 }),
-                  t.dims[0] == cols, t.dims[1] == rows else {
-                throw RuntimeError.tensorShape(name: name, expected: [cols, rows], found: t.dims)
+                  t.dims[0] == cols, t.dims[1] == total else {
+                throw RuntimeError.tensorShape(name: name, expected: [cols, total], found: t.dims)
             }
             guard t.type.isSupported else { throw RuntimeError.unsupportedTensorType(name: name, type: t.type) }
+            let rowBytes = t.type.rowBytes(cols)!
             let base = file.data(of: t).baseAddress ?? file.mappedBytes.baseAddress!
-            return MatrixWeight(name: name, type: t.type, columns: cols, rows: rows,
-                                rowBytes: t.type.rowBytes(cols)!, data: base, fileOffset: t.fileOffset)
+            let label = totalRows == nil ? name : "\(name)[\(rowStart)..<\(rowStart + rows)]"
+            return MatrixWeight(name: label, type: t.type, columns: cols, rows: rows, rowBytes: rowBytes,
+                                data: base + rowStart * rowBytes, fileOffset: t.fileOffset + rowStart * rowBytes)
         }
         func vector(_ name: String, count: Int) throws -> [Float] {
             let t = try info(name)
@@ -89,7 +108,7 @@ public final class ModelWeights: Sendable {
             file.tensor(named: name) == nil ? nil : try vector(name, count: count)
         }
 
-        let d = c.embeddingLength
+        let d = c.embeddingLength, ff = c.feedForwardLength
         tokenEmbedding = try matrix(TensorNames.tokenEmbedding, rows: c.vocabularySize, cols: d)
         outputNorm = try vector(TensorNames.outputNorm, count: d)
         if file.tensor(named: TensorNames.output) != nil {
@@ -100,25 +119,60 @@ public final class ModelWeights: Sendable {
             tiedOutput = true
         }
         ropeFactors = try optionalVector(TensorNames.ropeFrequencies, count: c.ropeDimensions / 2)
+            ?? optionalVector(TensorNames.ropeFactorsShort, count: c.ropeDimensions / 2)
+        ropeFactorsLong = try optionalVector(TensorNames.ropeFactorsLong, count: c.ropeDimensions / 2)
 
         var ls: [LayerWeights] = []
-        for i in 0..<c.blockCount {
-            let bias = { (name: String, n: Int) throws -> [Float]? in
-                spec.qkvBias ? try vector(name, count: n) : try optionalVector(name, count: n)
+        ls.reserveCapacity(c.blockCount)
+        for (i, program) in programs.enumerated() {
+            let fusedQKV = file.tensor(named: TensorNames.fusedQKV(i)) != nil
+            func shape(_ role: WeightRole) -> (rows: Int, cols: Int) {
+                switch role {
+                case .query: (c.qDim, d)
+                case .key, .value: (c.kvDim, d)
+                case .attentionOutput: (d, c.qDim)
+                case .gate, .up: (ff, d)
+                case .down: (d, ff)
+                default: (0, 0)
+                }
             }
-            ls.append(LayerWeights(
-                attnNorm: try vector(TensorNames.attnNorm(i), count: d),
-                wq: try matrix(TensorNames.wq(i), rows: c.qDim, cols: d),
-                wk: try matrix(TensorNames.wk(i), rows: c.kvDim, cols: d),
-                wv: try matrix(TensorNames.wv(i), rows: c.kvDim, cols: d),
-                bq: try bias(TensorNames.bq(i), c.qDim),
-                bk: try bias(TensorNames.bk(i), c.kvDim),
-                bv: try bias(TensorNames.bv(i), c.kvDim),
-                wo: try matrix(TensorNames.wo(i), rows: d, cols: c.qDim),
-                ffnNorm: try vector(TensorNames.ffnNorm(i), count: d),
-                gate: try matrix(TensorNames.gate(i), rows: c.feedForwardLength, cols: d),
-                up: try matrix(TensorNames.up(i), rows: c.feedForwardLength, cols: d),
-                down: try matrix(TensorNames.down(i), rows: d, cols: c.feedForwardLength)))
+            let matrices = try program.matrices.map { role -> MatrixWeight in
+                let (rows, cols) = shape(role)
+                let start: Int
+                let total: Int
+                let name: String
+                switch role {
+                case .query, .key, .value:
+                    if fusedQKV {
+                        (name, start, total) = (TensorNames.fusedQKV(i), role == .query ? 0 : role == .key ? c.qDim : c.qDim + c.kvDim,
+                                                c.qDim + 2 * c.kvDim)
+                    } else {
+                        (name, start, total) = (TensorNames.name(role, layer: i), 0, rows)
+                    }
+                case .gate, .up:
+                    let fused = spec.fused.contains(.gateUp)
+                    (name, start, total) = (TensorNames.name(fused ? .up : role, layer: i), fused && role == .up ? ff : 0,
+                                            fused ? 2 * ff : ff)
+                default:
+                    guard rows > 0 else { throw RuntimeError.badHyperparameter(key: "\(c.architecture) layer program", reason: "\(role) is not a matrix") }
+                    (name, start, total) = (TensorNames.name(role, layer: i), 0, rows)
+                }
+                return try matrix(name, rows: rows, cols: cols, rowStart: start, totalRows: total == rows ? nil : total)
+            }
+            var vectors: [WeightRole: [Float]] = [:]
+            for role in program.vectors {
+                let name = TensorNames.name(role, layer: i)
+                switch role {
+                case .queryBias, .keyBias, .valueBias:
+                    let n = role == .queryBias ? c.qDim : c.kvDim
+                    vectors[role] = spec.biasesRequired ? try vector(name, count: n) : try optionalVector(name, count: n)
+                case .queryNorm, .keyNorm:
+                    vectors[role] = try vector(name, count: c.headDim)
+                default:
+                    vectors[role] = try vector(name, count: d)
+                }
+            }
+            ls.append(LayerWeights(program: program, matrices: matrices, vectors: vectors))
         }
         layers = ls
     }

@@ -1,45 +1,45 @@
 import EdgeCore
 
-/// GGUF tensor names: the only place they are spelled (foreign names at the border).
+/// GGUF tensor names (llama.cpp's `LLM_TENSOR_*` names): the only place they are spelled
+/// (foreign names at the border).
 enum TensorNames {
     static let tokenEmbedding = "token_embd.weight"
     static let outputNorm = "output_norm.weight"
     static let output = "output.weight"
     static let ropeFrequencies = "rope_freqs.weight"
+    /// Phi-3's LongRoPE factors for contexts within the original one (first layer's copy).
+    static let ropeFactorsShort = "rope_factors_short.weight"
+    static let ropeFactorsLong = "rope_factors_long.weight"
 
-    static func attnNorm(_ i: Int) -> String { "blk.\(i).attn_norm.weight" }
-    static func wq(_ i: Int) -> String { "blk.\(i).attn_q.weight" }
-    static func wk(_ i: Int) -> String { "blk.\(i).attn_k.weight" }
-    static func wv(_ i: Int) -> String { "blk.\(i).attn_v.weight" }
-    static func bq(_ i: Int) -> String { "blk.\(i).attn_q.bias" }
-    static func bk(_ i: Int) -> String { "blk.\(i).attn_k.bias" }
-    static func bv(_ i: Int) -> String { "blk.\(i).attn_v.bias" }
-    static func wo(_ i: Int) -> String { "blk.\(i).attn_output.weight" }
-    static func ffnNorm(_ i: Int) -> String { "blk.\(i).ffn_norm.weight" }
-    static func gate(_ i: Int) -> String { "blk.\(i).ffn_gate.weight" }
-    static func up(_ i: Int) -> String { "blk.\(i).ffn_up.weight" }
-    static func down(_ i: Int) -> String { "blk.\(i).ffn_down.weight" }
+    /// Fused Q, K and V rows (Phi-3): Q's rows, then K's, then V's.
+    static func fusedQKV(_ i: Int) -> String { "blk.\(i).attn_qkv.weight" }
 
-    /// The GGUF name of a tensor given by its role (llama.cpp's `LLM_TENSOR_*` names).
-    static func name(of t: WeightTensor) -> String {
-        let i = t.layer ?? 0
-        switch t.role {
-        case .tokenEmbedding: return tokenEmbedding
-        case .outputNorm: return outputNorm
-        case .output: return output
-        case .ropeFrequencies: return ropeFrequencies
-        case .attentionNorm: return attnNorm(i)
-        case .query: return wq(i)
-        case .key: return wk(i)
-        case .value: return wv(i)
-        case .queryBias: return bq(i)
-        case .keyBias: return bk(i)
-        case .valueBias: return bv(i)
-        case .attentionOutput: return wo(i)
-        case .feedForwardNorm: return ffnNorm(i)
-        case .gate: return gate(i)
-        case .up: return up(i)
-        case .down: return down(i)
+    /// The name of a per-layer role's own tensor (nil for model-level roles).
+    static func name(_ role: WeightRole, layer i: Int) -> String {
+        switch role {
+        case .tokenEmbedding: tokenEmbedding
+        case .outputNorm: outputNorm
+        case .output: output
+        case .ropeFrequencies: ropeFrequencies
+        case .attentionNorm: "blk.\(i).attn_norm.weight"
+        case .query: "blk.\(i).attn_q.weight"
+        case .key: "blk.\(i).attn_k.weight"
+        case .value: "blk.\(i).attn_v.weight"
+        case .queryBias: "blk.\(i).attn_q.bias"
+        case .keyBias: "blk.\(i).attn_k.bias"
+        case .valueBias: "blk.\(i).attn_v.bias"
+        case .queryNorm: "blk.\(i).attn_q_norm.weight"
+        case .keyNorm: "blk.\(i).attn_k_norm.weight"
+        case .attentionOutput: "blk.\(i).attn_output.weight"
+        case .postAttentionNorm: "blk.\(i).post_attention_norm.weight"
+        case .feedForwardNorm: "blk.\(i).ffn_norm.weight"
+        case .gate: "blk.\(i).ffn_gate.weight"
+        case .up: "blk.\(i).ffn_up.weight"
+        case .down: "blk.\(i).ffn_down.weight"
+        case .postFeedForwardNorm: "blk.\(i).post_ffw_norm.weight"
         }
     }
+
+    /// The GGUF name of a tensor given by its role.
+    static func name(of t: WeightTensor) -> String { name(t.role, layer: t.layer ?? 0) }
 }

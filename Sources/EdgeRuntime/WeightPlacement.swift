@@ -33,10 +33,7 @@ public final class WeightPlacement: @unchecked Sendable {
         let releasesBlock: Bool
     }
 
-    /// The seven matrices of a block, in the order the forward pass reads them.
-    enum Role: Int, CaseIterable { case wq, wk, wv, wo, gate, up, down }
-
-    /// pieces[layer][role]
+    /// pieces[layer][k]: the k-th matrix of the layer's program (``LayerWeights/matrices``).
     let layerPieces: [[[Piece]]]
     let outputPieces: [Piece]
     /// Row ranges the output projection is read in (1 unless it streams in chunks).
@@ -93,7 +90,7 @@ public final class WeightPlacement: @unchecked Sendable {
     /// embedding's rows are looked up in the output projection's copy; an untied one stays mapped
     /// (rows are looked up, not multiplied). If the copy cannot be allocated, the mapping is used.
     public init(mapped w: ModelWeights, repack: Bool = true) {
-        let mats: [MatrixWeight] = w.layers.flatMap { [$0.wq, $0.wk, $0.wv, $0.wo, $0.gate, $0.up, $0.down] } + [w.output]
+        let mats: [MatrixWeight] = w.layers.flatMap(\.matrices) + [w.output]
         var reasons: [String: Int] = [:]
         var plan: [(MatrixWeight, offset: Int, bytes: Int)] = []
         var total = 0
@@ -159,7 +156,7 @@ public final class WeightPlacement: @unchecked Sendable {
             let source: Source = packedAt[m.fileOffset].map { .packed($0) } ?? .memory(m.data)
             return [Piece(rowStart: 0, rows: m.rows, source: source, releasesBlock: false)]
         }
-        layerPieces = w.layers.map { l in [one(l.wq), one(l.wk), one(l.wv), one(l.wo), one(l.gate), one(l.up), one(l.down)] }
+        layerPieces = w.layers.map { l in l.matrices.map(one) }
         outputPieces = one(w.output)
         scheduler = nil
         disk = nil
@@ -234,22 +231,27 @@ public final class WeightPlacement: @unchecked Sendable {
         // Resident members whose type has an x16 layout are repacked in place (a record is exactly
         // 16 file blocks, so the block keeps its size); the token embedding's bytes stay in file
         // layout, since its rows are looked up through residentAddress.
-        func matrix(_ layer: Int, _ role: Int) -> MatrixWeight {
+        func index(_ layer: Int, _ role: WeightRole) throws -> Int {
+            guard let k = w.layers[layer].index(of: role) else {
+                throw PlacementError.modelMismatch(plan: "the manifest", model: manifest.name, detail: "layer \(layer) has no \(role) matrix")
+            }
+            return k
+        }
+        func matrix(_ layer: Int, _ role: WeightRole) throws -> MatrixWeight {
             guard layer >= 0 else { return w.output }
-            let l = w.layers[layer]
-            return [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down][role]
+            return w.layers[layer].matrices[try index(layer, role)]
         }
         let embedding = w.tokenEmbedding.fileOffset..<(w.tokenEmbedding.fileOffset + w.tokenEmbedding.byteCount)
         var packedMembers = 0, packedTotal = 0
         var scratch: AlignedBuffer? = nil
-        var layers = Array(repeating: Array(repeating: [Piece](), count: Role.allCases.count), count: w.layers.count)
+        var layers = w.layers.map { Array(repeating: [Piece](), count: $0.matrices.count) }
         var output: [Piece] = []
         for (i, b) in blocks.enumerated() {
             for (k, m) in b.members.enumerated() {
                 let layer = manifest.matrices[m.matrix].layer, role = manifest.matrices[m.matrix].role
                 let source: Source
                 if let base = residentBase[i] {
-                    let mw = matrix(layer, role), t = Int32(mw.type.rawValue)
+                    let mw = try matrix(layer, role), t = Int32(mw.type.rawValue)
                     let bytes = m.rows * mw.rowBytes
                     let at = UnsafeMutableRawPointer(mutating: base + (m.offset - b.offset))
                     if edge_packed_used(t) != 0, edge_packed_bytes(t, Int64(m.rows), Int64(mw.columns)) == bytes,
@@ -268,7 +270,7 @@ public final class WeightPlacement: @unchecked Sendable {
                 }
                 let piece = Piece(rowStart: m.rowStart, rows: m.rows, source: source,
                                   releasesBlock: residentBase[i] == nil && k == b.members.count - 1)
-                if layer < 0 { output.append(piece) } else { layers[layer][role].append(piece) }
+                if layer < 0 { output.append(piece) } else { layers[layer][try index(layer, role)].append(piece) }
             }
         }
         layerPieces = layers

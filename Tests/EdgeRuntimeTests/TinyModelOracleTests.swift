@@ -29,6 +29,23 @@ struct TinyModelSpec: Sendable {
     var tiedOutput = false
     /// Q, K and V biases (Qwen2).
     var qkvBias = false
+    /// `attention.key_length` (a head size other than embedding / heads: Qwen3, Gemma 3); nil: not written.
+    var keyLength: Int?
+    /// Per-head Q and K RMSNorm gains (Qwen3, Gemma 3).
+    var qkNorm = false
+    /// Gemma 3's norms after the attention and feed-forward branches (and GeGLU, the embedding scale).
+    var gemma = false
+    /// Phi-3's fused `attn_qkv` and `ffn_up` (gate rows, then up rows).
+    var fused = false
+    /// `attention.sliding_window`, `attention.sliding_window_pattern`, `rope.freq_base_swa`.
+    var slidingWindow: Int?
+    var slidingPattern: Int?
+    var ropeBaseSliding: Float?
+    /// `final_logit_softcapping`.
+    var finalSoftcap: Float?
+    /// A SentencePiece-style vocabulary in the metadata (unknown, BOS, EOS, the 256 byte tokens,
+    /// then pieces), so that llama.cpp loads the file; edgert's forward pass does not read it.
+    var withVocabulary = false
     /// Type of every matrix (token embedding and output included); norms and biases stay F32.
     var matrixType: TensorType = .f32
     var seed: UInt64 = 1
@@ -39,7 +56,7 @@ struct TinyModelSpec: Sendable {
     var dimsOverrides: [String: [Int]] = [:]
     var headCountKVOverride: Int?
 
-    var headDim: Int { embedding / heads }
+    var headDim: Int { keyLength ?? embedding / heads }
 
     static func llama(_ matrixType: TensorType = .f32, tied: Bool = false) -> TinyModelSpec {
         var s = TinyModelSpec()
@@ -59,6 +76,46 @@ struct TinyModelSpec: Sendable {
         return s
     }
 
+    static func qwen3(_ matrixType: TensorType = .f32, tied: Bool = false) -> TinyModelSpec {
+        var s = TinyModelSpec()
+        s.architecture = "qwen3"
+        s.ropeBase = 1_000_000
+        s.keyLength = 32          // q_dim 128 against d_model 64
+        s.qkNorm = true
+        s.matrixType = matrixType
+        s.tiedOutput = tied
+        s.seed = 8
+        return s
+    }
+
+    /// Two layers: layer 0 attends through a window of 4 positions (pattern 2), layer 1 globally.
+    static func gemma3(_ matrixType: TensorType = .f32, tied: Bool = true) -> TinyModelSpec {
+        var s = TinyModelSpec()
+        s.architecture = "gemma3"
+        s.ropeBase = 1_000_000
+        s.keyLength = 32
+        s.kvHeads = 1
+        s.qkNorm = true
+        s.gemma = true
+        s.slidingWindow = 4
+        s.slidingPattern = 2
+        s.ropeBaseSliding = 10000
+        s.matrixType = matrixType
+        s.tiedOutput = tied
+        s.seed = 9
+        return s
+    }
+
+    static func phi3(_ matrixType: TensorType = .f32, tied: Bool = false) -> TinyModelSpec {
+        var s = TinyModelSpec()
+        s.architecture = "phi3"
+        s.fused = true
+        s.matrixType = matrixType
+        s.tiedOutput = tied
+        s.seed = 10
+        return s
+    }
+
     /// One tensor as the file will hold it: GGUF dims (dims[0] = row length = input size) and
     /// values row-major; `matrix` tensors take `matrixType`, the others stay F32.
     private struct Planned {
@@ -74,7 +131,8 @@ struct TinyModelSpec: Sendable {
         let a = architecture, d = embedding, hd = headDim
         var w = try GGUFWriter()
         try w.addMetadata("general.architecture", .string(a))
-        try w.addMetadata("general.name", .string("tiny \(a) oracle model"))
+        // (Not naming the architecture: llama.cpp gives a name containing "phi3" Phi-3's special tokens.)
+        try w.addMetadata("general.name", .string("tiny oracle model"))
         try w.addMetadata("\(a).context_length", .uint32(UInt32(contextLength)))
         try w.addMetadata("\(a).embedding_length", .uint32(UInt32(d)))
         try w.addMetadata("\(a).block_count", .uint32(UInt32(blocks)))
@@ -84,6 +142,26 @@ struct TinyModelSpec: Sendable {
         try w.addMetadata("\(a).attention.layer_norm_rms_epsilon", .float32(eps))
         try w.addMetadata("\(a).rope.freq_base", .float32(ropeBase))
         if let ropeDimensions { try w.addMetadata("\(a).rope.dimension_count", .uint32(UInt32(ropeDimensions))) }
+        if let keyLength {
+            try w.addMetadata("\(a).attention.key_length", .uint32(UInt32(keyLength)))
+            try w.addMetadata("\(a).attention.value_length", .uint32(UInt32(keyLength)))
+        }
+        if let slidingWindow { try w.addMetadata("\(a).attention.sliding_window", .uint32(UInt32(slidingWindow))) }
+        if let slidingPattern { try w.addMetadata("\(a).attention.sliding_window_pattern", .uint32(UInt32(slidingPattern))) }
+        if let ropeBaseSliding { try w.addMetadata("\(a).rope.freq_base_swa", .float32(ropeBaseSliding)) }
+        if let finalSoftcap { try w.addMetadata("\(a).final_logit_softcapping", .float32(finalSoftcap)) }
+        if withVocabulary {
+            precondition(vocabulary >= 259, "3 special tokens and 256 byte tokens")
+            let tokens = ["<unk>", "<s>", "</s>"] + (0..<256).map { String(format: "<0x%02X>", $0) }
+                + (259..<vocabulary).map { "\u{2581}t\($0)" }
+            try w.addMetadata("tokenizer.ggml.model", .string("llama"))
+            try w.addMetadata("tokenizer.ggml.tokens", .stringArray(tokens))
+            try w.addMetadata("tokenizer.ggml.scores", .float32Array(tokens.indices.map { -Float($0) }))
+            try w.addMetadata("tokenizer.ggml.token_type", .int32Array(tokens.indices.map { $0 == 0 ? 2 : $0 < 3 ? 3 : $0 < 259 ? 6 : 1 }))
+            try w.addMetadata("tokenizer.ggml.unknown_token_id", .uint32(0))
+            try w.addMetadata("tokenizer.ggml.bos_token_id", .uint32(1))
+            try w.addMetadata("tokenizer.ggml.eos_token_id", .uint32(2))
+        }
 
         // Scales keep every activation O(1): a matrix of n inputs has values of standard deviation
         // c / sqrt(n), so it maps unit-RMS inputs to outputs of RMS ~c. Q and K get c = 1.5 so that
@@ -108,19 +186,37 @@ struct TinyModelSpec: Sendable {
         for i in 0..<blocks {
             let b = "blk.\(i)."
             vector(b + "attn_norm.weight", norm(d))
-            matrix(b + "attn_q.weight", inputs: d, outputs: qDim, gain: 1.5)
-            matrix(b + "attn_k.weight", inputs: d, outputs: kvDim, gain: 1.5)
-            matrix(b + "attn_v.weight", inputs: d, outputs: kvDim, gain: 1)
+            if fused {
+                // Q, K (gain 1.5) and V (gain 1) rows in one tensor.
+                let q = rng.uniform(count: d * qDim, std: 1.5 / Float(d).squareRoot())
+                let k = rng.uniform(count: d * kvDim, std: 1.5 / Float(d).squareRoot())
+                let v = rng.uniform(count: d * kvDim, std: 1 / Float(d).squareRoot())
+                plan.append(Planned(name: b + "attn_qkv.weight", dims: [d, qDim + 2 * kvDim], matrix: true, values: q + k + v))
+            } else {
+                matrix(b + "attn_q.weight", inputs: d, outputs: qDim, gain: 1.5)
+                matrix(b + "attn_k.weight", inputs: d, outputs: kvDim, gain: 1.5)
+                matrix(b + "attn_v.weight", inputs: d, outputs: kvDim, gain: 1)
+            }
             if qkvBias {
                 vector(b + "attn_q.bias", rng.uniform(count: qDim, std: 0.5))
                 vector(b + "attn_k.bias", rng.uniform(count: kvDim, std: 0.5))
                 vector(b + "attn_v.bias", rng.uniform(count: kvDim, std: 0.5))
             }
+            if qkNorm {
+                vector(b + "attn_q_norm.weight", norm(hd))
+                vector(b + "attn_k_norm.weight", norm(hd))
+            }
             matrix(b + "attn_output.weight", inputs: qDim, outputs: d, gain: 1)
+            if gemma { vector(b + "post_attention_norm.weight", norm(d)) }
             vector(b + "ffn_norm.weight", norm(d))
-            matrix(b + "ffn_gate.weight", inputs: d, outputs: feedForward, gain: 1)
-            matrix(b + "ffn_up.weight", inputs: d, outputs: feedForward, gain: 1)
+            if fused {
+                matrix(b + "ffn_up.weight", inputs: d, outputs: 2 * feedForward, gain: 1)
+            } else {
+                matrix(b + "ffn_gate.weight", inputs: d, outputs: feedForward, gain: 1)
+                matrix(b + "ffn_up.weight", inputs: d, outputs: feedForward, gain: 1)
+            }
             matrix(b + "ffn_down.weight", inputs: feedForward, outputs: d, gain: 1)
+            if gemma { vector(b + "post_ffw_norm.weight", norm(d)) }
         }
 
         for t in plan where !omitTensors.contains(t.name) {
@@ -287,14 +383,16 @@ enum TinyTolerance {
         }
     }
 
-    static func reference(positions t: Int, blocks l: Int, logitRMS: Double) -> Double {
-        let eps = u / 3.0.squareRoot() * (1 + (2 * scoreMax) * (2 * scoreMax) + 2 * Double(t)).squareRoot()
+    /// `geglu`: the GELU's input and output are rounded to F16 (ggml's table), two more roundings
+    /// per block entering the stream through W_down with gain ~1.
+    static func reference(positions t: Int, blocks l: Int, logitRMS: Double, geglu: Bool = false) -> Double {
+        let eps = u / 3.0.squareRoot() * (1 + (2 * scoreMax) * (2 * scoreMax) + 2 * Double(t) + (geglu ? 2 : 0)).squareRoot()
         return tail * eps * (pow(2, Double(l)) - 1) * logitRMS
     }
 
-    static func fast(positions t: Int, blocks l: Int, weights: TensorType, logitRMS: Double) -> Double {
+    static func fast(positions t: Int, blocks l: Int, weights: TensorType, logitRMS: Double, geglu: Bool = false) -> Double {
         let act = activationRounding(weights) * Double(4 * l + 1).squareRoot()
-        return reference(positions: t, blocks: l, logitRMS: logitRMS) + tail * act * (pow(2, Double(l)) - 1) * logitRMS
+        return reference(positions: t, blocks: l, logitRMS: logitRMS, geglu: geglu) + tail * act * (pow(2, Double(l)) - 1) * logitRMS
     }
 }
 
@@ -322,6 +420,21 @@ final class TinyModelOracleTests: XCTestCase {
         llamaQ8.seed = 6
         var qwenF16 = TinyModelSpec.qwen2(.f16, tied: true)
         qwenF16.seed = 7
+        var gemmaCapped = TinyModelSpec.gemma3(.f16)
+        gemmaCapped.finalSoftcap = 5
+        gemmaCapped.seed = 11
+        // gemma-3-270m's widths (head size 256, q_dim 1024 against d_model 640, one KV head), with
+        // three layers (two windowed, one global) and a small vocabulary.
+        var gemmaShaped = TinyModelSpec.gemma3(.q8_0)
+        gemmaShaped.embedding = 640
+        gemmaShaped.heads = 4
+        gemmaShaped.kvHeads = 1
+        gemmaShaped.keyLength = 256
+        gemmaShaped.feedForward = 2048
+        gemmaShaped.blocks = 3
+        gemmaShaped.vocabulary = 512
+        gemmaShaped.slidingPattern = 3
+        gemmaShaped.seed = 12
         return [
             ("llama F32, separate output", .llama()),
             ("llama Q8_0, tied output", llamaQ8),
@@ -330,6 +443,13 @@ final class TinyModelOracleTests: XCTestCase {
             ("qwen2 F32, separate output", .qwen2()),
             ("qwen2 F16, tied output", qwenF16),
             ("qwen2 F32, partial rotary 8 of 16", qwenPartial),
+            ("qwen3 F32, head 32 (q_dim 128), Q/K norms", .qwen3()),
+            ("qwen3 Q8_0, tied output", .qwen3(.q8_0, tied: true)),
+            ("gemma3 F32, window 4 on layer 0, post-norms, GeGLU", .gemma3()),
+            ("gemma3 F16, final soft-cap 5", gemmaCapped),
+            ("gemma3 Q8_0, gemma-3-270m widths, 3 layers", gemmaShaped),
+            ("phi3 F32, fused QKV and gate-up", .phi3()),
+            ("phi3 Q8_0, fused, tied output", .phi3(.q8_0, tied: true)),
         ]
     }()
 
@@ -393,8 +513,9 @@ final class TinyModelOracleTests: XCTestCase {
 
             let reference = try await logits(model, ids, f32: true)
             let fast = try await logits(model, ids, f32: false)
-            let refTol = TinyTolerance.reference(positions: ids.count, blocks: spec.blocks, logitRMS: rms)
-            let fastTol = TinyTolerance.fast(positions: ids.count, blocks: spec.blocks, weights: spec.matrixType, logitRMS: rms)
+            let refTol = TinyTolerance.reference(positions: ids.count, blocks: spec.blocks, logitRMS: rms, geglu: spec.gemma)
+            let fastTol = TinyTolerance.fast(positions: ids.count, blocks: spec.blocks, weights: spec.matrixType, logitRMS: rms,
+                                             geglu: spec.gemma)
             let refErr = maxError(reference, oracle), fastErr = maxError(fast, oracle)
             XCTAssertLessThanOrEqual(refErr.value, refTol,
                                      "\(name), f32 activations: position \(refErr.index / spec.vocabulary), id \(refErr.index % spec.vocabulary)")
@@ -414,6 +535,57 @@ final class TinyModelOracleTests: XCTestCase {
                                  name, rms, refErr.value, refTol, fastErr.value, fastTol))
         }
         print("TinyModelOracleTests vs float64 oracle, \(ids.count) positions:\n  " + report.joined(separator: "\n  "))
+    }
+
+    /// The same variants through llama.cpp (`scripts/oracle/llama_logits.c`, built against a
+    /// llama.cpp build by `scripts/oracle/build-llama-logits.sh`; EDGERT_LLAMA_LOGITS names the
+    /// binary): edgert's fast path and llama.cpp round activations alike (none for F32 weights, F16
+    /// for F16, Q8_0 for Q8_0, byte for byte: see scripts/oracle/act_rounding.py) and attend in F16
+    /// alike, so the two must lie within the reference path's bound of each other, not the fast
+    /// path's (measured: 5e-7 apart with Q8_0 weights, up to 4e-3 with F32/F16 weights).
+    /// Skips visibly when the binary is not there (a user's clone, CI without llama.cpp).
+    func testLogitsAgreeWithLlamaCpp() async throws {
+        let env = ProcessInfo.processInfo.environment["EDGERT_LLAMA_LOGITS"]
+        let binary = env ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../.build/llama_logits").standardized.path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw XCTSkip("llama.cpp logits oracle not built (\(binary)): run scripts/oracle/build-llama-logits.sh LLAMA_CPP_DIR")
+        }
+        let ids = Self.prompt
+        var report: [String] = []
+        for (i, (name, var spec)) in Self.variants.enumerated() {
+            if spec.ropeDimensions != nil {
+                // llama.cpp refuses partial rotary for llama ("invalid n_rot") and asserts for qwen2.
+                report.append("\(name): not run (llama.cpp requires RoPE over the whole head for this architecture)")
+                continue
+            }
+            spec.withVocabulary = true
+            let path = try write(spec, "llama\(i).gguf")
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = [path, ids.map(String.init).joined(separator: ",")]
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            try p.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile()
+            let e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0,
+                  let rows = (try JSONSerialization.jsonObject(with: o) as? [String: Any])?["logits"] as? [[Double]] else {
+                XCTFail("\(name): llama_logits exited with \(p.terminationStatus): \(String(decoding: e, as: UTF8.self))")
+                continue
+            }
+            let theirs = rows.flatMap { $0 }
+            let model = try Model(path: path)
+            let ours = try await logits(model, ids, f32: false)
+            let rms = (theirs.reduce(0) { $0 + $1 * $1 } / Double(max(theirs.count, 1))).squareRoot()
+            let bound = TinyTolerance.reference(positions: ids.count, blocks: spec.blocks, logitRMS: rms, geglu: spec.gemma)
+            let worst = maxError(ours, theirs)
+            XCTAssertLessThanOrEqual(worst.value, bound, "\(name): position \(worst.index / spec.vocabulary), id \(worst.index % spec.vocabulary)")
+            report.append(String(format: "%@: max|edgert - llama.cpp| %.2e (bound %.2e)", name, worst.value, bound))
+        }
+        print("TinyModelOracleTests vs llama.cpp, \(ids.count) positions:\n  " + report.joined(separator: "\n  "))
     }
 
     private func maxError(_ got: [Float], _ want: [Double]) -> (value: Double, index: Int) {

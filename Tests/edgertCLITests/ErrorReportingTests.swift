@@ -59,7 +59,7 @@ final class ErrorReportingTests: XCTestCase {
         let path = tmp.path("gpt2.gguf")
         try TestModelFiles.writeGPT2(to: path)
         let r = try CLI.run(["run", "--model", path, "-n", "4", "--", "Hello"])
-        assertReportedError(r, mentions: ["'gpt2'", "supported: llama, qwen2"])
+        assertReportedError(r, mentions: ["'gpt2'", "supported: gemma3, llama, phi3, qwen2, qwen3"])
         XCTAssertEqual(r.errLines.count, 1, r.summary)
     }
 

@@ -49,22 +49,38 @@ void edge_op_matmul_f32(edge_pool *pool, int weight_type, int64_t n, const void 
 void edge_op_rope(edge_pool *pool, float *x, int64_t ntok, int nhead, int hd, int n_rot,
                   const int32_t *pos, float base, float freq_scale, const float *freq_factors, int neox);
 
-// Writes K and V rows of ntok tokens into an F16 cache at positions pos[t].
-// k, v: [ntok][kv_dim] floats; kc, vc: [n_ctx][kv_dim] halves (one layer).
+// Writes K and V rows of ntok tokens into an F16 cache of `cap` rows, position p at row p % cap
+// (cap >= the context: row p; a sliding-window layer's ring of window + batch - 1 rows).
+// k, v: [ntok][kv_dim] floats; kc, vc: [cap][kv_dim] halves (one layer).
 void edge_op_store_kv(edge_pool *pool, const float *k, const float *v, int64_t ntok, int64_t kv_dim,
-                      const int32_t *pos, edge_f16 *kc, edge_f16 *vc);
+                      const int32_t *pos, edge_f16 *kc, edge_f16 *vc, int64_t cap);
 
-// Causal attention of ntok queries against an F16 cache holding positions 0...pos[t].
-// q: [ntok][n_head][hd] floats; kc, vc: [n_ctx][n_kv][hd] halves; out: [ntok][n_head][hd].
+// Causal attention of ntok queries against an F16 cache holding positions 0...pos[t], position p
+// at row p % cap. With window > 0, query position P sees positions P - window + 1 ... P only
+// (sliding-window attention as llama.cpp's "standard" SWA masks it). With softcap != 0 each score
+// s = scale * q.k becomes softcap * tanh(s / softcap) (Gemma-2's attention logit soft-cap; the
+// division is folded into the scale, as ggml does).
+// q: [ntok][n_head][hd] floats; kc, vc: [cap][n_kv][hd] halves; out: [ntok][n_head][hd].
 // Grouped-query: query head h reads KV head h / (n_head / n_kv). One pass with an online softmax,
 // no [ntok][n_ctx] buffer. Mirrors ggml's flash-attention CPU path: Q rounded to F16, K·Q in F32,
 // V accumulated in an F16 vector that is rescaled when the running max grows.
 void edge_op_attention(edge_pool *pool, const float *q, const edge_f16 *kc, const edge_f16 *vc,
                        const int32_t *pos, int64_t ntok, int n_head, int n_kv, int hd, float scale,
-                       float *out);
+                       float *out, int64_t cap, int64_t window, float softcap);
 
 // out = silu(gate) * up, elementwise over count values; silu(x) = x / (1 + exp(-x)).
 void edge_op_swiglu(edge_pool *pool, const float *gate, const float *up, float *out, int64_t count);
+
+// GELU, tanh approximation, rounded as ggml's F32 CPU path does (through an F16 table): edge_gelu
+// for one value, out = gelu(gate) * up elementwise over count values for GeGLU.
+float edge_gelu(float x);
+void edge_op_geglu(edge_pool *pool, const float *gate, const float *up, float *out, int64_t count);
+
+// x *= s over count values (Gemma's embedding scale).
+void edge_op_scale(edge_pool *pool, float *x, int64_t count, float s);
+
+// x = cap * tanh(x / cap) over count values (a final-logit soft-cap).
+void edge_op_softcap(edge_pool *pool, float *x, int64_t count, float cap);
 
 // x += y over count values.
 void edge_op_add(edge_pool *pool, float *x, const float *y, int64_t count);

@@ -6,8 +6,10 @@ Usage: forward.py MODEL.gguf ID,ID,...
 Prints {"logits": [[vocab floats] per position]} as JSON on stdout.
 Exit status 3 if numpy or gguf cannot be imported (the Swift test turns it into a visible skip).
 
-Architectures: `llama` (RoPE on adjacent pairs) and `qwen2` (RoPE on pairs (i, i + n_rot/2),
-Q/K/V biases). Per block, with x the residual stream of shape (positions, d_model):
+Architectures: `llama` (RoPE on adjacent pairs), `qwen2` (RoPE on pairs (i, i + n_rot/2),
+Q/K/V biases), `qwen3` (qwen2's RoPE, per-head RMSNorm of q and k before RoPE, no biases),
+`phi3` (qwen2's RoPE; Q, K, V fused in attn_qkv and gate, up fused in ffn_up) and `gemma3`
+(see below). Per block, with x the residual stream of shape (positions, d_model):
 
     h  = rmsnorm(x) * attn_norm                  rmsnorm(x) = x / sqrt(mean(x^2) + eps)
     q  = h Wq^T (+ bq)   k = h Wk^T (+ bk)   v = h Wv^T (+ bv)
@@ -18,7 +20,16 @@ Q/K/V biases). Per block, with x the residual stream of shape (positions, d_mode
     x += (silu(h Wgate^T) * (h Wup^T)) Wdown^T   silu(z) = z / (1 + exp(-z))
 
 then logits = (rmsnorm(x) * output_norm) Wout^T, Wout = output.weight or token_embd.weight (tied).
-The head size is embedding_length / head_count (attention.key_length is not read).
+The head size is attention.key_length when present, else embedding_length / head_count.
+
+gemma3: x starts as the embedding rows times sqrt(d_model); the attention branch is
+rmsnorm(a Wo^T) * post_attention_norm and the feed-forward branch
+rmsnorm((gelu(h Wgate^T) * (h Wup^T)) Wdown^T) * post_ffw_norm, gelu(z) = z/2 (1 + tanh(sqrt(2/pi)
+(z + 0.044715 z^3))) evaluated exactly. Layer i is a sliding-window layer when i % P < P - 1
+(P = attention.sliding_window_pattern, default 6): query position m sees keys m - W + 1 ... m
+(W = attention.sliding_window) and RoPE uses rope.freq_base_swa (default 10000) unscaled; other
+layers see every earlier key with rope.freq_base. Scores are scaled by 1/sqrt(head_dim).
+logits become c tanh(logits / c) when final_logit_softcapping = c is set.
 
 RoPE: pair p (0 <= p < n_rot/2) of a head at position m turns by the angle
     m * freq_scale * base^(-2p / n_rot) / factor[p]
@@ -37,7 +48,7 @@ except Exception as e:  # pragma: no cover - reported as a skip by the Swift sid
     print(f"oracle unavailable: {e}", file=sys.stderr)
     sys.exit(3)
 
-NEOX = {"llama": False, "qwen2": True}
+NEOX = {"llama": False, "qwen2": True, "qwen3": True, "phi3": True, "gemma3": True}
 
 
 def field(reader, key, default=None):
@@ -96,7 +107,8 @@ def forward(path, ids):
     n_head = int(field(r, f"{arch}.attention.head_count"))
     n_kv = int(field(r, f"{arch}.attention.head_count_kv", n_head))
     d = int(field(r, f"{arch}.embedding_length"))
-    hd = d // n_head
+    n_ff = int(field(r, f"{arch}.feed_forward_length"))
+    hd = int(field(r, f"{arch}.attention.key_length", d // n_head))
     eps = float(field(r, f"{arch}.attention.layer_norm_rms_epsilon"))
     base = float(field(r, f"{arch}.rope.freq_base", 10000.0))
     n_rot = int(field(r, f"{arch}.rope.dimension_count", hd))
@@ -105,24 +117,45 @@ def forward(path, ids):
         freq_scale = 1.0 / float(field(r, f"{arch}.rope.scaling.factor"))
     factors = W.get("rope_freqs.weight")
     neox = NEOX[arch]
+    gemma = arch == "gemma3"
+    window = int(field(r, f"{arch}.attention.sliding_window", 0)) if gemma else 0
+    period = int(field(r, f"{arch}.attention.sliding_window_pattern", 6))
+    base_swa = float(field(r, f"{arch}.rope.freq_base_swa", 10000.0))
+    softcap = float(field(r, f"{arch}.final_logit_softcapping", 0.0))
 
     emb = W["token_embd.weight"]                      # (vocab, d)
     out_w = W.get("output.weight", emb)               # (vocab, d)
     n = len(ids)
     pos = np.arange(n)
     x = emb[np.asarray(ids)]                          # (n, d)
+    if gemma:
+        x = x * np.sqrt(d)
     group = n_head // n_kv
-    mask = np.triu(np.full((n, n), -np.inf), k=1)     # (n, n): query i sees keys 0...i
+    causal = np.triu(np.full((n, n), -np.inf), k=1)   # (n, n): query i sees keys 0...i
+    banded = causal + np.tril(np.full((n, n), -np.inf), k=-window) if window else causal  # and keys > i - W
+
+    def gelu(z):
+        return 0.5 * z * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (z + 0.044715 * z ** 3)))
 
     for i in range(n_layer):
         b = f"blk.{i}."
+        sliding = window > 0 and (period == 0 or i % period < period - 1)
         h = rmsnorm(x, W[b + "attn_norm.weight"], eps)
-        q = h @ W[b + "attn_q.weight"].T + W.get(b + "attn_q.bias", 0.0)   # (n, n_head*hd)
-        k = h @ W[b + "attn_k.weight"].T + W.get(b + "attn_k.bias", 0.0)   # (n, n_kv*hd)
-        v = h @ W[b + "attn_v.weight"].T + W.get(b + "attn_v.bias", 0.0)   # (n, n_kv*hd)
-        q = rope(q.reshape(n, n_head, hd), pos, n_rot, base, freq_scale, factors, neox)
-        k = rope(k.reshape(n, n_kv, hd), pos, n_rot, base, freq_scale, factors, neox)
-        v = v.reshape(n, n_kv, hd)
+        if b + "attn_qkv.weight" in W:
+            qkv = h @ W[b + "attn_qkv.weight"].T
+            q, k, v = qkv[:, :n_head * hd], qkv[:, n_head * hd:(n_head + n_kv) * hd], qkv[:, (n_head + n_kv) * hd:]
+        else:
+            q = h @ W[b + "attn_q.weight"].T + W.get(b + "attn_q.bias", 0.0)   # (n, n_head*hd)
+            k = h @ W[b + "attn_k.weight"].T + W.get(b + "attn_k.bias", 0.0)   # (n, n_kv*hd)
+            v = h @ W[b + "attn_v.weight"].T + W.get(b + "attn_v.bias", 0.0)   # (n, n_kv*hd)
+        q, k, v = q.reshape(n, n_head, hd), k.reshape(n, n_kv, hd), v.reshape(n, n_kv, hd)
+        if b + "attn_q_norm.weight" in W:
+            q = rmsnorm(q, W[b + "attn_q_norm.weight"], eps)
+            k = rmsnorm(k, W[b + "attn_k_norm.weight"], eps)
+        lbase, lscale = (base_swa, 1.0) if sliding else (base, freq_scale)
+        q = rope(q, pos, n_rot, lbase, lscale, factors, neox)
+        k = rope(k, pos, n_rot, lbase, lscale, factors, neox)
+        mask = banded if sliding else causal
         a = np.empty((n, n_head, hd))
         for j in range(n_head):
             kv = j // group
@@ -131,13 +164,27 @@ def forward(path, ids):
             p = np.exp(s)
             p = p / p.sum(axis=1, keepdims=True)
             a[:, j, :] = p @ v[:, kv, :]
-        x = x + a.reshape(n, n_head * hd) @ W[b + "attn_output.weight"].T
+        o = a.reshape(n, n_head * hd) @ W[b + "attn_output.weight"].T
+        if gemma:
+            o = rmsnorm(o, W[b + "post_attention_norm.weight"], eps)
+        x = x + o
         h = rmsnorm(x, W[b + "ffn_norm.weight"], eps)
-        g = h @ W[b + "ffn_gate.weight"].T
-        u = h @ W[b + "ffn_up.weight"].T
-        x = x + (g / (1.0 + np.exp(-g)) * u) @ W[b + "ffn_down.weight"].T
+        if b + "ffn_gate.weight" in W:
+            g = h @ W[b + "ffn_gate.weight"].T
+            u = h @ W[b + "ffn_up.weight"].T
+        else:                                          # phi3: gate rows first, then up rows
+            gu = h @ W[b + "ffn_up.weight"].T
+            g, u = gu[:, :n_ff], gu[:, n_ff:]
+        act = gelu(g) if gemma else g / (1.0 + np.exp(-g))
+        f = (act * u) @ W[b + "ffn_down.weight"].T
+        if gemma:
+            f = rmsnorm(f, W[b + "post_ffw_norm.weight"], eps)
+        x = x + f
 
-    return rmsnorm(x, W["output_norm.weight"], eps) @ out_w.T   # (n, vocab)
+    logits = rmsnorm(x, W["output_norm.weight"], eps) @ out_w.T   # (n, vocab)
+    if softcap:
+        logits = softcap * np.tanh(logits / softcap)
+    return logits
 
 
 def main():
