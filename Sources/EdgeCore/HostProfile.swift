@@ -331,7 +331,7 @@ public struct HostProfile: Codable, Sendable, Equatable {
 
     public struct GPU: Codable, Sendable, Equatable {
         /// Identifier the plan uses (`gpu0`), unique in the profile.
-        public var id: String
+        public var id: DeviceID
         /// Product name (`NVIDIA GeForce RTX 4060`).
         public var name: String
         /// Memory the GPU can hold weights in. For a GPU sharing host memory, the share it may use.
@@ -346,7 +346,7 @@ public struct HostProfile: Codable, Sendable, Equatable {
         /// Host ↔ GPU transfer bandwidth (PCIe, or the shared bus).
         public var linkGBPerS: Figure
 
-        public init(id: String, name: String, memoryBytes: Figure, sharesHostMemory: Bool, memoryGBPerS: Figure,
+        public init(id: DeviceID, name: String, memoryBytes: Figure, sharesHostMemory: Bool, memoryGBPerS: Figure,
                     fp16Tflops: Figure, linkGBPerS: Figure) {
             self.id = id
             self.name = name
@@ -581,11 +581,11 @@ extension HostProfile {
                 try check(point.gbPerS, "\(at).read_curve[\(k)].gb_per_s")
             }
         }
-        var ids = Set<String>()
+        var ids = Set<DeviceID>()
         for (i, g) in gpus.enumerated() {
             let at = "gpus[\(i)]"
-            guard !g.id.isEmpty, ids.insert(g.id).inserted else { throw bad("\(at).id", "'\(g.id)' must be non-empty and unique") }
-            guard !g.id.hasPrefix("cpu"), !g.id.hasPrefix("disk") else { throw bad("\(at).id", "'\(g.id)' clashes with the names of CPU nodes and disks") }
+            guard ids.insert(g.id).inserted else { throw bad("\(at).id", "'\(g.id)' must be unique") }
+            guard g.id.kind == .gpu else { throw bad("\(at).id", "'\(g.id)' is not a GPU's name (gpu0, gpu1, ...)") }
             try check(g.memoryBytes, "\(at).memory_bytes")
             try check(g.memoryGBPerS, "\(at).memory_gb_per_s")
             try check(g.fp16Tflops, "\(at).fp16_tflops")

@@ -71,7 +71,7 @@ public struct PlacementPlan: Codable, Sendable, Equatable {
     }
 
     public struct DeviceShare: Codable, Sendable, Equatable {
-        public var device: String
+        public var device: DeviceID
         public var fraction: Double
     }
 
@@ -100,7 +100,7 @@ public struct PlacementPlan: Codable, Sendable, Equatable {
     }
 
     public struct KVPlacement: Codable, Sendable, Equatable {
-        public var device: String
+        public var device: DeviceID
         /// Transformer blocks whose K and V this device holds.
         public var layers: Int
         public var bytes: Int
@@ -108,9 +108,9 @@ public struct PlacementPlan: Codable, Sendable, Equatable {
 
     /// What the plan asks of one device.
     public struct DeviceUse: Codable, Sendable, Equatable {
-        public var id: String
-        /// `cpu`, `gpu` or `disk`.
-        public var kind: String
+        public var id: DeviceID
+        /// `cpu`, `gpu` or `disk` (written beside the id in JSON, and checked against it on reading).
+        public var kind: DeviceKind { id.kind }
         /// Bytes the plan may use on it (the budget; for the disk, the model's size).
         public var capacityBytes: Int
         /// Resident weight bytes (for the disk: bytes streamed per token).
@@ -120,9 +120,40 @@ public struct PlacementPlan: Codable, Sendable, Equatable {
         /// Rate at which it serves weights during generation (GB/s: compute/bandwidth, or the disk's reads).
         public var rateGBPerS: Double
 
+        public init(id: DeviceID, capacityBytes: Int, weightBytes: Int, otherBytes: Int, rateGBPerS: Double) {
+            self.id = id
+            self.capacityBytes = capacityBytes
+            self.weightBytes = weightBytes
+            self.otherBytes = otherBytes
+            self.rateGBPerS = rateGBPerS
+        }
+
         enum CodingKeys: String, CodingKey {
             case id, kind, capacityBytes = "capacity_bytes", weightBytes = "weight_bytes", otherBytes = "other_bytes",
                  rateGBPerS = "rate_gb_per_s"
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            id = try c.decode(DeviceID.self, forKey: .id)
+            let kind = try c.decode(DeviceKind.self, forKey: .kind)
+            guard kind == id.kind else {
+                throw DecodingError.dataCorruptedError(forKey: .kind, in: c, debugDescription: "kind '\(kind.rawValue)' for device \(id)")
+            }
+            capacityBytes = try c.decode(Int.self, forKey: .capacityBytes)
+            weightBytes = try c.decode(Int.self, forKey: .weightBytes)
+            otherBytes = try c.decode(Int.self, forKey: .otherBytes)
+            rateGBPerS = try c.decode(Double.self, forKey: .rateGBPerS)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(capacityBytes, forKey: .capacityBytes)
+            try c.encode(weightBytes, forKey: .weightBytes)
+            try c.encode(otherBytes, forKey: .otherBytes)
+            try c.encode(rateGBPerS, forKey: .rateGBPerS)
         }
 
         public var plannedBytes: Int { weightBytes + otherBytes }
@@ -132,7 +163,7 @@ public struct PlacementPlan: Codable, Sendable, Equatable {
         public var timeToFirstTokenSeconds: Double
         public var genTokensPerSecond: Double
         /// Peak memory per device: for CPU nodes the process's resident set (code and tables included).
-        public var peakMemoryBytes: [String: Int]
+        public var peakMemoryBytes: [DeviceID: Int]
         /// The parts of one generated token's time.
         public var computeSeconds: Double
         public var diskSeconds: Double
@@ -146,22 +177,22 @@ public struct PlacementPlan: Codable, Sendable, Equatable {
 
         /// Peak resident memory of the process on the host (all CPU nodes).
         public var hostPeakBytes: Int {
-            peakMemoryBytes.filter { $0.key.hasPrefix("cpu") }.values.reduce(0, +)
+            peakMemoryBytes.filter { $0.key.kind == .cpu }.values.reduce(0, +)
         }
     }
 
     /// Devices the plan puts anything on.
-    public var devicesUsed: Set<String> {
-        Set(blocks.flatMap { $0.shares.map(\.device) } + kvCache.map(\.device) + (window.slots > 0 ? ["disk"] : []))
+    public var devicesUsed: Set<DeviceID> {
+        Set(blocks.flatMap { $0.shares.map(\.device) } + kvCache.map(\.device) + (window.slots > 0 ? [.disk] : []))
     }
 }
 
 /// A plan that cannot be made or executed.
 public enum PlacementError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Nothing fits: the budget (of `device`) is below `minimum`, the smallest that would work.
-    case budgetTooSmall(device: String, budget: Int, minimum: Int, detail: String)
+    case budgetTooSmall(device: DeviceID, budget: Int, minimum: Int, detail: String)
     /// A request or plan names a device the host does not have.
-    case unknownDevice(String, host: String, available: [String])
+    case unknownDevice(DeviceID, host: String, available: [DeviceID])
     /// A request that cannot be planned (a bad context, a weight type the host has no figures for).
     case badRequest(String)
     /// The plan does not belong to this model file (different blocks).
@@ -174,7 +205,7 @@ public enum PlacementError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .budgetTooSmall(d, b, m, detail):
             "the memory budget of \(d), \(mib(b)), is too small: \(detail); the smallest budget that works is \(mib(m))"
         case let .unknownDevice(d, h, a):
-            "the plan places work on '\(d)', which host '\(h)' does not have (it has \(a.joined(separator: ", ")))"
+            "the plan places work on '\(d)', which host '\(h)' does not have (it has \(a.map(\.description).joined(separator: ", ")))"
         case let .badRequest(s): s
         case let .modelMismatch(p, m, detail): "the plan was made for '\(p)', not for '\(m)': \(detail)"
         case let .unsupported(s): s

@@ -9,7 +9,7 @@ public struct PlacementRequest: Sendable {
     /// process's own code and tables not counted); nil: the host's available memory.
     public var memoryBudget: Int?
     /// Memory each GPU may use, by id; a GPU not named may use its memory less a reserve.
-    public var gpuBudgets: [String: Int]
+    public var gpuBudgets: [DeviceID: Int]
     /// Tokens of context the KV cache holds.
     public var context: Int
     /// Prompt length the time to first token is predicted for.
@@ -25,7 +25,7 @@ public struct PlacementRequest: Sendable {
     /// Plan GPU entries (false: CPU and disk only, as this build executes).
     public var useGPUs: Bool
 
-    public init(manifest: ModelManifest, host: HostProfile, memoryBudget: Int? = nil, gpuBudgets: [String: Int] = [:],
+    public init(manifest: ModelManifest, host: HostProfile, memoryBudget: Int? = nil, gpuBudgets: [DeviceID: Int] = [:],
                 context: Int, promptTokens: Int = 128, generateTokens: Int = 128, threads: Int? = nil, batch: Int = 512,
                 diskBytesPerSecond: Double? = nil, useGPUs: Bool = true) {
         self.manifest = manifest
@@ -199,7 +199,7 @@ public enum PlacementPlanner {
                 let p = try planOnce(r, target: target)
                 if best == nil || p.predicted.genTokensPerSecond > best!.predicted.genTokensPerSecond * (1 + 1e-12) { best = p }
                 // Nothing streams and nothing is split: smaller blocks cannot do better.
-                if p.window.slots == 0 && p.devices.allSatisfy({ $0.kind == "cpu" }) { break }
+                if p.window.slots == 0 && p.devices.allSatisfy({ $0.kind == .cpu }) { break }
             } catch {
                 // Report the smallest minimum any block size allows (the smallest blocks, usually).
                 if case let .budgetTooSmall(_, _, m, _) = error, case let .budgetTooSmall(_, _, m0, _)? = firstError, m >= m0 {
@@ -462,7 +462,7 @@ public enum PlacementPlanner {
         var window: PlacementPlan.Window
         var kv: [PlacementPlan.KVPlacement]
         var devices: [PlacementPlan.DeviceUse]
-        var peaks: [String: Int]
+        var peaks: [DeviceID: Int]
         var reasons: [String]
         var threadCPUs: [Int]
         /// Bytes streamed per token and prompt FLOP/s and GPU share, for the time to first token.
@@ -527,7 +527,7 @@ public enum PlacementPlanner {
                 // With a budget the activation reserve grows with it: solve for the true minimum.
                 let least = c.request.memoryBudget == nil ? minimum
                     : RuntimeFootprint.minimumBudget(c.m, context: c.request.context, threads: threads.count, needing: s) - kvElsewhere
-                throw .budgetTooSmall(device: "cpu\(node.id)", budget: b, minimum: least,
+                throw .budgetTooSmall(device: .cpu(node.id), budget: b, minimum: least,
                                       detail: "the KV cache for \(c.request.context) tokens and activations need \(mib(f)) and one streamed block \(mib(s))")
             }
         }
@@ -536,7 +536,7 @@ public enum PlacementPlanner {
         }
         var placements = Array(repeating: (tier: PlacementPlan.BlockPlacement.Tier.resident, shares: [PlacementPlan.DeviceShare]()), count: c.blocks.count)
         for (k, i) in idx.enumerated() {
-            placements[i] = (sp.resident[k] ? .resident : .streamed, [.init(device: "cpu\(node.id)", fraction: 1)])
+            placements[i] = (sp.resident[k] ? .resident : .streamed, [.init(device: .cpu(node.id), fraction: 1)])
         }
         let diskSeconds = sp.predictedDiskSeconds
         let seconds = sp.streamedBytesPerPass == 0 ? compute : (sp.overlapped ? max(diskSeconds, compute) : diskSeconds + compute)
@@ -547,20 +547,20 @@ public enum PlacementPlanner {
             ?? "the smaller of the cores' kernel throughput and \(fmt(100 * cpuBandwidthEfficiency(threads: threads.count, cores: node.cpus.count)))% of the node's read bandwidth"
         reasons.append("cpu\(node.id): \(threads.count) thread\(threads.count == 1 ? "" : "s") serve weights at \(rateText) (\(rateHow)), plus \(fmt(cpuLayerSeconds(threads: threads.count) * 1e6)) µs per block for norms, attention and synchronisation")
         let cpuBytes = sp.plannedBytes
-        var devices = [PlacementPlan.DeviceUse(id: "cpu\(node.id)", kind: "cpu", capacityBytes: budgetBytes, weightBytes: sp.residentBytes,
+        var devices = [PlacementPlan.DeviceUse(id: .cpu(node.id), capacityBytes: budgetBytes, weightBytes: sp.residentBytes,
                                                otherBytes: cpuBytes - sp.residentBytes, rateGBPerS: computeRate / 1e9)]
         if streaming {
             let diskRate = fmt((c.disk ?? 0) / 1e9)
             reasons.append("disk: streams at \(diskRate) GB/s (\(c.diskHow))")
-            devices.append(.init(id: "disk", kind: "disk", capacityBytes: c.m.fileBytes, weightBytes: sp.streamedBytesPerPass,
+            devices.append(.init(id: .disk, capacityBytes: c.m.fileBytes, weightBytes: sp.streamedBytesPerPass,
                                  otherBytes: 0, rateGBPerS: (c.disk ?? 0) / 1e9))
         }
         return Candidate(
             strategy: streaming ? "\(strategy)+disk" : strategy, seconds: seconds, computeSeconds: compute, diskSeconds: diskSeconds,
             transferSeconds: 0, placements: placements,
             window: .init(slots: sp.window, slotBytes: sp.slotBytes, overlapped: streaming && sp.overlapped),
-            kv: nLayers > 0 ? [.init(device: "cpu\(node.id)", layers: nLayers, bytes: kvPerLayer(c) * nLayers)] : [],
-            devices: devices, peaks: ["cpu\(node.id)": c.processBytes + sp.residentBytes + (streaming ? sp.window * sp.slotBytes : 0)
+            kv: nLayers > 0 ? [.init(device: .cpu(node.id), layers: nLayers, bytes: kvPerLayer(c) * nLayers)] : [],
+            devices: devices, peaks: [.cpu(node.id): c.processBytes + sp.residentBytes + (streaming ? sp.window * sp.slotBytes : 0)
                                         + touchedFixed(c, threads: threads.count, layers: nLayers)],
             reasons: reasons, threadCPUs: threads,
             streamedBytes: sp.streamedBytesPerPass, cpuFlops: c.rates.cpuFlopsByNode[node.id] ?? 1e9,
@@ -612,18 +612,18 @@ public enum PlacementPlanner {
         let perNode = active.map { fraction[$0.id]! * Double(weights) / rate[$0.id]! }
         let compute = (perNode.max() ?? 0) + cpuOverhead(c, layers: c.m.blockCount, node: active[0].id) / Double(active.count)
         let sync = ops * crossNodeSyncSeconds
-        let shares = active.map { PlacementPlan.DeviceShare(device: "cpu\($0.id)", fraction: fraction[$0.id]!) }
+        let shares = active.map { PlacementPlan.DeviceShare(device: .cpu($0.id), fraction: fraction[$0.id]!) }
         var devices: [PlacementPlan.DeviceUse] = []
-        var peaks: [String: Int] = [:]
+        var peaks: [DeviceID: Int] = [:]
         var kv: [PlacementPlan.KVPlacement] = []
         for n in active {
             let f = fraction[n.id]!
             let share = n.memoryBytes.value / totalMemory
             let other = Int(Double(fixedAll) * share)
-            devices.append(.init(id: "cpu\(n.id)", kind: "cpu", capacityBytes: Int(Double(c.cpuBudget) * share),
+            devices.append(.init(id: .cpu(n.id), capacityBytes: Int(Double(c.cpuBudget) * share),
                                  weightBytes: Int(f * Double(weights)), otherBytes: other, rateGBPerS: rate[n.id]! / 1e9))
-            peaks["cpu\(n.id)"] = Int(f * Double(weights)) + other + (n.id == active[0].id ? c.processBytes : 0)
-            kv.append(.init(device: "cpu\(n.id)", layers: c.m.blockCount, bytes: Int(Double(RuntimeFootprint.kvBytes(c.m, context: c.request.context)) * share)))
+            peaks[.cpu(n.id)] = Int(f * Double(weights)) + other + (n.id == active[0].id ? c.processBytes : 0)
+            kv.append(.init(device: .cpu(n.id), layers: c.m.blockCount, bytes: Int(Double(RuntimeFootprint.kvBytes(c.m, context: c.request.context)) * share)))
         }
         let reasons = [
             "numa-split: each matrix's rows are split over \(active.count) nodes (\(shares.map { "\($0.device) \(Int(($0.fraction * 100).rounded()))%" }.joined(separator: ", "))) in proportion to their rates, within each node's memory, so every node reads only its local memory",
@@ -697,7 +697,7 @@ public enum PlacementPlanner {
         let transferSeconds = Double(transfers) * (transferLatencySeconds + Double(4 * c.m.embeddingLength) / (gpu.linkGBPerS.value * 1e9))
         var placements = cpuCand?.placements ?? Array(repeating: (.resident, []), count: c.blocks.count)
         for (i, f) in onGPU {
-            placements[i] = (.resident, f < 1 ? [.init(device: gpu.id, fraction: f), .init(device: "cpu\(node.id)", fraction: 1 - f)]
+            placements[i] = (.resident, f < 1 ? [.init(device: gpu.id, fraction: f), .init(device: .cpu(node.id), fraction: 1 - f)]
                                                : [.init(device: gpu.id, fraction: 1)])
         }
         let cpuSeconds = cpuCand?.seconds ?? 0
@@ -708,9 +708,9 @@ public enum PlacementPlanner {
         if let cpuCand { reasons += cpuCand.reasons }
         reasons.append("gpu-layers: \(transfers) hand-overs per token × \(fmt(transferLatencySeconds * 1e6)) µs (estimate) over a \(fmt(gpu.linkGBPerS.value)) GB/s link")
         var devices = cpuCand?.devices ?? []
-        devices.insert(.init(id: gpu.id, kind: "gpu", capacityBytes: device, weightBytes: Int(gpuBytes),
+        devices.insert(.init(id: gpu.id, capacityBytes: device, weightBytes: Int(gpuBytes),
                              otherBytes: used - Int(gpuBytes) + gpuScratch(c), rateGBPerS: rate / 1e9), at: 0)
-        var peaks = cpuCand?.peaks ?? ["cpu\(node.id)": c.processBytes + RuntimeFootprint.fixedBytes(c.m, context: c.request.context, batch: c.batch, threads: c.threadCPUs.count) - kvLayer * layersOnGPU.count]
+        var peaks = cpuCand?.peaks ?? [.cpu(node.id): c.processBytes + RuntimeFootprint.fixedBytes(c.m, context: c.request.context, batch: c.batch, threads: c.threadCPUs.count) - kvLayer * layersOnGPU.count]
         peaks[gpu.id] = used + gpuScratch(c) + (gpu.sharesHostMemory ? 0 : gpuReserveBytes)
         var kv = cpuCand?.kv ?? []
         kv.insert(.init(device: gpu.id, layers: layersOnGPU.count, bytes: kvLayer * layersOnGPU.count), at: 0)
@@ -743,7 +743,7 @@ public enum PlacementPlanner {
         let compute = Double(weights) * f / rate + Double(c.m.blockCount) * gpuLayerSeconds
         let transfers = Double(2 * c.m.matrices.count)
         let transferSeconds = transfers * (transferLatencySeconds + Double(4 * c.m.embeddingLength) / (gpu.linkGBPerS.value * 1e9))
-        let shares: [PlacementPlan.DeviceShare] = [.init(device: gpu.id, fraction: f), .init(device: "cpu\(node.id)", fraction: 1 - f)]
+        let shares: [PlacementPlan.DeviceShare] = [.init(device: gpu.id, fraction: f), .init(device: .cpu(node.id), fraction: 1 - f)]
         let reasons = [
             "gpu-split: every weight fits \(gpu.id) with room for the CPU to help: each matrix's rows split \(Int((f * 100).rounded()))% on \(gpu.id) (\(fmt(rate / 1e9)) GB/s) and \(Int(((1 - f) * 100).rounded()))% on cpu\(node.id) (\(fmt(cpuRate / 1e9)) GB/s), the ratio of their rates (HeteGen), so both finish together",
             "gpu-split: \(Int(transfers)) transfers per token × \(fmt(transferLatencySeconds * 1e6)) µs (estimate) over a \(fmt(gpu.linkGBPerS.value)) GB/s link",
@@ -753,12 +753,12 @@ public enum PlacementPlanner {
             transferSeconds: transferSeconds, placements: Array(repeating: (.resident, shares), count: c.blocks.count),
             window: .init(slots: 0, slotBytes: 0, overlapped: false),
             kv: [.init(device: gpu.id, layers: c.m.blockCount, bytes: kvAll)],
-            devices: [.init(id: gpu.id, kind: "gpu", capacityBytes: device, weightBytes: Int(Double(weights) * f),
+            devices: [.init(id: gpu.id, capacityBytes: device, weightBytes: Int(Double(weights) * f),
                             otherBytes: kvAll + gpuScratch(c), rateGBPerS: rate / 1e9),
-                      .init(id: "cpu\(node.id)", kind: "cpu", capacityBytes: c.cpuBudget, weightBytes: cpuWeights, otherBytes: cpuFixed,
+                      .init(id: .cpu(node.id), capacityBytes: c.cpuBudget, weightBytes: cpuWeights, otherBytes: cpuFixed,
                             rateGBPerS: cpuRate / 1e9)],
             peaks: [gpu.id: Int(Double(weights) * f) + kvAll + gpuScratch(c) + gpuReserveBytes,
-                    "cpu\(node.id)": c.processBytes + cpuWeights + cpuFixed],
+                    .cpu(node.id): c.processBytes + cpuWeights + cpuFixed],
             reasons: reasons, threadCPUs: c.rates.threadsByNode[node.id] ?? c.threadCPUs, streamedBytes: 0,
             cpuFlops: c.rates.cpuFlopsByNode[node.id] ?? 1e9, gpuFraction: f, gpuFlops: flops, gpuBytesPerSecond: rate)
     }

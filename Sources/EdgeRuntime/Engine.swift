@@ -127,7 +127,7 @@ public final class Engine: Sendable {
             threadsWanted = saved.threads.count
             // Executed with the budget it was planned for; without one, a plan keeping every block
             // resident runs from the mapping.
-            let cpu = saved.devices.first { $0.id == "cpu0" }
+            let cpu = saved.devices.first { $0.id == .cpu(0) }
             if saved.window.slots > 0 || options.memoryBudget != nil { budget = cpu?.capacityBytes }
         } else if let profile = options.hostProfile {
             do {
@@ -151,7 +151,7 @@ public final class Engine: Sendable {
         fixedBytes = RuntimeFootprint.fixedBytes(manifest, context: ctx, batch: batch, threads: threadsWanted, budget: budget)
         if let budget {
             let decided = plan.map { Engine.streamingPlan(of: $0) }
-            let computeRate = plan.flatMap { $0.devices.first { $0.id == "cpu0" }?.rateGBPerS }.map { $0 * 1e9 }
+            let computeRate = plan.flatMap { $0.devices.first { $0.id == .cpu(0) }?.rateGBPerS }.map { $0 * 1e9 }
                 ?? options.computeBytesPerSecondPerThread * Double(threadsWanted)
             do {
                 placement = try WeightPlacement(
@@ -243,7 +243,7 @@ public final class Engine: Sendable {
         try check(plan.window.slots, 0...1024, "window slot count")
         try check(plan.window.slotBytes, 0...InputBounds.memoryBytes.upperBound, "window slot size")
         for d in plan.devices { try check(d.capacityBytes, 0...InputBounds.memoryBytes.upperBound, "capacity of \(d.id)") }
-        if let other = plan.devicesUsed.subtracting(["cpu0", "disk"]).sorted().first {
+        if let other = plan.devicesUsed.subtracting([.cpu(0), .disk]).sorted().first {
             throw .unsupported("the plan places work on '\(other)'; this build runs plans on one CPU node and the disk only (strategy \(plan.strategy))")
         }
         let blocks = manifest.blocks(target: plan.blockTarget)
@@ -258,10 +258,10 @@ public final class Engine: Sendable {
     static func streamingPlan(of p: PlacementPlan) -> StreamingPlan {
         let resident = p.blocks.map { $0.tier == .resident }
         let residentBytes = zip(p.blocks, resident).reduce(0) { $0 + ($1.1 ? PlacementPlanner.span(offset: $1.0.offset, length: $1.0.bytes) : 0) }
-        let cpu = p.devices.first { $0.id == "cpu0" }
+        let cpu = p.devices.first { $0.id == .cpu(0) }
         return StreamingPlan(
             resident: resident, window: p.window.slots, slotBytes: p.window.slotBytes, residentBytes: residentBytes,
-            streamedBytesPerPass: p.devices.first { $0.id == "disk" }?.weightBytes ?? 0,
+            streamedBytesPerPass: p.devices.first { $0.id == .disk }?.weightBytes ?? 0,
             plannedBytes: cpu?.plannedBytes ?? 0, predictedDiskSeconds: p.predicted.diskSeconds,
             predictedComputeSeconds: p.predicted.computeSeconds, overlapped: p.window.overlapped,
             reasons: p.reasons)

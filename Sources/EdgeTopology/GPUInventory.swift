@@ -21,7 +21,7 @@ public enum GPUInventory {
             let pci = "/sys/bus/pci/devices/\(bus.lowercased())"
             // The NVIDIA driver does not publish the memory size in /proc or /sys.
             let memory = Figure(1, source: "estimate: unknown (the NVIDIA driver's /proc entry does not give the memory size); replace from the spec sheet")
-            gpus.append(gpu(id: "gpu\(gpus.count)", name: name, memory: memory, pci: pci, system: system))
+            gpus.append(gpu(id: .gpu(gpus.count), name: name, memory: memory, pci: pci, system: system))
         }
         for card in (system.listDirectory("/sys/class/drm") ?? []).sorted() where isCard(card) {
             let device = "/sys/class/drm/\(card)/device"
@@ -40,7 +40,7 @@ public enum GPUInventory {
                 ? Figure(vram, source: "measured: amdgpu mem_info_vram_total")
                 : Figure(1, source: "estimate: unknown (no mem_info_vram_total); replace from the spec sheet")
             let pci = system.resolvePath(device) ?? device
-            gpus.append(gpu(id: "gpu\(gpus.count)", name: name, memory: memory, pci: pci, system: system))
+            gpus.append(gpu(id: .gpu(gpus.count), name: name, memory: memory, pci: pci, system: system))
         }
         return (gpus, notes)
     }
@@ -50,7 +50,7 @@ public enum GPUInventory {
         name.hasPrefix("card") && name.dropFirst(4).allSatisfy(\.isNumber) && name.count > 4
     }
 
-    private static func gpu(id: String, name: String, memory: Figure, pci: String, system: HostSystem) -> HostProfile.GPU {
+    private static func gpu(id: DeviceID, name: String, memory: Figure, pci: String, system: HostSystem) -> HostProfile.GPU {
         let unknown = "estimate: unknown (edgert has no GPU backend to measure it); placeholder, replace from the spec sheet"
         return HostProfile.GPU(id: id, name: name, memoryBytes: memory, sharesHostMemory: false,
                                memoryGBPerS: Figure(1, source: unknown), fp16Tflops: Figure(1, source: unknown),

@@ -83,7 +83,7 @@ struct PlanCommand: AsyncParsableCommand {
                 manifest = ModelManifest(model: try Model(path: model!))
             }
             let host = try HostProfileLookup.load(profile: profile, device: device)
-            var gpuBudgets: [String: Int] = [:]
+            var gpuBudgets: [DeviceID: Int] = [:]
             if let gpuMemoryBudget { for g in host.profile.gpus { gpuBudgets[g.id] = gpuMemoryBudget } }
             let context = ctx ?? min(4096, manifest.trainedContextLength)
             let plan = try PlacementPlanner.plan(PlacementRequest(
@@ -150,9 +150,9 @@ enum PlanReport {
         lines.append("")
         lines.append(row(["device", "kind", "capacity", "weights", "other", "GB/s", "predicted peak"]))
         for d in p.devices {
-            let peak = p.predicted.peakMemoryBytes[d.id].map(gib) ?? (d.kind == "disk" ? "\(gib(d.weightBytes))/token read" : "-")
-            lines.append(row([d.id, d.kind, d.kind == "disk" ? (d.capacityBytes > 0 ? gib(d.capacityBytes) : "-") : gib(d.capacityBytes),
-                              gib(d.weightBytes), d.kind == "disk" ? "-" : gib(d.otherBytes), String(format: "%.1f", d.rateGBPerS), peak]))
+            let peak = p.predicted.peakMemoryBytes[d.id].map(gib) ?? (d.kind == .disk ? "\(gib(d.weightBytes))/token read" : "-")
+            lines.append(row([d.id.description, d.kind.rawValue, d.kind == .disk ? (d.capacityBytes > 0 ? gib(d.capacityBytes) : "-") : gib(d.capacityBytes),
+                              gib(d.weightBytes), d.kind == .disk ? "-" : gib(d.otherBytes), String(format: "%.1f", d.rateGBPerS), peak]))
         }
         lines.append("")
         lines.append("blocks in pass order (runs of blocks placed alike):")
@@ -161,7 +161,7 @@ enum PlanReport {
             var j = i + 1
             while j < p.blocks.count, same(p.blocks[i], p.blocks[j]) { j += 1 }
             let run = p.blocks[i..<j]
-            let where_ = run.first!.shares.map { s in s.fraction < 0.999 ? "\(s.device) \(Int((s.fraction * 100).rounded()))%" : s.device }.joined(separator: " + ")
+            let where_ = run.first!.shares.map { s in s.fraction < 0.999 ? "\(s.device) \(Int((s.fraction * 100).rounded()))%" : s.device.description }.joined(separator: " + ")
             let names = j - i == 1 ? run.first!.name : "\(run.first!.name) … \(run.last!.name)"
             lines.append("  \(pad("\(j - i) block\(j - i == 1 ? "" : "s")", 11)) \(pad(gib(run.reduce(0) { $0 + $1.bytes }), 10)) \(pad(run.first!.tier.rawValue, 9)) \(pad(where_, 22)) \(names)")
             i = j

@@ -149,7 +149,7 @@ struct RunCommand: AsyncParsableCommand {
                                   formatBytes(p.predicted.hostPeakBytes), p.predicted.timeToFirstTokenSeconds))
                 if verbose { for r in p.reasons { printError("  plan: \(r)") } }
             }
-            let budget = engine.plan?.devices.first { $0.id == "cpu0" }?.capacityBytes ?? options.memoryBudget
+            let budget = engine.plan?.devices.first { $0.id == .cpu(0) }?.capacityBytes ?? options.memoryBudget
                 ?? engine.automaticBudget?.allowedBytes ?? 0
             if engine.placement.plan != nil { printPlacement(engine, budget: budget, verbose: verbose) }
             if verbose {

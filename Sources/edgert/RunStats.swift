@@ -89,7 +89,7 @@ struct RunStats: Encodable {
             out.append(Term(name: "compute", unit: "ms per token", predicted: 1e3 * p.computeSeconds, measured: 1e3 * compute))
         }
         if let f = s.streaming, f.loadSeconds > 0, f.bytesRead > 0, p.diskSeconds > 0,
-           let streamed = plan.devices.first(where: { $0.id == "disk" })?.weightBytes, streamed > 0 {
+           let streamed = plan.devices.first(where: { $0.id == .disk })?.weightBytes, streamed > 0 {
             out.append(Term(name: "disk", unit: "GB/s", predicted: Double(streamed) / p.diskSeconds / 1e9,
                             measured: Double(f.bytesRead) / f.loadSeconds / 1e9))
         }
@@ -139,11 +139,11 @@ struct RunStats: Encodable {
 /// Devices of this host, for refusing a plan that names one it lacks.
 enum HostDevices {
     /// `cpu<node>` for each NUMA node, the profile's GPUs (this build finds none itself), `disk`.
-    static func available(profile: HostProfile?) -> [String] {
+    static func available(profile: HostProfile?) -> [DeviceID] {
         let nodes = NUMATopology.current().nodeCount
-        var ids = (0..<nodes).map { "cpu\($0)" }
+        var ids = (0..<nodes).map { DeviceID.cpu($0) }
         if let profile { ids += profile.gpus.map(\.id) }
-        return ids + ["disk"]
+        return ids + [.disk]
     }
 
     static func check(_ plan: PlacementPlan, profile: HostProfile?) throws {

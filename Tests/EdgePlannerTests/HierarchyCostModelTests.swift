@@ -87,7 +87,7 @@ final class HierarchyCostModelTests: XCTestCase {
     /// read bandwidth.
     func testFromMemoryAThreadRunsAtTheKernelsFromMemoryFigure() throws {
         let p = try plan(Self.host(cacheBytes: 32 << 20), threads: 1)
-        let cpu = try XCTUnwrap(p.devices.first { $0.id == "cpu0" })
+        let cpu = try XCTUnwrap(p.devices.first { $0.id == .cpu(0) })
         // Weights plus per-block overheads: the weights alone at 10 GB/s bound the rate.
         let weights = Double(p.model.weightBytesPerToken)
         XCTAssertLessThan(p.predicted.genTokensPerSecond, 10e9 / weights * 1.001)
@@ -117,11 +117,11 @@ final class HierarchyCostModelTests: XCTestCase {
     /// fraction of the sequential figure, and says which.
     func testTheWindowStreamsAtTheDiskCurvesRate() throws {
         let curved = try plan(Self.host(diskCurve: 2.0), threads: 2, budget: 256 << 20, shape: "llama-3.2-1b")
-        let disk = try XCTUnwrap(curved.devices.first { $0.kind == "disk" })
+        let disk = try XCTUnwrap(curved.devices.first { $0.kind == .disk })
         XCTAssertEqual(disk.rateGBPerS, 2.0, accuracy: 1e-9)
         XCTAssertTrue(curved.reasons.contains { $0.contains("disk curve") }, curved.reasons.joined(separator: "\n"))
         let flat = try plan(Self.host(diskCurve: nil), threads: 2, budget: 256 << 20, shape: "llama-3.2-1b")
-        let flatDisk = try XCTUnwrap(flat.devices.first { $0.kind == "disk" })
+        let flatDisk = try XCTUnwrap(flat.devices.first { $0.kind == .disk })
         XCTAssertEqual(flatDisk.rateGBPerS, 0.8 * PlacementPlanner.diskStreamingEfficiency, accuracy: 1e-9)
         XCTAssertGreaterThan(curved.predicted.genTokensPerSecond, 2 * flat.predicted.genTokensPerSecond)
     }

@@ -25,10 +25,10 @@ final class PlacementPlannerTests: XCTestCase {
     /// Every capacity holds, every block's shares sum to 1 and name devices that exist, streamed
     /// blocks fit the window's slot.
     private func checkInvariants(_ p: PlacementPlan, host: HostProfile, _ what: String) {
-        for d in p.devices where d.kind != "disk" {
+        for d in p.devices where d.kind != .disk {
             XCTAssertLessThanOrEqual(d.plannedBytes, d.capacityBytes, "\(what): \(d.id) over its capacity")
         }
-        let ids = Set(host.numa.nodes.map { "cpu\($0.id)" } + host.gpus.map(\.id))
+        let ids = Set(host.numa.nodes.map { DeviceID.cpu($0.id) } + host.gpus.map(\.id))
         var streamed = 0
         for b in p.blocks {
             XCTAssertEqual(b.shares.reduce(0) { $0 + $1.fraction }, 1, accuracy: 1e-9, "\(what): \(b.name)")
@@ -37,7 +37,7 @@ final class PlacementPlannerTests: XCTestCase {
                 streamed += 1
                 XCTAssertLessThanOrEqual(PlacementPlanner.span(offset: b.offset, length: b.bytes), p.window.slotBytes,
                                          "\(what): streamed \(b.name) larger than a slot")
-                XCTAssertEqual(b.shares.map(\.device), ["cpu0"], "\(what): streamed blocks run on the CPU")
+                XCTAssertEqual(b.shares.map(\.device), [.cpu(0)], "\(what): streamed blocks run on the CPU")
             }
         }
         XCTAssertEqual(streamed > 0, p.window.slots > 0, "\(what): a window exactly when something streams")
@@ -102,7 +102,7 @@ final class PlacementPlannerTests: XCTestCase {
         let m = try manifest("llama-3-8b", .q8_0)
         var last = 0.0
         for gib in stride(from: 0.5, through: 7.5, by: 0.5) {
-            let p = try PlacementPlanner.plan(PlacementRequest(manifest: m, host: host, gpuBudgets: ["gpu0": Int(gib * 1073741824)], context: 4096))
+            let p = try PlacementPlanner.plan(PlacementRequest(manifest: m, host: host, gpuBudgets: [.gpu(0): Int(gib * 1073741824)], context: 4096))
             checkInvariants(p, host: host, "\(gib) GiB")
             XCTAssertGreaterThanOrEqual(p.predicted.genTokensPerSecond, last * (1 - 1e-9), "gpu budget \(gib) GiB")
             last = p.predicted.genTokensPerSecond
@@ -116,7 +116,7 @@ final class PlacementPlannerTests: XCTestCase {
                 _ = try PlacementPlanner.plan(PlacementRequest(manifest: m, host: host, memoryBudget: 64 << 20, context: 4096, useGPUs: false))
                 XCTFail("\(name): 64 MiB cannot hold a 2 GiB KV cache")
             } catch let PlacementError.budgetTooSmall(device, budget, minimum, _) {
-                XCTAssertEqual(device, "cpu0")
+                XCTAssertEqual(device, .cpu(0))
                 XCTAssertEqual(budget, 64 << 20)
                 XCTAssertNoThrow(try PlacementPlanner.plan(PlacementRequest(manifest: m, host: host, memoryBudget: minimum, context: 4096, useGPUs: false)),
                                  "\(name): the named minimum \(minimum) must work")
@@ -133,12 +133,12 @@ final class PlacementPlannerTests: XCTestCase {
         // A two-socket server splits every matrix over both nodes.
         let xeon = try PlacementPlanner.plan(PlacementRequest(manifest: manifest("llama-2-7b"), host: XCTUnwrap(hosts["xeon-2s-server"]), context: 4096))
         XCTAssertEqual(xeon.strategy, "numa-split")
-        XCTAssertEqual(Set(xeon.blocks[0].shares.map(\.device)), ["cpu0", "cpu1"])
+        XCTAssertEqual(Set(xeon.blocks[0].shares.map(\.device)), [.cpu(0), .cpu(1)])
         // A 70B model on an 8 GB GPU: the GPU holds a prefix of the pass, the rest is on the CPU
         // (resident or streamed); never a GPU block after a CPU-only one.
         let desk = try PlacementPlanner.plan(PlacementRequest(manifest: manifest("llama-2-70b"), host: XCTUnwrap(hosts["desktop-rtx4060-8gb"]), context: 4096))
         XCTAssertTrue(desk.strategy.hasPrefix("gpu-layers"), desk.strategy)
-        let onGPU = desk.blocks.map { $0.shares.contains { $0.device == "gpu0" } }
+        let onGPU = desk.blocks.map { $0.shares.contains { $0.device == .gpu(0) } }
         XCTAssertTrue(onGPU[0])
         XCTAssertFalse(zip(onGPU, onGPU.dropFirst()).contains { !$0 && $1 }, "GPU blocks form a prefix")
         XCTAssertLessThanOrEqual(desk.blocks.filter { $0.shares.count == 2 }.count, 1, "at most the boundary block is split")
@@ -188,7 +188,7 @@ final class PlacementPlannerTests: XCTestCase {
             for shape in ModelShape.catalogueNames {
                 let p = try PlacementPlanner.plan(PlacementRequest(manifest: manifest(shape), host: host, context: 4096))
                 var counts: [String: Int] = [:]
-                for b in p.blocks { counts["\(b.tier.rawValue):\(b.shares.map(\.device).joined(separator: "+"))", default: 0] += 1 }
+                for b in p.blocks { counts["\(b.tier.rawValue):\(b.shares.map(\.device.description).joined(separator: "+"))", default: 0] += 1 }
                 let peaks = p.predicted.peakMemoryBytes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value >> 20)MiB" }
                 lines.append("\(name) \(shape) Q4_0: \(p.strategy) blocks[\(counts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " "))] window=\(p.window.slots) tok/s=\(sig(p.predicted.genTokensPerSecond)) ttft=\(sig(p.predicted.timeToFirstTokenSeconds))s peak[\(peaks.joined(separator: " "))]")
             }

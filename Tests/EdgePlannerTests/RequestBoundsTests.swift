@@ -39,7 +39,7 @@ final class RequestBoundsTests: XCTestCase {
         try assertBadRequest({ $0.threads = .max }, mentions: ["thread count"])
         try assertBadRequest({ $0.memoryBudget = .max }, mentions: ["memory budget"])
         try assertBadRequest({ $0.memoryBudget = -5 }, mentions: ["memory budget"])
-        try assertBadRequest({ $0.gpuBudgets = ["gpu0": .min] }, mentions: ["memory budget of gpu0"])
+        try assertBadRequest({ $0.gpuBudgets = [.gpu(0): .min] }, mentions: ["memory budget of gpu0"])
         try assertBadRequest({ $0.diskBytesPerSecond = .nan }, mentions: ["disk bandwidth"])
     }
 

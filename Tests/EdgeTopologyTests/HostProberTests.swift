@@ -64,7 +64,7 @@ final class HostProberTests: XCTestCase {
         XCTAssertTrue(bench.calls.all.contains("memory [4, 5, 6, 7]"), "\(bench.calls.all)")
         XCTAssertTrue(bench.calls.all.contains("cross [0, 1, 2, 3] node 1"), "\(bench.calls.all)")
         XCTAssertEqual(p.storage, [], "no storage directory was given")
-        XCTAssertEqual(p.gpus.map(\.id), ["gpu0"])
+        XCTAssertEqual(p.gpus.map(\.id), [.gpu(0)])
         XCTAssertEqual(p.gpus.first?.name, "NVIDIA GeForce RTX 4060")
         XCTAssertEqual(p.gpus.first?.linkGBPerS.value ?? 0, 31.51, accuracy: 0.01)
         XCTAssertTrue(p.gpus.first?.memoryBytes.isEstimate ?? false, "the NVIDIA driver does not give the memory size")
