@@ -1,3 +1,4 @@
+import CNuma
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,6 +24,13 @@ public final class AlignedBuffer: @unchecked Sendable {
     }
 
     deinit { munmap(base, max(byteCount, 1)) }
+
+    /// Binds the buffer's pages to NUMA node `node`'s memory (before they are first touched:
+    /// pages are placed when written). No-op where libnuma reports no NUMA support.
+    public func bind(toNode node: Int) {
+        guard numa_available() >= 0, node >= 0, node <= Int(numa_max_node()) else { return }
+        numa_tonode_memory(base, max(byteCount, 1), Int32(node))
+    }
 
     /// `n` rounded up to the alignment.
     public static func roundUp(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }

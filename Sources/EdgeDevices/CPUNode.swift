@@ -1,3 +1,4 @@
+import CEdgeKernels
 /// A CPU NUMA node: owns a pinned worker pool and the driver thread that runs work on it.
 ///
 /// Callers hand the node whole units of work (a forward pass over a batch of tokens); inside, the
@@ -7,7 +8,11 @@ public actor CPUNode {
     public nonisolated let nodeID: Int
     /// Where the balancer's starting speeds came from.
     public nonisolated let speedSource: SpeedSource
-    private let driver: DriverThread
+    private let driver: DriverThread?
+    /// For a node that runs in lockstep with another node's driver (its share of each matrix
+    /// product, see `edge_relay.h`): the relay thread, which is thread 0 of this node's pool.
+    /// Invariant: only the driving node's driver thread posts to it, one job at a time.
+    public nonisolated(unsafe) let relay: OpaquePointer?
 
     /// Where a pool's starting relative speeds came from.
     public enum SpeedSource: Sendable, Equatable {
@@ -26,8 +31,11 @@ public actor CPUNode {
     ///   - balance: how the pool splits each parallel region between its threads.
     ///   - speeds: starting relative speed of each thread; nil: from the core types of the CPUs
     ///     the threads are pinned to on a hybrid CPU, else equal.
+    ///   - relayed: the node is driven in lockstep by another node's driver thread through a relay
+    ///     thread pinned on cpus[0] (a second NUMA node's share of each matrix product) instead of
+    ///     running work of its own.
     public init(nodeID: Int = 0, threads: Int, cpus: [Int]? = nil, balance: WorkerPool.Balance = .dynamic,
-                speeds: [Double]? = nil) throws(DeviceError) {
+                speeds: [Double]? = nil, relayed: Bool = false) throws(DeviceError) {
         let allowed = cpus ?? {
             let topo = NUMATopology.current()
             let local = nodeID < topo.nodeCount ? topo.cpusByNode[nodeID] : []
@@ -49,12 +57,20 @@ public actor CPUNode {
         }
         speedSource = source
         pool = try WorkerPool(threads: threads, cpus: pin, balance: balance, speeds: start)
-        driver = DriverThread(name: "edgert-cpu\(nodeID)-driver", cpu: pin.first)
+        if relayed {
+            guard let r = edge_relay_create(Int32(pin.first ?? -1)) else { throw .relayStartFailed(node: nodeID) }
+            relay = r
+            driver = nil
+        } else {
+            relay = nil
+            driver = DriverThread(name: "edgert-cpu\(nodeID)-driver", cpu: pin.first)
+        }
     }
 
     /// Runs `body` on the node's driver thread, which drives the pool; returns its result.
     public func run<T: Sendable>(_ body: @escaping @Sendable (WorkerPool) throws -> T) async throws -> T {
         let pool = self.pool
+        guard let driver else { throw DeviceError.relayedNode(nodeID) }
         return try await withCheckedThrowingContinuation { continuation in
             driver.submit {
                 do { continuation.resume(returning: try body(pool)) } catch { continuation.resume(throwing: error) }
@@ -62,5 +78,8 @@ public actor CPUNode {
         }
     }
 
-    deinit { driver.stop() }
+    deinit {
+        driver?.stop()
+        if let relay { edge_relay_destroy(relay) }
+    }
 }

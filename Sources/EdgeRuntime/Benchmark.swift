@@ -85,7 +85,7 @@ public enum Benchmark {
         }
         let pass = try ForwardPass(weights: engine.model.weights, contextLength: engine.contextLength,
                                    maxBatch: engine.batchSize, f32Activations: engine.options.f32Activations,
-                                   placement: engine.placement)
+                                   placement: engine.placement, peers: engine.peers)
         var rng = SeededGenerator(seed: seed)
         let vocab = Int32(engine.model.config.vocabularySize)
         let ids = (0..<test.tokens).map { _ in Int32.random(in: 0..<vocab, using: &rng) }

@@ -37,6 +37,12 @@ public struct EngineOptions: Sendable {
     /// profile); the dynamic balancer then follows measured speeds. nil: from the CPUs' core types
     /// on a hybrid CPU, else equal.
     public var threadSpeeds: [Double]?
+    /// Run on this many CPU nodes (nil or 1: one): each node holds its share of every matrix's rows
+    /// in its own memory and computes it with its own pinned threads, in lockstep with node 0 (the
+    /// threads are divided between the nodes). The host's real NUMA nodes when it has that many,
+    /// else its CPUs cut into groups (an override, to run the multi-node code on one node).
+    /// Mapped weights only: not with a memory budget or a saved plan.
+    public var numaNodes: Int?
     /// Called with (bytes loaded, bytes to load) while resident weights are read from disk.
     public var loadProgress: (@Sendable (Int, Int) -> Void)?
     /// A saved placement to execute (`edgert run --plan`): its context, threads, budget, residency
@@ -66,6 +72,9 @@ public final class Engine: Sendable {
     public var chatTemplate: ChatTemplate? { try? parsedTemplate?.get() }
     private let parsedTemplate: Result<ChatTemplate, TemplateError>?
     public let node: CPUNode
+    /// Nodes 1... when the weights are split over several CPU nodes (``EngineOptions/numaNodes``):
+    /// driven in lockstep by ``node``'s driver thread.
+    public let peers: [CPUNode]
     public let options: EngineOptions
     public let contextLength: Int
     /// Seconds spent opening the file and building the engine.
@@ -149,6 +158,11 @@ public final class Engine: Sendable {
         let batch = RuntimeFootprint.batchSize(manifest, wanted: options.batchSize, context: ctx, budget: budget)
         batchSize = batch
         fixedBytes = RuntimeFootprint.fixedBytes(manifest, context: ctx, batch: batch, threads: threadsWanted, budget: budget)
+        if let n = options.numaNodes, n > 1, budget != nil {
+            throw RuntimeError.badParameter(name: "NUMA nodes", reason: options.memoryBudget != nil
+                ? "--numa-nodes runs mapped weights only, not under a memory budget"
+                : "the model does not fit the memory this process may use, so it streams; --numa-nodes runs mapped weights only")
+        }
         if let budget {
             let decided = plan.map { Engine.streamingPlan(of: $0) }
             let computeRate = plan.flatMap { $0.devices.first { $0.id == .cpu(0) }?.rateGBPerS }.map { $0 * 1e9 }
@@ -172,9 +186,33 @@ public final class Engine: Sendable {
                 if let automatic { throw RuntimeError.notEnoughMemory(allowance: automatic.description, minimum: least) }
                 throw PlanError.budgetTooSmall(budget: b, minimum: least, fixedBytes: f, slotBytes: slot)
             }
+        } else if let n = options.numaNodes, n > 1 {
+            guard options.plan == nil else {
+                throw RuntimeError.badParameter(name: "NUMA nodes", reason: "a saved plan runs as written; --numa-nodes runs mapped weights only")
+            }
+            guard options.threadSpeeds == nil else {
+                throw RuntimeError.badParameter(name: "NUMA nodes", reason: "thread speeds are not taken with --numa-nodes")
+            }
+            guard let topology = NUMATopology.split(into: n) else {
+                throw RuntimeError.badParameter(name: "NUMA nodes", reason: "\(n) nodes need at least \(n) CPUs; this process may use \(WorkerPool.allowedCPUs().count)")
+            }
+            guard threadsWanted >= n else {
+                throw RuntimeError.badParameter(name: "NUMA nodes", reason: "\(n) nodes need at least \(n) threads, \(threadsWanted) asked for")
+            }
+            let perNode = (0..<n).map { k in threadsWanted * (k + 1) / n - threadsWanted * k / n }
+            placement = WeightPlacement(mapped: model.weights, nodeShares: perNode.map(Double.init), memoryNodes: topology.memoryNodes)
+            node = try CPUNode(nodeID: 0, threads: perNode[0], cpus: topology.cpusByNode[0], balance: options.balance)
+            peers = try (1..<n).map { k throws(DeviceError) in
+                try CPUNode(nodeID: k, threads: perNode[k], cpus: topology.cpusByNode[k], balance: options.balance, relayed: true)
+            }
+            self.options = options
+            try model.file.checkUnchanged()
+            loadSeconds = monotonicSeconds() - t0
+            return
         } else {
             placement = WeightPlacement(mapped: model.weights)
         }
+        peers = []
         if let speeds = options.threadSpeeds, speeds.count != threadsWanted {
             throw RuntimeError.badParameter(name: "thread speeds",
                                             reason: "\(speeds.count) given for \(threadsWanted) thread\(threadsWanted == 1 ? "" : "s")")

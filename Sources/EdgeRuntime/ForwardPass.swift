@@ -19,6 +19,8 @@ public final class ForwardPass: @unchecked Sendable {
     public let f32Activations: Bool
     /// Where each weight matrix is read from (mapped, resident copy or streamed).
     public let placement: WeightPlacement
+    /// The pools and relays of nodes 1... (see ``init(weights:contextLength:maxBatch:f32Activations:placement:peers:)``).
+    private let peers: [(pool: OpaquePointer, relay: OpaquePointer)]
 
     // Scratch, all (maxBatch, ·) row-major floats: one buffer per ``ActivationSlot``.
     private let slots: [UnsafeMutablePointer<Float>]
@@ -35,10 +37,18 @@ public final class ForwardPass: @unchecked Sendable {
     /// The streamed block being read and its first byte's address.
     private var currentBlock: (index: Int, base: UnsafeRawPointer)?
 
+    /// - Parameter peers: when the placement splits rows over several CPU nodes, the nodes driven
+    ///   in lockstep for node k >= 1 (`peers[k - 1]`, each with a relay: ``CPUNode/relay``); the
+    ///   pool a pass is evaluated with is node 0's.
     public init(weights: ModelWeights, contextLength: Int, maxBatch: Int = 512, f32Activations: Bool = false,
-                placement: WeightPlacement? = nil) throws {
+                placement: WeightPlacement? = nil, peers: [CPUNode] = []) throws {
         self.f32Activations = f32Activations
         let placement = placement ?? WeightPlacement(mapped: weights)
+        guard placement.nodeCount == peers.count + 1, peers.allSatisfy({ $0.relay != nil }) else {
+            throw RuntimeError.badParameter(name: "CPU nodes",
+                                            reason: "the weights are split over \(placement.nodeCount) nodes, \(peers.count + 1) were given")
+        }
+        self.peers = peers.map { ($0.pool.raw, $0.relay!) }
         self.placement = placement
         embedBuffer = placement.embeddingFromDisk || placement.embeddingPacked != nil
             ? try AlignedBuffer(byteCount: AlignedBuffer.span(offset: AlignedBuffer.alignment - 1, length: weights.tokenEmbedding.rowBytes),
@@ -246,7 +256,36 @@ public final class ForwardPass: @unchecked Sendable {
             }
         }
         let actRow = edge_act_row_bytes(wt, Int64(W.columns))
-        for piece in pieces {
+        // Other nodes' shares first: handed to their relays, computed while this node does its own.
+        var posted: [OpaquePointer] = []
+        for piece in pieces where piece.node > 0 {
+            let (pool, relay) = peers[piece.node - 1]
+            var job = edge_matmul_job()
+            job.pool = pool
+            job.weight_type = wt
+            job.n = Int64(W.columns)
+            job.rows = Int64(piece.rows)
+            job.ntok = Int64(rows)
+            job.Y = out + piece.rowStart
+            job.y_stride = Int64(W.rows)
+            job.w_row_bytes = W.rowBytes
+            switch piece.source {
+            case let .packed(ptr) where !f32Activations:
+                job.packed = 1
+                job.W = ptr
+            case .packed:
+                job.W = W.data + piece.rowStart * W.rowBytes   // the F32 path reads the file layout
+            case let .memory(ptr):
+                job.W = ptr
+            case .streamed:
+                preconditionFailure("streamed weights are never split between nodes")
+            }
+            if f32Activations { job.x_f32 = UnsafePointer(input) } else { job.A = UnsafeRawPointer(act); job.a_row_bytes = actRow }
+            edge_relay_post(relay, &job)
+            posted.append(relay)
+        }
+        defer { for relay in posted { edge_relay_wait(relay) } }
+        for piece in pieces where piece.node == 0 {
             let data: UnsafeRawPointer
             switch piece.source {
             case let .memory(ptr): data = ptr

@@ -71,7 +71,7 @@ public actor Session {
         self.engine = engine
         pass = try ForwardPass(weights: engine.model.weights, contextLength: engine.contextLength,
                                maxBatch: engine.batchSize, f32Activations: engine.options.f32Activations,
-                               placement: engine.placement)
+                               placement: engine.placement, peers: engine.peers)
     }
 
     /// Positions left in the context.

@@ -31,6 +31,9 @@ public final class WeightPlacement: @unchecked Sendable {
         let source: Source
         /// The block is released after this piece (its last use in the pass).
         let releasesBlock: Bool
+        /// The CPU node (index into the engine's nodes) whose memory holds the piece and whose
+        /// pool computes it.
+        var node: Int = 0
     }
 
     /// pieces[layer][k]: the k-th matrix of the layer's program (``LayerWeights/matrices``).
@@ -62,7 +65,13 @@ public final class WeightPlacement: @unchecked Sendable {
     /// could not be allocated).
     public let packedMatrices: Int
     public let unpackedReasons: [String: Int]
-    private let packedStore: AlignedBuffer?
+    private let packedStores: [AlignedBuffer]
+    /// How many CPU nodes the rows of each matrix are split over (1: not split).
+    public let nodeCount: Int
+    /// Matrices with rows on more than one node (small ones stay whole on node 0).
+    public var splitMatrixCount: Int {
+        (layerPieces.joined() + [outputPieces]).filter { Set($0.map(\.node)).count > 1 }.count
+    }
     /// Read bandwidth used for planning (bytes/s; measured unless given), 0 for a mapped model.
     public let diskBytesPerSecond: Double
     private let residentStore: AlignedBuffer?
@@ -89,84 +98,116 @@ public final class WeightPlacement: @unchecked Sendable {
     /// piece repacked are given back at once, so the peak holds little twice. A tied token
     /// embedding's rows are looked up in the output projection's copy; an untied one stays mapped
     /// (rows are looked up, not multiplied). If the copy cannot be allocated, the mapping is used.
-    public init(mapped w: ModelWeights, repack: Bool = true) {
+    ///
+    /// With several `nodeShares` (one per CPU node, summing to 1) every matrix's rows are cut into
+    /// one range per node at 16-row boundaries, in those proportions, and each node's ranges are
+    /// repacked into memory of its own (bound to `memoryNodes[k]` when that is a real NUMA node):
+    /// each node then reads only its local memory. Cutting rows never changes a result (each
+    /// output depends on one row).
+    public init(mapped w: ModelWeights, repack: Bool = true, nodeShares: [Double] = [1], memoryNodes: [Int?] = [nil]) {
         let mats: [MatrixWeight] = w.layers.flatMap(\.matrices) + [w.output]
+        let nodes = max(1, nodeShares.count)
+        /// Row ranges of a matrix per node: cut at multiples of 16 in the shares' proportions.
+        func ranges(_ m: MatrixWeight) -> [(node: Int, start: Int, rows: Int)] {
+            guard nodes > 1, m.rows >= 32 * nodes else { return [(0, 0, m.rows)] }
+            let total = nodeShares.reduce(0, +)
+            var out: [(Int, Int, Int)] = []
+            var start = 0, cumulative = 0.0
+            for k in 0..<nodes {
+                cumulative += nodeShares[k]
+                let end = k == nodes - 1 ? m.rows : min(m.rows, Int((Double(m.rows) * cumulative / total / 16).rounded()) * 16)
+                if end > start { out.append((k, start, end - start)) }
+                start = max(start, end)
+            }
+            return out
+        }
         var reasons: [String: Int] = [:]
-        var plan: [(MatrixWeight, offset: Int, bytes: Int)] = []
-        var total = 0
+        // What each node's store holds: (matrix, first row, rows, offset in the store, bytes).
+        var plan = Array(repeating: [(m: MatrixWeight, start: Int, rows: Int, at: Int, bytes: Int)](), count: nodes)
+        var totals = Array(repeating: 0, count: nodes)
         if repack {
             for m in mats {
                 let t = Int32(m.type.rawValue)
                 guard edge_packed_used(t) != 0 else { reasons["\(m.type): x16 layout not used", default: 0] += 1; continue }
-                let bytes = edge_packed_bytes(t, Int64(m.rows), Int64(m.columns))
-                guard bytes > 0 else { reasons["rows not a multiple of 16", default: 0] += 1; continue }
-                plan.append((m, total, bytes))
-                total += (bytes + 63) & ~63
+                for r in ranges(m) {
+                    let bytes = edge_packed_bytes(t, Int64(r.rows), Int64(m.columns))
+                    guard bytes > 0 else { reasons["rows not a multiple of 16", default: 0] += 1; continue }
+                    plan[r.node].append((m, r.start, r.rows, totals[r.node], bytes))
+                    totals[r.node] += (bytes + 63) & ~63
+                }
             }
         }
-        var store: AlignedBuffer? = nil
-        if total > 0 {
+        var stores: [AlignedBuffer?] = Array(repeating: nil, count: nodes)
+        for k in 0..<nodes where totals[k] > 0 {
             do {
-                store = try AlignedBuffer(byteCount: total, what: "repacked weights")
+                let store = try AlignedBuffer(byteCount: totals[k], what: "repacked weights")
+                if k < memoryNodes.count, let memoryNode = memoryNodes[k] { store.bind(toNode: memoryNode) }
                 // Transparent huge pages where the kernel offers them on request ("madvise" mode):
                 // a matvec streams the whole copy per token, and 2 MiB pages spare a TLB miss per
                 // 4 KiB. Advisory: ignored where THP is off.
-                _ = madvise(store!.base, total, MADV_HUGEPAGE)
+                _ = madvise(store.base, totals[k], MADV_HUGEPAGE)
+                stores[k] = store
             } catch {
-                reasons["repacked copy not allocated (\(error))", default: 0] += plan.count
-                plan = []
+                reasons["repacked copy not allocated (\(error))", default: 0] += plan[k].count
+                plan[k] = []
             }
         }
-        var packedAt: [Int: UnsafeRawPointer] = [:]   // fileOffset -> packed copy
-        if let store {
+        // (fileOffset of the matrix, first row) -> packed copy of that range
+        var packedAt: [[Int]: UnsafeRawPointer] = [:]
+        // Jobs of whole 16-row groups, about 4 MiB of file bytes each: repacking is a byte shuffle
+        // bound by memory, done once at load. After each job its file pages are given back, so the
+        // process never holds much of a weight twice (mapping + copy): a matrix as one job would
+        // add its whole size to the peak (the 279 MB tied output of a 128K vocabulary). They stay
+        // in the page cache (an untied model's embedding rows, which are not repacked, are read
+        // from the mapping). It cannot fail: type and shape were checked above.
+        var jobs: [(m: MatrixWeight, row: Int, rows: Int, at: UInt)] = []
+        for k in 0..<nodes {
+            guard let store = stores[k] else { continue }
             // The store's address as an integer: each job writes its own disjoint range of it.
             let base = UInt(bitPattern: store.base)
-            // Jobs of whole 16-row groups, about 4 MiB of file bytes each: repacking is a byte
-            // shuffle bound by memory, done once at load. After each job its file pages are given
-            // back, so the process never holds much of a weight twice (mapping + copy): a matrix as
-            // one job would add its whole size to the peak (the 279 MB tied output of a 128K
-            // vocabulary). They stay in the page cache (an untied model's embedding rows, which
-            // are not repacked, are read from the mapping). It cannot fail: type and shape were
-            // checked above.
-            var jobs: [(m: MatrixWeight, row: Int, rows: Int, at: Int)] = []
-            for (m, at, _) in plan {
+            for (m, start, rows, at, _) in plan[k] {
                 let groupBytes = 16 * m.rowBytes
                 let step = max(1, (4 << 20) / groupBytes) * 16
                 var r = 0
-                while r < m.rows {
-                    let n = min(step, m.rows - r)
-                    jobs.append((m, r, n, at + edge_packed_bytes(Int32(m.type.rawValue), Int64(r), Int64(m.columns))))
+                while r < rows {
+                    let n = min(step, rows - r)
+                    jobs.append((m, start + r, n, base + UInt(at + edge_packed_bytes(Int32(m.type.rawValue), Int64(r), Int64(m.columns)))))
                     r += n
                 }
+                packedAt[[m.fileOffset, start]] = UnsafeRawPointer(store.base + at)
             }
-            let all = jobs
-            DispatchQueue.concurrentPerform(iterations: all.count) { i in
-                let (m, row, rows, at) = all[i]
-                let src = m.data + row * m.rowBytes
-                _ = edge_pack_rows(Int32(m.type.rawValue), Int64(m.columns), src, m.rowBytes, Int64(rows),
-                                   UnsafeMutableRawPointer(bitPattern: base + UInt(at)))
-                let page = UInt(4096)
-                let lo = (UInt(bitPattern: src) + page - 1) / page * page
-                let hi = (UInt(bitPattern: src) + UInt(rows * m.rowBytes)) / page * page
-                if hi > lo { _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), Int(hi - lo), MADV_DONTNEED) }
+        }
+        let all = jobs
+        DispatchQueue.concurrentPerform(iterations: all.count) { i in
+            let (m, row, rows, at) = all[i]
+            let src = m.data + row * m.rowBytes
+            _ = edge_pack_rows(Int32(m.type.rawValue), Int64(m.columns), src, m.rowBytes, Int64(rows),
+                               UnsafeMutableRawPointer(bitPattern: at))
+            let page = UInt(4096)
+            let lo = (UInt(bitPattern: src) + page - 1) / page * page
+            let hi = (UInt(bitPattern: src) + UInt(rows * m.rowBytes)) / page * page
+            if hi > lo { _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), Int(hi - lo), MADV_DONTNEED) }
+        }
+        func pieces(_ m: MatrixWeight) -> [Piece] {
+            ranges(m).map { r in
+                let source: Source = packedAt[[m.fileOffset, r.start]].map { .packed($0) } ?? .memory(m.data + r.start * m.rowBytes)
+                return Piece(rowStart: r.start, rows: r.rows, source: source, releasesBlock: false, node: r.node)
             }
-            for (m, at, _) in plan { packedAt[m.fileOffset] = UnsafeRawPointer(store.base + at) }
         }
-        func one(_ m: MatrixWeight) -> [Piece] {
-            let source: Source = packedAt[m.fileOffset].map { .packed($0) } ?? .memory(m.data)
-            return [Piece(rowStart: 0, rows: m.rows, source: source, releasesBlock: false)]
-        }
-        layerPieces = w.layers.map { l in l.matrices.map(one) }
-        outputPieces = one(w.output)
+        layerPieces = w.layers.map { l in l.matrices.map(pieces) }
+        outputPieces = pieces(w.output)
         scheduler = nil
         disk = nil
         embeddingFromDisk = false
-        embeddingPacked = w.output.fileOffset == w.tokenEmbedding.fileOffset ? packedAt[w.output.fileOffset] : nil
+        // Rows of a tied embedding are looked up in the output's copy when it is one piece.
+        embeddingPacked = w.output.fileOffset == w.tokenEmbedding.fileOffset && outputPieces.count == 1
+            ? packedAt[[w.output.fileOffset, 0]] : nil
         self.plan = nil
-        packedStore = store
-        packedBytes = store == nil ? 0 : plan.reduce(0) { $0 + $1.bytes }
-        packedFileBytes = store == nil ? 0 : plan.reduce(0) { $0 + $1.0.byteCount }
-        packedMatrices = store == nil ? 0 : plan.count
+        packedStores = stores.compactMap { $0 }
+        nodeCount = nodes
+        packedBytes = plan.joined().reduce(0) { $0 + $1.bytes }
+        packedFileBytes = plan.joined().reduce(0) { $0 + $1.rows * $1.m.rowBytes }
+        packedMatrices = Set(plan.joined().map(\.m.fileOffset)).count
         unpackedReasons = reasons
         residentBytes = packedBytes
         residentStore = nil
@@ -278,7 +319,8 @@ public final class WeightPlacement: @unchecked Sendable {
         embeddingFromDisk = true
         embeddingPacked = nil
         // Streamed blocks keep the file layout (edge_op_matmul repacks them group by group).
-        packedStore = nil
+        packedStores = []
+        nodeCount = 1
         packedBytes = packedTotal
         packedFileBytes = packedTotal
         packedMatrices = packedMembers

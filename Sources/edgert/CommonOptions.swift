@@ -46,7 +46,11 @@ struct ModelFileOptions: ParsableArguments {
             })
     var threadSpeeds: [Double]?
 
+    @Option(name: .long, help: ArgumentHelp("Split every matrix's rows over N CPU nodes, each with its own share of the threads and its own memory: the host's NUMA nodes when it has N, else its CPUs cut into N groups (default: 1).", valueName: "N"))
+    var numaNodes: Int?
+
     func validate() throws {
+        if let numaNodes { try checkBound(numaNodes, 1...64, "--numa-nodes") }
         if let ctx, ctx < 1 { throw ValidationError("--ctx must be at least 1 (got \(ctx))") }
         if let ctx { try checkBound(ctx, InputBounds.contextTokens, "--ctx") }
         if let memoryBudget { try checkBound(memoryBudget, InputBounds.memoryBytes, "--memory-budget") }
@@ -65,6 +69,7 @@ struct ModelFileOptions: ParsableArguments {
         o.memoryBudget = memoryBudget
         o.balance = balance
         o.threadSpeeds = threadSpeeds
+        o.numaNodes = numaNodes
         return o
     }
 }

@@ -6,3 +6,4 @@
 #include "edge_ops.h"
 #include "edge_io.h"
 #include "edge_membw.h"
+#include "edge_relay.h"
