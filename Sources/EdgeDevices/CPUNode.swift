@@ -1,5 +1,12 @@
 import CEdgeKernels
-/// A CPU NUMA node: owns a pinned worker pool and the driver thread that runs work on it.
+import CNuma
+import EdgeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A CPU NUMA node: owns a pinned worker pool and the driver thread that runs work on it, and
+/// allocates buffers in its own memory (a ``ComputeDevice``).
 ///
 /// Callers hand the node whole units of work (a forward pass over a batch of tokens); inside, the
 /// work is split across the pool's threads with no Task, actor hop or Dispatch call per operation.
@@ -13,6 +20,11 @@ public actor CPUNode {
     /// product, see `edge_relay.h`): the relay thread, which is thread 0 of this node's pool.
     /// Invariant: only the driving node's driver thread posts to it, one job at a time.
     public nonisolated(unsafe) let relay: OpaquePointer?
+    /// The CPUs the threads are pinned to (empty: not pinned).
+    public nonisolated let cpus: [Int]
+    /// The libnuma node whose memory ``allocate(bytes:what:)`` binds buffers to (nil: the kernel's
+    /// default placement, for a node made by a topology override).
+    public nonisolated let memoryNode: Int?
 
     /// Where a pool's starting relative speeds came from.
     public enum SpeedSource: Sendable, Equatable {
@@ -35,7 +47,7 @@ public actor CPUNode {
     ///     thread pinned on cpus[0] (a second NUMA node's share of each matrix product) instead of
     ///     running work of its own.
     public init(nodeID: Int = 0, threads: Int, cpus: [Int]? = nil, balance: WorkerPool.Balance = .dynamic,
-                speeds: [Double]? = nil, relayed: Bool = false) throws(DeviceError) {
+                speeds: [Double]? = nil, relayed: Bool = false, memoryNode: Int? = nil) throws(DeviceError) {
         let allowed = cpus ?? {
             let topo = NUMATopology.current()
             let local = nodeID < topo.nodeCount ? topo.cpusByNode[nodeID] : []
@@ -46,6 +58,8 @@ public actor CPUNode {
         }
         let pin = allowed.count >= threads ? Array(allowed.prefix(threads)) : []
         self.nodeID = nodeID
+        self.cpus = pin
+        self.memoryNode = memoryNode
         var source = SpeedSource.equal
         var start = speeds
         if let speeds {
@@ -81,5 +95,48 @@ public actor CPUNode {
     deinit {
         driver?.stop()
         if let relay { edge_relay_destroy(relay) }
+    }
+}
+
+extension CPUNode: ComputeDevice {
+    public typealias Context = WorkerPool
+
+    public nonisolated var id: DeviceID { .cpu(nodeID) }
+
+    public nonisolated var name: String {
+        let where_ = cpus.isEmpty ? "unpinned" : "on CPUs \(cpus.map(String.init).joined(separator: ","))"
+        return "\(id): \(pool.threadCount) thread\(pool.threadCount == 1 ? "" : "s") \(where_)"
+            + (memoryNode.map { ", memory of NUMA node \($0)" } ?? "")
+    }
+
+    /// The NUMA node's memory, or the host's when the node is not bound to one.
+    public nonisolated var memoryCapacityBytes: Int { memory().total }
+
+    public nonisolated func freeMemoryBytes() -> Int { memory().free }
+
+    private nonisolated func memory() -> (total: Int, free: Int) {
+        if let node = memoryNode, numa_available() >= 0 {
+            var free: Int64 = 0
+            let total = numa_node_size64(Int32(node), &free)
+            if total > 0 { return (Int(total), Int(max(free, 0))) }
+        }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        return (Int(sysconf(Int32(_SC_PHYS_PAGES))) * page, Int(sysconf(Int32(_SC_AVPHYS_PAGES))) * page)
+    }
+
+    /// Every operation of the layer programs; matrix products and embedding rows of every weight
+    /// type the kernels implement (``TensorType/supported``).
+    public nonisolated func supports(_ op: DeviceOperation, weightType: TensorType?) -> Bool {
+        switch op {
+        case .matmul, .embeddingRows: weightType?.isSupported ?? false
+        case .rmsNorm, .rope, .attention, .swiglu, .geglu, .add, .scale, .softcap: true
+        }
+    }
+
+    /// Pages bound to ``memoryNode`` (placed there when first written).
+    public nonisolated func allocate(bytes: Int, what: String) throws(DeviceError) -> AlignedBuffer {
+        let buffer = try AlignedBuffer(byteCount: bytes, what: "\(what) on \(id)")
+        if let memoryNode { buffer.bind(toNode: memoryNode) }
+        return buffer
     }
 }

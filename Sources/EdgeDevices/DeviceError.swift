@@ -14,6 +14,8 @@ public enum DeviceError: Error, Equatable, Sendable, CustomStringConvertible {
     case readFailed(path: String, offset: Int, reason: String)
     /// Starting thread speeds that are not one positive, finite number per thread.
     case badThreadSpeeds([Double], threads: Int)
+    /// A device or feature this build does not have (a GPU backend).
+    case notBuilt(String)
     /// The relay thread of a node driven by another node could not be started.
     case relayStartFailed(node: Int)
     /// Work was handed to a node that has no driver of its own (it runs in lockstep with another
@@ -31,6 +33,7 @@ public enum DeviceError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .readOutOfBounds(path, o, n, size): "read of \(n) bytes at offset \(o) is outside \(path) (\(size) bytes)"
         case let .readFailed(path, o, reason): "reading \(path) at offset \(o) failed: \(reason)"
         case let .badThreadSpeeds(s, n): "thread speeds \(s) are invalid: give \(n) positive number\(n == 1 ? "" : "s"), one per thread"
+        case let .notBuilt(what): "\(what) is not built"
         case let .relayStartFailed(n): "could not start the relay thread of cpu\(n)"
         case let .relayedNode(n): "cpu\(n) runs in lockstep with another node's driver and takes no work of its own"
         case let .blockOutOfOrder(r, e): "weight block \(r) was requested but block \(e) is next in the streaming order"

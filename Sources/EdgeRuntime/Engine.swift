@@ -200,11 +200,15 @@ public final class Engine: Sendable {
                 throw RuntimeError.badParameter(name: "NUMA nodes", reason: "\(n) nodes need at least \(n) threads, \(threadsWanted) asked for")
             }
             let perNode = (0..<n).map { k in threadsWanted * (k + 1) / n - threadsWanted * k / n }
-            placement = WeightPlacement(mapped: model.weights, nodeShares: perNode.map(Double.init), memoryNodes: topology.memoryNodes)
-            node = try CPUNode(nodeID: 0, threads: perNode[0], cpus: topology.cpusByNode[0], balance: options.balance)
+            node = try CPUNode(nodeID: 0, threads: perNode[0], cpus: topology.cpusByNode[0], balance: options.balance,
+                               memoryNode: topology.memoryNodes[0])
             peers = try (1..<n).map { k throws(DeviceError) in
-                try CPUNode(nodeID: k, threads: perNode[k], cpus: topology.cpusByNode[k], balance: options.balance, relayed: true)
+                try CPUNode(nodeID: k, threads: perNode[k], cpus: topology.cpusByNode[k], balance: options.balance, relayed: true,
+                            memoryNode: topology.memoryNodes[k])
             }
+            for device in [node] + peers { try DeviceSupport.check(model, on: device) }
+            // Each node's rows of every matrix live in memory that node allocates.
+            placement = WeightPlacement(mapped: model.weights, nodeShares: perNode.map(Double.init), devices: [node] + peers)
             self.options = options
             try model.file.checkUnchanged()
             loadSeconds = monotonicSeconds() - t0
@@ -220,6 +224,7 @@ public final class Engine: Sendable {
         // Starting shares: given, else the plan's (the profile's core classes), else CPUID core types.
         let speeds = options.threadSpeeds ?? plan.map(\.threads.startingShares).flatMap { $0.count == threadsWanted ? $0 : nil }
         node = try CPUNode(threads: threadsWanted, balance: options.balance, speeds: speeds)
+        try DeviceSupport.check(model, on: node)
         self.options = options
         // Repacking and resident reads went through the mapping: the file must still be the one mapped.
         try model.file.checkUnchanged()
@@ -281,6 +286,9 @@ public final class Engine: Sendable {
         try check(plan.window.slots, 0...1024, "window slot count")
         try check(plan.window.slotBytes, 0...InputBounds.memoryBytes.upperBound, "window slot size")
         for d in plan.devices { try check(d.capacityBytes, 0...InputBounds.memoryBytes.upperBound, "capacity of \(d.id)") }
+        for gpu in plan.devicesUsed where gpu.kind == .gpu {
+            do { _ = try GPUDevice(index: gpu.index) } catch { throw .unsupported("the plan places work on '\(gpu)': \(error)") }
+        }
         if let other = plan.devicesUsed.subtracting([.cpu(0), .disk]).sorted().first {
             throw .unsupported("the plan places work on '\(other)'; this build runs plans on one CPU node and the disk only (strategy \(plan.strategy))")
         }

@@ -22,6 +22,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     case badParameter(name: String, reason: String)
     /// An empty prompt where at least one token is needed.
     case emptyPrompt
+    /// A device that does not run an operation the model needs (`at`: the tensor or layer).
+    case unsupportedOperation(device: String, operation: String, type: TensorType?, at: String)
     /// No budget was given and what this process may use (`allowance`, in words) is below the
     /// `minimum` bytes the model needs even when streamed.
     case notEnoughMemory(allowance: String, minimum: Int)
@@ -41,6 +43,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .tokenOutOfRange(id, n): "token id \(id) is outside the vocabulary of \(n)"
         case let .badParameter(n, r): "invalid \(n): \(r)"
         case .emptyPrompt: "the prompt is empty (nothing to evaluate)"
+        case let .unsupportedOperation(d, op, t, at):
+            "\(d) does not run \(op)\(t.map { " on \($0) weights" } ?? "") (needed by \(at))"
         case let .notEnoughMemory(a, m):
             "this process may use only \(a); even streamed from disk the model needs at least "
                 + String(format: "%.1f MiB", Double(m) / 1048576) + " (KV cache, activations, one streamed block): raise the memory limit or use a smaller --ctx"

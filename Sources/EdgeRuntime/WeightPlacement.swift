@@ -101,10 +101,11 @@ public final class WeightPlacement: @unchecked Sendable {
     ///
     /// With several `nodeShares` (one per CPU node, summing to 1) every matrix's rows are cut into
     /// one range per node at 16-row boundaries, in those proportions, and each node's ranges are
-    /// repacked into memory of its own (bound to `memoryNodes[k]` when that is a real NUMA node):
-    /// each node then reads only its local memory. Cutting rows never changes a result (each
-    /// output depends on one row).
-    public init(mapped w: ModelWeights, repack: Bool = true, nodeShares: [Double] = [1], memoryNodes: [Int?] = [nil]) {
+    /// repacked into memory that node's device allocates (`devices[k]`: pages bound to its NUMA
+    /// node when it is a real one): each node then reads only its local memory. Cutting rows never
+    /// changes a result (each output depends on one row). Without devices the copies are plain
+    /// anonymous memory.
+    public init(mapped w: ModelWeights, repack: Bool = true, nodeShares: [Double] = [1], devices: [any ComputeDevice] = []) {
         let mats: [MatrixWeight] = w.layers.flatMap(\.matrices) + [w.output]
         let nodes = max(1, nodeShares.count)
         /// Row ranges of a matrix per node: cut at multiples of 16 in the shares' proportions.
@@ -140,8 +141,8 @@ public final class WeightPlacement: @unchecked Sendable {
         var stores: [AlignedBuffer?] = Array(repeating: nil, count: nodes)
         for k in 0..<nodes where totals[k] > 0 {
             do {
-                let store = try AlignedBuffer(byteCount: totals[k], what: "repacked weights")
-                if k < memoryNodes.count, let memoryNode = memoryNodes[k] { store.bind(toNode: memoryNode) }
+                let store = k < devices.count ? try devices[k].allocate(bytes: totals[k], what: "repacked weights")
+                    : try AlignedBuffer(byteCount: totals[k], what: "repacked weights")
                 // Transparent huge pages where the kernel offers them on request ("madvise" mode):
                 // a matvec streams the whole copy per token, and 2 MiB pages spare a TLB miss per
                 // 4 KiB. Advisory: ignored where THP is off.
