@@ -67,6 +67,10 @@ public struct ModelManifest: Codable, Sendable, Equatable {
     public var tiedEmbedding: Bool
     /// Size of the model file (0 for a shape that has no file).
     public var fileBytes: Int
+    /// Positions a sliding-window layer attends to, and how many layers do (nil: none). Their KV
+    /// cache is a ring of window + batch - 1 rows, not the whole context.
+    public var slidingWindow: Int?
+    public var slidingWindowLayers: Int?
 
     public init(name: String, architecture: String, mainType: String, blockCount: Int, embeddingLength: Int,
                 feedForwardLength: Int, headCount: Int, headCountKV: Int, headDim: Int, vocabularySize: Int,
@@ -220,9 +224,13 @@ extension ModelManifest {
 /// The memory a run needs besides the weights, as the runtime allocates it. The engine sizes its
 /// buffers with these formulas, so the planner's prediction and the run agree by construction.
 public enum RuntimeFootprint {
-    /// KV cache: K and V, F16, for every block and position: 2 × blocks × ctx × kv_dim × 2 bytes.
+    /// KV cache: K and V, F16, for every block and position: 2 × blocks × ctx × kv_dim × 2 bytes,
+    /// except that a sliding-window layer holds a ring of at most window + 511 rows (window plus
+    /// the largest batch, 512, less one: ForwardPass's KV cache).
     public static func kvBytes(_ m: ModelManifest, context: Int) -> Int {
-        2 * m.blockCount * context * m.kvDim * 2
+        let windowed = min(m.slidingWindowLayers ?? 0, m.blockCount)
+        let ring = m.slidingWindow.map { min(context, $0 + 511) } ?? context
+        return 2 * m.kvDim * 2 * ((m.blockCount - windowed) * context + windowed * ring)
     }
 
     /// Activation buffers of a forward pass over `batch` tokens (F32 vectors and 8-bit activation

@@ -26,5 +26,8 @@ extension ModelManifest {
                   trainedContextLength: c.contextLength, parameterCount: model.file.parameterCount, matrices: ms,
                   embedding: matrix(w.tokenEmbedding, layer: -1, role: .tokenEmbedding), tiedEmbedding: w.tiedOutput,
                   fileBytes: model.file.fileSize)
+        slidingWindow = c.slidingWindow
+        let windowed = w.layers.filter { $0.program.attention.window != nil }.count
+        slidingWindowLayers = windowed > 0 ? windowed : nil
     }
 }
