@@ -131,9 +131,12 @@ public final class Engine: Sendable {
             budget = max(allowed, 1)
             model.file.dropResidentPages()
         }
+        // CPU nodes the rows are split over: --numa-nodes, or a saved plan's CPU nodes, in the plan's shares.
+        var nodeShares: [Double]? = nil
         if let saved = plan {
             try Engine.check(saved, manifest: manifest)
             threadsWanted = saved.threads.count
+            nodeShares = Engine.nodeShares(of: saved)
             // Executed with the budget it was planned for; without one, a plan keeping every block
             // resident runs from the mapping.
             let cpu = saved.devices.first { $0.id == .cpu(0) }
@@ -158,7 +161,7 @@ public final class Engine: Sendable {
         let batch = RuntimeFootprint.batchSize(manifest, wanted: options.batchSize, context: ctx, budget: budget)
         batchSize = batch
         fixedBytes = RuntimeFootprint.fixedBytes(manifest, context: ctx, batch: batch, threads: threadsWanted, budget: budget)
-        if let n = options.numaNodes, n > 1, budget != nil {
+        if let n = nodeShares?.count ?? options.numaNodes, n > 1, budget != nil {
             throw RuntimeError.badParameter(name: "NUMA nodes", reason: options.memoryBudget != nil
                 ? "--numa-nodes runs mapped weights only, not under a memory budget"
                 : "the model does not fit the memory this process may use, so it streams; --numa-nodes runs mapped weights only")
@@ -186,9 +189,9 @@ public final class Engine: Sendable {
                 if let automatic { throw RuntimeError.notEnoughMemory(allowance: automatic.description, minimum: least) }
                 throw PlanError.budgetTooSmall(budget: b, minimum: least, fixedBytes: f, slotBytes: slot)
             }
-        } else if let n = options.numaNodes, n > 1 {
-            guard options.plan == nil else {
-                throw RuntimeError.badParameter(name: "NUMA nodes", reason: "a saved plan runs as written; --numa-nodes runs mapped weights only")
+        } else if let n = nodeShares?.count ?? options.numaNodes, n > 1 {
+            if let planned = nodeShares?.count, let asked = options.numaNodes, asked != planned {
+                throw RuntimeError.badParameter(name: "NUMA nodes", reason: "the saved plan splits rows over \(planned) nodes, --numa-nodes asks for \(asked)")
             }
             guard options.threadSpeeds == nil else {
                 throw RuntimeError.badParameter(name: "NUMA nodes", reason: "thread speeds are not taken with --numa-nodes")
@@ -208,7 +211,7 @@ public final class Engine: Sendable {
             }
             for device in [node] + peers { try DeviceSupport.check(model, on: device) }
             // Each node's rows of every matrix live in memory that node allocates.
-            placement = WeightPlacement(mapped: model.weights, nodeShares: perNode.map(Double.init), devices: [node] + peers)
+            placement = WeightPlacement(mapped: model.weights, nodeShares: nodeShares ?? perNode.map(Double.init), devices: [node] + peers)
             self.options = options
             try model.file.checkUnchanged()
             loadSeconds = monotonicSeconds() - t0
@@ -271,6 +274,21 @@ public final class Engine: Sendable {
         }
     }
 
+    /// The shares of CPU nodes 0, 1, ... when every block of `plan` splits its rows over the same
+    /// CPU nodes in the same shares (within 1e-6), nil otherwise (or when one node holds everything).
+    static func nodeShares(of plan: PlacementPlan) -> [Double]? {
+        guard let first = plan.blocks.first?.shares, first.count > 1, first.allSatisfy({ $0.device.kind == .cpu }) else { return nil }
+        let nodes = first.map(\.device.index).sorted()
+        guard nodes == Array(0..<nodes.count) else { return nil }
+        let shares = nodes.map { n in first.first { $0.device.index == n }!.fraction }
+        for b in plan.blocks {
+            guard b.shares.count == nodes.count,
+                  b.shares.allSatisfy({ $0.device.kind == .cpu && $0.device.index < nodes.count && abs($0.fraction - shares[$0.device.index]) < 1e-6 })
+            else { return nil }
+        }
+        return shares
+    }
+
     /// Checks that a saved plan can run here: a CPU plan (one node, the disk) made for this file.
     static func check(_ plan: PlacementPlan, manifest: ModelManifest) throws(PlacementError) {
         guard plan.schema == PlacementPlan.schemaName, plan.schemaVersion == PlacementPlan.currentVersion else {
@@ -289,9 +307,24 @@ public final class Engine: Sendable {
         for gpu in plan.devicesUsed where gpu.kind == .gpu {
             do { _ = try GPUDevice(index: gpu.index) } catch { throw .unsupported("the plan places work on '\(gpu)': \(error)") }
         }
-        if let other = plan.devicesUsed.subtracting([.cpu(0), .disk]).sorted().first {
-            throw .unsupported("the plan places work on '\(other)'; this build runs plans on one CPU node and the disk only (strategy \(plan.strategy))")
+        if plan.devicesUsed.allSatisfy({ $0.kind == .cpu }), plan.devicesUsed.count > 1 {
+            // Rows split over CPU nodes (numa-split): executed with every matrix cut in one set of shares.
+            guard plan.window.slots == 0, plan.blocks.allSatisfy({ $0.tier == .resident }) else {
+                throw .unsupported("the plan streams weights while splitting rows over CPU nodes; this build splits resident weights only")
+            }
+            guard nodeShares(of: plan) != nil else {
+                throw .unsupported("the plan splits blocks over CPU nodes in different shares; this build cuts every matrix in the same shares")
+            }
+            return try checkBlocks(plan, manifest: manifest)
         }
+        if let other = plan.devicesUsed.subtracting([.cpu(0), .disk]).sorted().first {
+            throw .unsupported("the plan places work on '\(other)'; this build runs plans on CPU nodes and the disk only (strategy \(plan.strategy))")
+        }
+        try checkBlocks(plan, manifest: manifest)
+    }
+
+    /// The plan's blocks are this file's blocks.
+    private static func checkBlocks(_ plan: PlacementPlan, manifest: ModelManifest) throws(PlacementError) {
         let blocks = manifest.blocks(target: plan.blockTarget)
         guard plan.model.fileBytes == manifest.fileBytes, plan.model.weightBytesPerToken == manifest.bytesPerToken,
               blocks.count == plan.blocks.count, zip(blocks, plan.blocks).allSatisfy({ $0.name == $1.name && $0.length == $1.bytes && $0.offset == $1.offset }) else {

@@ -121,7 +121,7 @@ struct RunCommand: AsyncParsableCommand {
                 let saved = try loadPlan(plan)
                 // The devices the host has: from --profile or this host's own profile when there is one.
                 let hostProfile = try profile.map { try HostProfileLookup.read($0) } ?? HostProfileLookup.findOwn()?.profile
-                try HostDevices.check(saved, profile: hostProfile)
+                try HostDevices.check(saved, profile: hostProfile, numaNodes: modelOptions.file.numaNodes)
                 options.plan = saved
                 hostName = saved.host
             }
@@ -139,10 +139,12 @@ struct RunCommand: AsyncParsableCommand {
                                     startedAt: monotonicSeconds() - (ProcessInfo.processInfo.systemUptime - t0 - profilingSeconds))
             reportAutomaticBudget(engine)
             let c = engine.model.config
-            printError(String(format: "load: %.3f s — %@ (%@, %d layers, d_model %d), %@ of weights, context %d, %d threads",
+            let nodes = [engine.node] + engine.peers
+            let threads = nodes.reduce(0) { $0 + $1.pool.threadCount }
+            printError(String(format: "load: %.3f s — %@ (%@, %d layers, d_model %d), %@ of weights, context %d, %d threads%@",
                               engine.loadSeconds, (path as NSString).lastPathComponent, c.architecture, c.blockCount,
-                              c.embeddingLength, formatBytes(engine.model.weightBytes), engine.contextLength,
-                              engine.node.pool.threadCount))
+                              c.embeddingLength, formatBytes(engine.model.weightBytes), engine.contextLength, threads,
+                              nodes.count > 1 ? " on \(nodes.count) CPU nodes (\(nodes.map(\.name).joined(separator: "; ")))" : ""))
             if let p = engine.plan {
                 printError(String(format: "plan: %@ from %@; predicted %.2f tokens/s, peak %@, time to first token %.3f s",
                                   p.strategy, hostName ?? p.host, p.predicted.genTokensPerSecond,
@@ -188,7 +190,7 @@ struct RunCommand: AsyncParsableCommand {
                 printError("peak memory (RSS): \(formatBytes(s.peakResidentBytes))")
                 if verbose { printError(balancerSummary(engine.node)) }
                 if engine.placement.plan != nil { printStreamingFigures(engine, stats: s, budget: budget) }
-                let report = RunStats(stats: s, plan: engine.plan, model: (path as NSString).lastPathComponent, threads: engine.node.pool.threadCount)
+                let report = RunStats(stats: s, plan: engine.plan, model: (path as NSString).lastPathComponent, threads: threads)
                 if let line = report.comparisonLine { printError(line) }
                 if let line = report.selfCheckLine { printError(line) }
                 if let statsJson { try report.write(to: statsJson) }

@@ -139,15 +139,16 @@ struct RunStats: Encodable {
 /// Devices of this host, for refusing a plan that names one it lacks.
 enum HostDevices {
     /// `cpu<node>` for each NUMA node, the profile's GPUs (this build finds none itself), `disk`.
-    static func available(profile: HostProfile?) -> [DeviceID] {
-        let nodes = NUMATopology.current().nodeCount
+    static func available(profile: HostProfile?, numaNodes: Int? = nil) -> [DeviceID] {
+        let nodes = max(NUMATopology.current().nodeCount, numaNodes ?? 0)
         var ids = (0..<nodes).map { DeviceID.cpu($0) }
         if let profile { ids += profile.gpus.map(\.id) }
         return ids + [.disk]
     }
 
-    static func check(_ plan: PlacementPlan, profile: HostProfile?) throws {
-        let have = available(profile: profile)
+    /// - Parameter numaNodes: `--numa-nodes`, which makes that many CPU nodes on a host with fewer.
+    static func check(_ plan: PlacementPlan, profile: HostProfile?, numaNodes: Int? = nil) throws {
+        let have = available(profile: profile, numaNodes: numaNodes)
         if let missing = plan.devicesUsed.subtracting(have).sorted().first {
             throw PlacementError.unknownDevice(missing, host: profile?.host.name ?? "this host", available: have)
         }

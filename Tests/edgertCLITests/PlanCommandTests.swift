@@ -43,6 +43,39 @@ final class PlanCommandTests: XCTestCase {
         XCTAssertTrue(refused.err.contains("'gpu0'"), refused.summary)
     }
 
+    /// A `numa-split` plan (made for the two-socket Xeon spec, its thread count cut to two) runs
+    /// as written when the host has two CPU nodes: here `--numa-nodes 2` makes them from this
+    /// host's CPUs. The text equals one node's; without the two nodes the plan is refused.
+    func testANUMASplitPlanRunsAsWrittenOnTwoNodes() throws {
+        guard ProcessInfo.processInfo.activeProcessorCount >= 2 else { throw XCTSkip("two CPU nodes need two CPUs") }
+        let model = try Shared.model("SmolLM2-135M-Instruct.Q8_0.gguf")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("edgert-numa-plan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let made = try CLI.run(["plan", "--model", model, "--device", "\(devices)/xeon-2s-server.json", "--ctx", "128", "--json"])
+        XCTAssertEqual(made.status, 0, made.summary)
+        var plan = try XCTUnwrap(JSONSerialization.jsonObject(with: made.stdout) as? [String: Any], made.summary)
+        XCTAssertEqual(plan["strategy"] as? String, "numa-split", made.summary)
+        plan["threads"] = ["count": 2, "cpus": [0, 1], "starting_shares": [0.5, 0.5]]
+        let planPath = dir.appendingPathComponent("numa.json").path
+        try JSONSerialization.data(withJSONObject: plan).write(to: URL(fileURLWithPath: planPath))
+        let args = ["-n", "12", "--temp", "0", "--ctx", "128", "--", "Once upon a time"]
+        let one = try CLI.run(["run", "--model", model, "-t", "2"] + args)
+        XCTAssertEqual(one.status, 0, one.summary)
+        let two = try CLI.run(["run", "--model", model, "--plan", planPath, "--numa-nodes", "2"] + args)
+        XCTAssertEqual(two.status, 0, two.summary)
+        XCTAssertEqual(two.out, one.out, "two nodes generate what one does")
+        XCTAssertTrue(two.err.contains("on 2 CPU nodes"), two.summary)
+        XCTAssertTrue(two.err.contains("plan: numa-split"), two.summary)
+        let realNodes = ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/devices/system/node")) ?? [])
+            .filter { $0.hasPrefix("node") && $0.dropFirst(4).allSatisfy(\.isNumber) }.count
+        if realNodes < 2 {   // a one-node host has no cpu1 of its own
+            let refused = try CLI.run(["run", "--model", model, "--plan", planPath] + args)
+            XCTAssertEqual(refused.status, 1, refused.summary)
+            XCTAssertTrue(refused.err.contains("'cpu1'"), refused.summary)
+        }
+    }
+
     func testStatsJSONHoldsMeasuredAndPredictedFigures() throws {
         let model = try Shared.model("aidreams260K.Q8_0.gguf")
         let stats = FileManager.default.temporaryDirectory.appendingPathComponent("edgert-stats-\(UUID().uuidString).json").path
