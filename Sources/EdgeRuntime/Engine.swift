@@ -41,7 +41,8 @@ public struct EngineOptions: Sendable {
     /// in its own memory and computes it with its own pinned threads, in lockstep with node 0 (the
     /// threads are divided between the nodes). The host's real NUMA nodes when it has that many,
     /// else its CPUs cut into groups (an override, to run the multi-node code on one node).
-    /// Mapped weights only: not with a memory budget or a saved plan.
+    /// Mapped weights only: not under a memory budget. A saved `numa-split` plan sets it (to its
+    /// number of CPU nodes, cut in its shares).
     public var numaNodes: Int?
     /// Called with (bytes loaded, bytes to load) while resident weights are read from disk.
     public var loadProgress: (@Sendable (Int, Int) -> Void)?
@@ -289,7 +290,8 @@ public final class Engine: Sendable {
         return shares
     }
 
-    /// Checks that a saved plan can run here: a CPU plan (one node, the disk) made for this file.
+    /// Checks that a saved plan can run here: made for this file, on CPU nodes (one node with the
+    /// disk, or resident rows split over several in one set of shares), no GPU (not built).
     static func check(_ plan: PlacementPlan, manifest: ModelManifest) throws(PlacementError) {
         guard plan.schema == PlacementPlan.schemaName, plan.schemaVersion == PlacementPlan.currentVersion else {
             throw .unsupported("not an \(PlacementPlan.schemaName) version \(PlacementPlan.currentVersion) plan (found '\(plan.schema)' version \(plan.schemaVersion))")
