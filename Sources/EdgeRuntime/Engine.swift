@@ -203,11 +203,22 @@ public final class Engine: Sendable {
             guard threadsWanted >= n else {
                 throw RuntimeError.badParameter(name: "NUMA nodes", reason: "\(n) nodes need at least \(n) threads, \(threadsWanted) asked for")
             }
-            let perNode = (0..<n).map { k in threadsWanted * (k + 1) / n - threadsWanted * k / n }
-            node = try CPUNode(nodeID: 0, threads: perNode[0], cpus: topology.cpusByNode[0], balance: options.balance,
+            // Each node's threads: a saved plan's CPUs that lie in the node, else an even share of
+            // the node's CPUs.
+            var nodeCPUs = (0..<n).map { k in
+                Array(topology.cpusByNode[k].prefix(threadsWanted * (k + 1) / n - threadsWanted * k / n))
+            }
+            if let planned = try Engine.plannedCPUs(options.plan) {
+                nodeCPUs = topology.cpusByNode.map { cpus in planned.filter(cpus.contains) }
+                if let empty = nodeCPUs.firstIndex(where: \.isEmpty) {
+                    throw RuntimeError.badParameter(name: "plan", reason: "none of its thread CPUs (\(planned.map(String.init).joined(separator: ","))) is on cpu\(empty)")
+                }
+            }
+            let perNode = nodeCPUs.map { max($0.count, 1) }
+            node = try CPUNode(nodeID: 0, threads: perNode[0], cpus: nodeCPUs[0], balance: options.balance,
                                memoryNode: topology.memoryNodes[0])
             peers = try (1..<n).map { k throws(DeviceError) in
-                try CPUNode(nodeID: k, threads: perNode[k], cpus: topology.cpusByNode[k], balance: options.balance, relayed: true,
+                try CPUNode(nodeID: k, threads: perNode[k], cpus: nodeCPUs[k], balance: options.balance, relayed: true,
                             memoryNode: topology.memoryNodes[k])
             }
             for device in [node] + peers { try DeviceSupport.check(model, on: device) }
@@ -227,7 +238,8 @@ public final class Engine: Sendable {
         }
         // Starting shares: given, else the plan's (the profile's core classes), else CPUID core types.
         let speeds = options.threadSpeeds ?? plan.map(\.threads.startingShares).flatMap { $0.count == threadsWanted ? $0 : nil }
-        node = try CPUNode(threads: threadsWanted, balance: options.balance, speeds: speeds)
+        // A saved plan's threads run on the CPUs it names.
+        node = try CPUNode(threads: threadsWanted, cpus: try Engine.plannedCPUs(options.plan), balance: options.balance, speeds: speeds)
         try DeviceSupport.check(model, on: node)
         self.options = options
         // Repacking and resident reads went through the mapping: the file must still be the one mapped.
@@ -273,6 +285,21 @@ public final class Engine: Sendable {
         if let rate = options.diskBytesPerSecond, !(rate > 0 && rate.isFinite) {
             throw .badParameter(name: "disk bandwidth", reason: "\(rate) bytes/s is not a positive number")
         }
+    }
+
+    /// The CPUs a saved plan pins its threads to (nil: no plan), checked against the CPUs this
+    /// process may use.
+    static func plannedCPUs(_ plan: PlacementPlan?) throws(RuntimeError) -> [Int]? {
+        guard let plan else { return nil }
+        let cpus = plan.threads.cpus
+        guard cpus.count == plan.threads.count, Set(cpus).count == cpus.count else {
+            throw .badParameter(name: "plan", reason: "its threads name \(cpus.count) CPUs (\(Set(cpus).count) distinct) for \(plan.threads.count) threads")
+        }
+        let allowed = Set(WorkerPool.allowedCPUs())
+        if let missing = cpus.first(where: { !allowed.contains($0) }) {
+            throw .badParameter(name: "plan", reason: "it pins a thread to CPU \(missing), which this process may not use (it may use \(allowed.sorted().map(String.init).joined(separator: ",")))")
+        }
+        return cpus
     }
 
     /// The shares of CPU nodes 0, 1, ... when every block of `plan` splits its rows over the same

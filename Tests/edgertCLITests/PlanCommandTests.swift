@@ -76,6 +76,31 @@ final class PlanCommandTests: XCTestCase {
         }
     }
 
+    /// A saved plan's threads run on the CPUs it names; a CPU this process may not use is refused
+    /// by number, before anything is loaded.
+    func testAPlanRunsOnItsCPUs() throws {
+        guard ProcessInfo.processInfo.activeProcessorCount >= 2 else { throw XCTSkip("the plan below pins two threads") }
+        let model = try Shared.model("aidreams260K.Q8_0.gguf")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("edgert-cpus-plan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let made = try CLI.run(["plan", "--model", model, "--device", "\(devices)/raspberry-pi-5-8gb.json", "--ctx", "64", "--json"])
+        XCTAssertEqual(made.status, 0, made.summary)
+        var plan = try XCTUnwrap(JSONSerialization.jsonObject(with: made.stdout) as? [String: Any], made.summary)
+        func run(cpus: [Int]) throws -> CLIResult {
+            plan["threads"] = ["count": cpus.count, "cpus": cpus, "starting_shares": cpus.map { _ in 1.0 / Double(cpus.count) }]
+            let path = dir.appendingPathComponent("plan-\(cpus.count)-\(cpus.last!).json").path
+            try JSONSerialization.data(withJSONObject: plan).write(to: URL(fileURLWithPath: path))
+            return try CLI.run(["run", "--model", model, "--plan", path, "-n", "4", "--temp", "0", "--verbose", "--", "Once"])
+        }
+        let ok = try run(cpus: [1, 0])
+        XCTAssertEqual(ok.status, 0, ok.summary)
+        XCTAssertTrue(ok.err.contains("pool pinned to CPUs [1, 0]"), ok.summary)
+        let refused = try run(cpus: [0, 4096])
+        XCTAssertEqual(refused.status, 1, refused.summary)
+        XCTAssertTrue(refused.err.contains("CPU 4096"), refused.summary)
+    }
+
     func testStatsJSONHoldsMeasuredAndPredictedFigures() throws {
         let model = try Shared.model("aidreams260K.Q8_0.gguf")
         let stats = FileManager.default.temporaryDirectory.appendingPathComponent("edgert-stats-\(UUID().uuidString).json").path
