@@ -19,8 +19,10 @@ public final class ForwardPass: @unchecked Sendable {
     public let f32Activations: Bool
     /// Where each weight matrix is read from (mapped, resident copy or streamed).
     public let placement: WeightPlacement
-    /// The pools and relays of nodes 1... (see ``init(weights:contextLength:maxBatch:f32Activations:placement:peers:)``).
+    /// The pools and relays of nodes 1... (see ``init(weights:contextLength:maxBatch:f32Activations:placement:peers:)``),
+    /// and the nodes themselves, kept alive as long as the pass holds their pointers.
     private let peers: [(pool: OpaquePointer, relay: OpaquePointer)]
+    private let peerNodes: [CPUNode]
 
     // Scratch, all (maxBatch, ·) row-major floats: one buffer per ``ActivationSlot``.
     private let slots: [UnsafeMutablePointer<Float>]
@@ -49,6 +51,7 @@ public final class ForwardPass: @unchecked Sendable {
                                             reason: "the weights are split over \(placement.nodeCount) nodes, \(peers.count + 1) were given")
         }
         self.peers = peers.map { ($0.pool.raw, $0.relay!) }
+        peerNodes = peers
         self.placement = placement
         embedBuffer = placement.embeddingFromDisk || placement.embeddingPacked != nil
             ? try AlignedBuffer(byteCount: AlignedBuffer.span(offset: AlignedBuffer.alignment - 1, length: weights.tokenEmbedding.rowBytes),
