@@ -26,11 +26,6 @@ public final class KVCache: @unchecked Sendable {
     /// Number of positions currently filled (0..<filled have been written).
     public var filled = 0
 
-    /// Every layer holding the whole context.
-    public convenience init(layers: Int, contextLength: Int, kvDim: Int) throws(DeviceError) {
-        try self.init(rows: Array(repeating: contextLength, count: layers), contextLength: contextLength, kvDim: kvDim)
-    }
-
     /// Layer i holding `rows[i]` positions (at most the context).
     public init(rows: [Int], contextLength: Int, kvDim: Int) throws(DeviceError) {
         self.contextLength = contextLength

@@ -134,6 +134,7 @@ public final class Engine: Sendable {
         }
         // CPU nodes the rows are split over: --numa-nodes, or a saved plan's CPU nodes, in the plan's shares.
         var nodeShares: [Double]? = nil
+        var split: (node: CPUNode, peers: [CPUNode])? = nil
         if let saved = plan {
             try Engine.check(saved, manifest: manifest)
             threadsWanted = saved.threads.count
@@ -215,32 +216,34 @@ public final class Engine: Sendable {
                 }
             }
             let perNode = nodeCPUs.map { max($0.count, 1) }
-            node = try CPUNode(nodeID: 0, threads: perNode[0], cpus: nodeCPUs[0], balance: options.balance,
-                               memoryNode: topology.memoryNodes[0])
-            peers = try (1..<n).map { k throws(DeviceError) in
+            let first = try CPUNode(nodeID: 0, threads: perNode[0], cpus: nodeCPUs[0], balance: options.balance,
+                                    memoryNode: topology.memoryNodes[0])
+            let others = try (1..<n).map { k throws(DeviceError) in
                 try CPUNode(nodeID: k, threads: perNode[k], cpus: nodeCPUs[k], balance: options.balance, relayed: true,
                             memoryNode: topology.memoryNodes[k])
             }
-            for device in [node] + peers { try DeviceSupport.check(model, on: device) }
+            for device in [first] + others { try DeviceSupport.check(model, on: device) }
             // Each node's rows of every matrix live in memory that node allocates.
-            placement = WeightPlacement(mapped: model.weights, nodeShares: nodeShares ?? perNode.map(Double.init), devices: [node] + peers)
-            self.options = options
-            try model.file.checkUnchanged()
-            loadSeconds = monotonicSeconds() - t0
-            return
+            placement = WeightPlacement(mapped: model.weights, nodeShares: nodeShares ?? perNode.map(Double.init), devices: [first] + others)
+            split = (first, others)
         } else {
             placement = WeightPlacement(mapped: model.weights)
         }
-        peers = []
-        if let speeds = options.threadSpeeds, speeds.count != threadsWanted {
-            throw RuntimeError.badParameter(name: "thread speeds",
-                                            reason: "\(speeds.count) given for \(threadsWanted) thread\(threadsWanted == 1 ? "" : "s")")
+        if let split {
+            node = split.node
+            peers = split.peers
+        } else {
+            peers = []
+            if let speeds = options.threadSpeeds, speeds.count != threadsWanted {
+                throw RuntimeError.badParameter(name: "thread speeds",
+                                                reason: "\(speeds.count) given for \(threadsWanted) thread\(threadsWanted == 1 ? "" : "s")")
+            }
+            // Starting shares: given, else the plan's (the profile's core classes), else CPUID core types.
+            let speeds = options.threadSpeeds ?? plan.map(\.threads.startingShares).flatMap { $0.count == threadsWanted ? $0 : nil }
+            // A saved plan's threads run on the CPUs it names.
+            node = try CPUNode(threads: threadsWanted, cpus: try Engine.plannedCPUs(options.plan), balance: options.balance, speeds: speeds)
+            try DeviceSupport.check(model, on: node)
         }
-        // Starting shares: given, else the plan's (the profile's core classes), else CPUID core types.
-        let speeds = options.threadSpeeds ?? plan.map(\.threads.startingShares).flatMap { $0.count == threadsWanted ? $0 : nil }
-        // A saved plan's threads run on the CPUs it names.
-        node = try CPUNode(threads: threadsWanted, cpus: try Engine.plannedCPUs(options.plan), balance: options.balance, speeds: speeds)
-        try DeviceSupport.check(model, on: node)
         self.options = options
         // Repacking and resident reads went through the mapping: the file must still be the one mapped.
         try model.file.checkUnchanged()

@@ -34,11 +34,9 @@ public struct ModelConfig: Sendable, Equatable {
     public var slidingWindow: Int?
     /// Which layers attend through the window (empty: none).
     public var slidingWindowLayers: [Bool] = []
-    /// RoPE base and frequency scale of the sliding-window layers.
+    /// RoPE base of the sliding-window layers (their angles are not scaled).
     public var ropeBaseSliding: Float?
-    public var ropeFrequencyScaleSliding: Float?
-    /// Attention-score and final-logit soft-caps.
-    public var attentionSoftcap: Float?
+    /// The final logits become cap · tanh(logit / cap).
     public var finalLogitSoftcap: Float?
     /// The token embedding's rows are multiplied by this (Gemma: sqrt(d_model)).
     public var embeddingScale: Float?
@@ -135,6 +133,5 @@ public enum HyperparameterKey {
     public static let ropeScalingAttentionFactor = "rope.scaling.attn_factor"
     public static let ropeOriginalContext = "rope.scaling.original_context_length"
     public static let ropeScaleLinear = "rope.scale_linear"
-    public static let attentionSoftcap = "attn_logit_softcapping"
     public static let finalLogitSoftcap = "final_logit_softcapping"
 }

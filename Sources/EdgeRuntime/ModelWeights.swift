@@ -150,7 +150,7 @@ public final class ModelWeights: Sendable {
                         (name, start, total) = (TensorNames.name(role, layer: i), 0, rows)
                     }
                 case .gate, .up:
-                    let fused = spec.fused.contains(.gateUp)
+                    let fused = spec.fusedGateUp
                     (name, start, total) = (TensorNames.name(fused ? .up : role, layer: i), fused && role == .up ? ff : 0,
                                             fused ? 2 * ff : ff)
                 default:

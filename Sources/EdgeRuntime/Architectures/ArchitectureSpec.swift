@@ -14,20 +14,20 @@ public struct ArchitectureSpec: Sendable {
     /// Reads the architecture's own keys into the configuration, after the common ones
     /// (``ModelConfig``) are read. Throws ``RuntimeError/badHyperparameter(key:reason:)``.
     let readHyperparameters: @Sendable (inout ModelConfig, HyperparameterReader) throws -> Void
-    /// Projections stored fused. (A fused `attn_qkv` is used wherever a file has one, as llama.cpp
-    /// does; ``FusedTensors/gateUp`` is a property of the architecture.)
-    let fused: FusedTensors
+    /// `ffn_up` holds the gate's d_ff rows, then the up projection's (Phi-3). (A fused `attn_qkv`
+    /// is used wherever a file has one, as llama.cpp does.)
+    let fusedGateUp: Bool
     /// Q, K and V biases are required (true) or optional (false) when the program adds them.
     let biasesRequired: Bool
     /// The program of layer `i`.
     let layer: @Sendable (ModelConfig, Int) -> LayerProgram
 
-    init(name: String, ropeStyle: RopeStyle, fused: FusedTensors = [], biasesRequired: Bool = false,
+    init(name: String, ropeStyle: RopeStyle, fusedGateUp: Bool = false, biasesRequired: Bool = false,
          readHyperparameters: @escaping @Sendable (inout ModelConfig, HyperparameterReader) throws -> Void = { _, _ in },
          layer: @escaping @Sendable (ModelConfig, Int) -> LayerProgram) {
         self.name = name
         self.ropeStyle = ropeStyle
-        self.fused = fused
+        self.fusedGateUp = fusedGateUp
         self.biasesRequired = biasesRequired
         self.readHyperparameters = readHyperparameters
         self.layer = layer
@@ -38,14 +38,6 @@ public struct ArchitectureSpec: Sendable {
         AttentionShape(ropeBase: c.ropeBase, ropeFrequencyScale: c.ropeFrequencyScale,
                        scale: c.attentionScale ?? 1 / Float(c.headDim).squareRoot())
     }
-}
-
-/// Fused projection tensors an architecture stores instead of separate ones.
-public struct FusedTensors: OptionSet, Sendable {
-    public let rawValue: Int
-    public init(rawValue: Int) { self.rawValue = rawValue }
-    /// `ffn_up` holds the gate's d_ff rows, then the up projection's.
-    public static let gateUp = FusedTensors(rawValue: 2)
 }
 
 /// Reads `<arch>.<key>` values of a GGUF file with range checks and typed errors.

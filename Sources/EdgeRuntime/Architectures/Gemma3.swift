@@ -27,14 +27,13 @@ extension ArchitectureSpec {
                 c.slidingWindowLayers = (0..<c.blockCount).map { period == 0 || $0 % period < period - 1 }
             }
             c.ropeBaseSliding = try r.float(HyperparameterKey.ropeBaseSliding) ?? 10000
-            c.ropeFrequencyScaleSliding = 1
         }
         if let cap = try r.float(HyperparameterKey.finalLogitSoftcap), cap != 0 { c.finalLogitSoftcap = cap }
     }) { c, i in
         var shape = plainAttention(c)
-        if c.isSliding(i) {
-            shape.ropeBase = c.ropeBaseSliding ?? 10000
-            shape.ropeFrequencyScale = c.ropeFrequencyScaleSliding ?? 1
+        if c.isSliding(i), let base = c.ropeBaseSliding {
+            shape.ropeBase = base
+            shape.ropeFrequencyScale = 1
             shape.window = c.slidingWindow
         }
         return LayerProgram(ops: LayerPrograms.attention(headNorms: true, postNorm: true)

@@ -6,7 +6,7 @@ extension ArchitectureSpec {
     /// `rope.scaling.original_context_length`, as llama.cpp chooses) and `rope.scaling.attn_factor`,
     /// which scales the rotated Q and K and so multiplies q·k by its square. A sliding window in
     /// the file is ignored, as llama.cpp does for this architecture.
-    static let phi3 = ArchitectureSpec(name: "phi3", ropeStyle: .neox, fused: .gateUp, readHyperparameters: { c, r in
+    static let phi3 = ArchitectureSpec(name: "phi3", ropeStyle: .neox, fusedGateUp: true, readHyperparameters: { c, r in
         if let f = try r.float(HyperparameterKey.ropeScalingAttentionFactor), f != 1 {
             guard f > 0, c.ropeDimensions == c.headDim else {
                 throw RuntimeError.badHyperparameter(key: r.key(HyperparameterKey.ropeScalingAttentionFactor),
