@@ -22,6 +22,9 @@ public struct HostProfile: Codable, Sendable, Equatable {
         case measured
         /// Written from spec sheets and published measurements for a host we do not own.
         case spec
+        /// Built by the engine when it was given no profile: this host's CPUs, NUMA nodes and
+        /// memory as read at load, with fixed estimates for every rate (never saved as a profile).
+        case estimated
     }
 
     public var schema: String

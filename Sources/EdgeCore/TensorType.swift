@@ -111,3 +111,20 @@ extension TensorType {
         allCases.first { $0.description.lowercased() == name.lowercased() }
     }
 }
+
+/// Written as its GGUF name (`"Q8_0"`), read back case-insensitively: JSON a person can read.
+extension TensorType: Codable {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let name = try c.decode(String.self)
+        guard let t = TensorType.named(name) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "'\(name)' is not a GGUF tensor type")
+        }
+        self = t
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}

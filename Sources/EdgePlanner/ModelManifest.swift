@@ -13,15 +13,15 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         /// What the matrix does (`.output` for the output projection, `.tokenEmbedding` for the
         /// embedding). A fused tensor's row ranges are matrices of their own roles.
         public var role: WeightRole
-        /// GGUF type name (`Q8_0`).
-        public var type: String
+        /// Its GGUF tensor type.
+        public var type: TensorType
         public var rows: Int
         public var columns: Int
         public var rowBytes: Int
         /// Absolute offset of the first row in the model file.
         public var fileOffset: Int
 
-        public init(name: String, layer: Int, role: WeightRole, type: String, rows: Int, columns: Int, rowBytes: Int, fileOffset: Int) {
+        public init(name: String, layer: Int, role: WeightRole, type: TensorType, rows: Int, columns: Int, rowBytes: Int, fileOffset: Int) {
             self.name = name
             self.layer = layer
             self.role = role
@@ -47,8 +47,8 @@ public struct ModelManifest: Codable, Sendable, Equatable {
     /// The file name or the catalogue shape's name.
     public var name: String
     public var architecture: String
-    /// Weight type of the largest share of the weights (`Q8_0`), for display.
-    public var mainType: String
+    /// Weight type of the largest share of the weights, for display.
+    public var mainType: TensorType
     public var blockCount: Int
     public var embeddingLength: Int
     public var feedForwardLength: Int
@@ -72,7 +72,7 @@ public struct ModelManifest: Codable, Sendable, Equatable {
     public var slidingWindow: Int?
     public var slidingWindowLayers: Int?
 
-    public init(name: String, architecture: String, mainType: String, blockCount: Int, embeddingLength: Int,
+    public init(name: String, architecture: String, mainType: TensorType, blockCount: Int, embeddingLength: Int,
                 feedForwardLength: Int, headCount: Int, headCountKV: Int, headDim: Int, vocabularySize: Int,
                 trainedContextLength: Int, parameterCount: Int, matrices: [Matrix], embedding: Matrix,
                 tiedEmbedding: Bool, fileBytes: Int) {
@@ -108,7 +108,7 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         var offset = 0
         func matrix(_ name: String, layer: Int, role: WeightRole, rows: Int, columns: Int) -> Matrix {
             let rowBytes = type.rowBytes(columns) ?? columns * type.blockBytes / max(type.blockSize, 1)
-            let m = Matrix(name: name, layer: layer, role: role, type: type.description, rows: rows, columns: columns,
+            let m = Matrix(name: name, layer: layer, role: role, type: type, rows: rows, columns: columns,
                            rowBytes: rowBytes, fileOffset: offset)
             offset += m.byteCount
             return m
@@ -132,7 +132,7 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         } else {
             ms.append(matrix("output.weight", layer: -1, role: .output, rows: s.vocabularySize, columns: d))
         }
-        self.init(name: s.name, architecture: s.architecture, mainType: type.description, blockCount: s.blockCount,
+        self.init(name: s.name, architecture: s.architecture, mainType: type, blockCount: s.blockCount,
                   embeddingLength: d, feedForwardLength: s.feedForwardLength, headCount: s.headCount,
                   headCountKV: s.headCountKV, headDim: s.headDim, vocabularySize: s.vocabularySize,
                   trainedContextLength: s.contextLength, parameterCount: s.parameterCount, matrices: ms,
@@ -212,8 +212,8 @@ extension ModelManifest {
     }
 
     /// Bytes of each weight type a block holds (its members' rows, not the gaps between them).
-    public func bytesByType(_ block: WeightBlock) -> [String: Int] {
-        var out: [String: Int] = [:]
+    public func bytesByType(_ block: WeightBlock) -> [TensorType: Int] {
+        var out: [TensorType: Int] = [:]
         for m in block.members { out[matrices[m.matrix].type, default: 0] += m.rows * matrices[m.matrix].rowBytes }
         return out
     }

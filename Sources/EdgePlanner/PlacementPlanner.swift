@@ -24,10 +24,13 @@ public struct PlacementRequest: Sendable {
     public var diskBytesPerSecond: Double?
     /// Plan GPU entries (false: CPU and disk only, as this build executes).
     public var useGPUs: Bool
+    /// Plan the `numa-split` family only, its threads spread evenly over every node of the host
+    /// (`--numa-nodes N` asks for rows split over N nodes whatever the other families predict).
+    public var splitOverNodes: Bool
 
     public init(manifest: ModelManifest, host: HostProfile, memoryBudget: Int? = nil, gpuBudgets: [DeviceID: Int] = [:],
                 context: Int, promptTokens: Int = 128, generateTokens: Int = 128, threads: Int? = nil, batch: Int = 512,
-                diskBytesPerSecond: Double? = nil, useGPUs: Bool = true) {
+                diskBytesPerSecond: Double? = nil, useGPUs: Bool = true, splitOverNodes: Bool = false) {
         self.manifest = manifest
         self.host = host
         self.memoryBudget = memoryBudget
@@ -39,6 +42,7 @@ public struct PlacementRequest: Sendable {
         self.batch = batch
         self.diskBytesPerSecond = diskBytesPerSecond
         self.useGPUs = useGPUs
+        self.splitOverNodes = splitOverNodes
     }
 }
 
@@ -254,6 +258,26 @@ public enum PlacementPlanner {
         } else if let b = r.memoryBudget, b + processBytes > available {
             reasons.append("warning: budget \(mib(b)) + \(mib(processBytes)) of code and tables exceeds the host's available memory \(mib(available))")
         }
+        // The threads' CPUs: the fastest first; for a split over nodes, an even share on each node.
+        var threadCPUs = Array(allCPUs.prefix(wanted))
+        if r.splitOverNodes {
+            guard nodes.count > 1 else {
+                throw .badRequest("rows split over NUMA nodes need a host of several nodes; host '\(host.host.name)' has \(nodes.count)")
+            }
+            guard wanted >= nodes.count else {
+                throw .badRequest("rows split over \(nodes.count) NUMA nodes need at least \(nodes.count) threads, \(wanted) asked for")
+            }
+            let speed = { (cpu: Int) in host.coreClass(ofCPU: cpu)?.relativeSpeed.value ?? 1 }
+            threadCPUs = []
+            for (k, n) in nodes.enumerated() {
+                let count = wanted * (k + 1) / nodes.count - wanted * k / nodes.count
+                let cpus = n.cpus.sorted { speed($0) > speed($1) }
+                guard cpus.count >= count else {
+                    throw .badRequest("node \(n.id) of host '\(host.host.name)' has \(cpus.count) CPUs, \(count) threads of \(wanted) are to run on it")
+                }
+                threadCPUs += cpus.prefix(count)
+            }
+        }
         let batch = RuntimeFootprint.batchSize(m, wanted: r.batch, context: r.context, budget: r.memoryBudget)
         let blocks = m.blocks(target: target)
         let spans = blocks.map { span(offset: $0.offset, length: $0.length) }
@@ -261,20 +285,29 @@ public enum PlacementPlanner {
         // The bytes a pass reads again every token (at most what the budget holds): the working set
         // the memory hierarchy serves them from.
         let workingSet = min(spans.reduce(0, +), cpuBudget) + RuntimeFootprint.kvBytes(m, context: min(r.context, r.promptTokens + r.generateTokens))
-        let rates = Rates(host: host, nodes: nodes, threadCPUs: Array(allCPUs.prefix(wanted)), manifest: m, workingSet: workingSet,
+        let rates = Rates(host: host, nodes: nodes, threadCPUs: threadCPUs, manifest: m, workingSet: workingSet,
                           reasons: &reasons)
         let (disk, diskHow) = Self.diskRate(r, target: target)
         let ctx = Context(request: r, blocks: blocks, spans: spans, byType: byType, rates: rates, disk: disk, diskHow: diskHow, batch: batch,
-                          target: target, cpuBudget: cpuBudget, processBytes: processBytes, threadCPUs: Array(allCPUs.prefix(wanted)))
+                          target: target, cpuBudget: cpuBudget, processBytes: processBytes, threadCPUs: threadCPUs)
 
         var candidates: [Candidate] = []
         var firstError: PlacementError?
         func attempt(_ make: () throws(PlacementError) -> Candidate?) {
             do { if let c = try make() { candidates.append(c) } } catch { if firstError == nil { firstError = error } }
         }
-        attempt { () throws(PlacementError) in try cpuOnly(ctx, node: nodes[0]) }
-        if nodes.count > 1 { attempt { () throws(PlacementError) in try numaSplit(ctx, nodes: nodes) } }
-        if r.useGPUs, let gpu = host.gpus.max(by: { $0.memoryGBPerS.value < $1.memoryGBPerS.value }) {
+        if r.splitOverNodes {
+            guard let split = try numaSplit(ctx, nodes: nodes) else {
+                throw .budgetTooSmall(device: .cpu(nodes[0].id), budget: cpuBudget, minimum: RuntimeFootprint.fixedBytes(
+                    m, context: r.context, batch: batch, threads: threadCPUs.count) + spans.reduce(0, +),
+                                      detail: "rows split over NUMA nodes stay resident (they do not stream), and the weights with the KV cache and activations need more")
+            }
+            candidates.append(split)
+        } else {
+            attempt { () throws(PlacementError) in try cpuOnly(ctx, node: nodes[0]) }
+            if nodes.count > 1 { attempt { () throws(PlacementError) in try numaSplit(ctx, nodes: nodes) } }
+        }
+        if r.useGPUs && !r.splitOverNodes, let gpu = host.gpus.max(by: { $0.memoryGBPerS.value < $1.memoryGBPerS.value }) {
             attempt { () throws(PlacementError) in try gpuLayers(ctx, gpu: gpu, node: nodes[0]) }
             attempt { () throws(PlacementError) in try gpuSplit(ctx, gpu: gpu, node: nodes[0]) }
             if host.gpus.count > 1 { reasons.append("gpus: only the fastest, \(gpu.id), is planned; the others stay free") }
@@ -303,7 +336,7 @@ public enum PlacementPlanner {
 
         let promptSeconds = ttft(ctx, best)
         var plan = PlacementPlan(
-            model: .init(name: m.name, type: m.mainType, parameterCount: m.parameterCount, fileBytes: m.fileBytes,
+            model: .init(name: m.name, type: m.mainType.description, parameterCount: m.parameterCount, fileBytes: m.fileBytes,
                          weightBytesPerToken: m.bytesPerToken),
             host: host.host.name, hostKind: host.kind, context: r.context, promptTokens: r.promptTokens, batch: batch,
             blockTarget: target, strategy: best.strategy,
@@ -324,7 +357,7 @@ public enum PlacementPlanner {
     /// How fast each device serves weights.
     struct Rates {
         /// Per NUMA node id: per weight type, bytes/s for the plan's threads on that node.
-        var cpuByNode: [Int: [String: Double]] = [:]
+        var cpuByNode: [Int: [TensorType: Double]] = [:]
         /// Per node: prompt FLOP/s of its threads.
         var cpuFlopsByNode: [Int: Double] = [:]
         var threadsByNode: [Int: [Int]] = [:]
@@ -335,19 +368,19 @@ public enum PlacementPlanner {
         init(host: HostProfile, nodes: [HostProfile.Node], threadCPUs: [Int], manifest m: ModelManifest, workingSet: Int,
              reasons: inout [String]) {
             let types = Set(m.matrices.map(\.type))
-            var missing = Set<String>()
+            var missing = Set<TensorType>()
             // Per type: rows beyond (or, for wider rows, short of) what the reference width makes
             // of the same bytes, per byte.
-            var extraRowsPerByte: [String: Double] = [:]
+            var extraRowsPerByte: [TensorType: Double] = [:]
             // Per type: multiply-adds × 2 of one token, and the rows' width (elements) weighted by bytes.
-            var flopsByType: [String: Double] = [:], widthByType: [String: Double] = [:]
+            var flopsByType: [TensorType: Double] = [:], widthByType: [TensorType: Double] = [:]
             for t in types {
                 let ms = m.matrices.filter { $0.type == t }
                 flopsByType[t] = ms.reduce(0) { $0 + $1.flopsPerToken }
                 let wb = ms.reduce(0.0) { $0 + Double($1.byteCount) }
                 if wb > 0 { widthByType[t] = ms.reduce(0.0) { $0 + Double($1.columns) * Double($1.byteCount) } / wb }
                 let bytes = ms.reduce(0) { $0 + $1.byteCount }, rows = ms.reduce(0) { $0 + $1.rows }
-                guard bytes > 0, let ref = TensorType.named(t)?.rowBytes(HostProfile.KernelSpeed.referenceRowElements), ref > 0 else { continue }
+                guard bytes > 0, let ref = t.rowBytes(HostProfile.KernelSpeed.referenceRowElements), ref > 0 else { continue }
                 extraRowsPerByte[t] = (Double(rows) - Double(bytes) / Double(ref)) / Double(bytes)
             }
             for n in nodes {
@@ -363,7 +396,7 @@ public enum PlacementPlanner {
                 // With it: each thread sees its share of the bandwidth the working set is served at.
                 let llc = host.cpu.lastLevelCacheBytes
                 let shared = n.readBytesPerSecond(workingSet: workingSet, threads: k, lastLevelCache: llc).map { $0 / Double(k) }
-                var byType: [String: Double] = [:]
+                var byType: [TensorType: Double] = [:]
                 var flops = 0.0
                 var anyCurve = false
                 for t in types {
@@ -372,7 +405,7 @@ public enum PlacementPlanner {
                     var known = true
                     for cpu in cpus {
                         guard let cls = host.coreClass(ofCPU: cpu) else { continue }
-                        if let s = cls.kernels.first(where: { $0.weightType.lowercased() == t.lowercased() }) {
+                        if let s = cls.kernels.first(where: { TensorType.named($0.weightType) == t }) {
                             compute += s.matvecGBPerS.value * 1e9
                             if let shared, let r = PlacementPlanner.kernelRate(s, node: n, lastLevelCache: llc, perThreadBandwidth: shared) {
                                 // The rows this model's matrices of type t have beyond what the same
@@ -406,7 +439,7 @@ public enum PlacementPlanner {
                     var rate = 0.0
                     for cpu in cpus {
                         guard let cls = host.coreClass(ofCPU: cpu) else { continue }
-                        if let s = cls.kernels.first(where: { $0.weightType.lowercased() == t.lowercased() }) {
+                        if let s = cls.kernels.first(where: { TensorType.named($0.weightType) == t }) {
                             var g = s.matmulGflops.value
                             if let narrow = s.matmulNarrowGflops?.value, let w = widthByType[t] {
                                 let f = min(1, max(0, (log2(w) - 8) / (log2(Double(HostProfile.KernelSpeed.referenceRowElements)) - 8)))
@@ -424,12 +457,12 @@ public enum PlacementPlanner {
                 cpuFlopsByNode[n.id] = flops
             }
             if !missing.isEmpty {
-                reasons.append("compute: the host profile has no kernel figures for \(missing.sorted().joined(separator: ", ")): those weights are assumed bandwidth-bound")
+                reasons.append("compute: the host profile has no kernel figures for \(missing.map(\.description).sorted().joined(separator: ", ")): those weights are assumed bandwidth-bound")
             }
         }
 
         /// Seconds node `id` needs to read and multiply `bytes` (by type).
-        func cpuSeconds(node id: Int, _ bytes: [String: Int]) -> Double {
+        func cpuSeconds(node id: Int, _ bytes: [TensorType: Int]) -> Double {
             guard let r = cpuByNode[id] else { return .infinity }
             return bytes.reduce(0) { $0 + Double($1.value) / max(r[$1.key] ?? 1, 1) }
         }
@@ -439,7 +472,7 @@ public enum PlacementPlanner {
         let request: PlacementRequest
         let blocks: [WeightBlock]
         let spans: [Int]
-        let byType: [[String: Int]]
+        let byType: [[TensorType: Int]]
         let rates: Rates
         let disk: Double?
         /// Where the disk rate came from, for the reasons.
@@ -509,7 +542,7 @@ public enum PlacementPlanner {
         let kvElsewhere = subset == nil ? 0 : kvPerLayer(c) * (c.m.blockCount - nLayers)
         let fixed = RuntimeFootprint.fixedBytes(c.m, context: c.request.context, batch: c.batch, threads: threads.count,
                                                 budget: c.request.memoryBudget.map { _ in budgetBytes }) - kvElsewhere
-        var bytes: [String: Int] = [:]
+        var bytes: [TensorType: Int] = [:]
         for i in idx { for (t, b) in c.byType[i] { bytes[t, default: 0] += b } }
         let weightSeconds = c.rates.cpuSeconds(node: node.id, bytes)
         let compute = weightSeconds + cpuOverhead(c, layers: nLayers, node: node.id)
@@ -542,7 +575,7 @@ public enum PlacementPlanner {
         let seconds = sp.streamedBytesPerPass == 0 ? compute : (sp.overlapped ? max(diskSeconds, compute) : diskSeconds + compute)
         let streaming = sp.streamedBytesPerPass > 0
         var reasons = sp.reasons.map { "\(node.id == 0 && subset == nil ? "" : "cpu\(node.id): ")\($0)" }
-        let rateText = bytes.keys.sorted().map { "\($0) \(fmt((c.rates.cpuByNode[node.id]?[$0] ?? 0) / 1e9)) GB/s" }.joined(separator: ", ")
+        let rateText = bytes.keys.sorted { $0.description < $1.description }.map { "\($0) \(fmt((c.rates.cpuByNode[node.id]?[$0] ?? 0) / 1e9)) GB/s" }.joined(separator: ", ")
         let rateHow = c.rates.hierarchy[node.id]
             ?? "the smaller of the cores' kernel throughput and \(fmt(100 * cpuBandwidthEfficiency(threads: threads.count, cores: node.cpus.count)))% of the node's read bandwidth"
         reasons.append("cpu\(node.id): \(threads.count) thread\(threads.count == 1 ? "" : "s") serve weights at \(rateText) (\(rateHow)), plus \(fmt(cpuLayerSeconds(threads: threads.count) * 1e6)) µs per block for norms, attention and synchronisation")
@@ -573,7 +606,7 @@ public enum PlacementPlanner {
         let active = nodes.filter { !(c.rates.threadsByNode[$0.id] ?? []).isEmpty }
         guard active.count > 1 else { return nil }
         let totalMemory = active.reduce(0.0) { $0 + $1.memoryBytes.value }
-        var allBytes: [String: Int] = [:]
+        var allBytes: [TensorType: Int] = [:]
         for b in c.byType { for (t, n) in b { allBytes[t, default: 0] += n } }
         let weights = c.spans.reduce(0, +)
         // Each node: its share of the budget (by memory size), less its fixed buffers (the KV
@@ -731,7 +764,7 @@ public enum PlacementPlanner {
         let (device, cap, rate, flops) = gpuCapacity(c, gpu)
         let weights = c.spans.reduce(0, +)
         let kvAll = RuntimeFootprint.kvBytes(c.m, context: c.request.context)
-        var allBytes: [String: Int] = [:]
+        var allBytes: [TensorType: Int] = [:]
         for b in c.byType { for (t, n) in b { allBytes[t, default: 0] += n } }
         let cpuRate = Double(weights) / max(c.rates.cpuSeconds(node: node.id, allBytes), 1e-12)
         let f = rate / (rate + cpuRate)

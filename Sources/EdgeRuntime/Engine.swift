@@ -24,10 +24,12 @@ public struct EngineOptions: Sendable {
     /// stream as if that allowance had been given as the budget (``Engine/automaticBudget``).
     /// False: map the file whatever the limits (the kernel may then kill the process).
     public var automaticBudget = true
-    /// Read bandwidth of the model's disk in bytes/s for planning; nil: measured when the engine loads.
+    /// Read bandwidth of the model's disk in bytes/s for planning; nil: the host profile's disk
+    /// figures, else (no profile) measured on the model file at load when the weights may not fit.
     public var diskBytesPerSecond: Double?
-    /// Rate one compute thread consumes weight bytes at during generation, for planning: 12 GB/s,
-    /// measured for Q4_1 generation on one core of the development machine (issue 2's figures).
+    /// Rate one compute thread consumes weight bytes at during generation, for planning without a
+    /// host profile (an estimate, see ``PlanningHost``): 12 GB/s, measured for Q4_1 generation on
+    /// one core of the development machine (issue 2's figures).
     public var computeBytesPerSecondPerThread: Double = 12e9
     /// How each parallel op is split between the threads: ``WorkerPool/Balance/dynamic`` (shares
     /// follow each thread's measured speed, a finished thread takes unstarted chunks from the
@@ -40,17 +42,19 @@ public struct EngineOptions: Sendable {
     /// Run on this many CPU nodes (nil or 1: one): each node holds its share of every matrix's rows
     /// in its own memory and computes it with its own pinned threads, in lockstep with node 0 (the
     /// threads are divided between the nodes). The host's real NUMA nodes when it has that many,
-    /// else its CPUs cut into groups (an override, to run the multi-node code on one node).
-    /// Mapped weights only: not under a memory budget. A saved `numa-split` plan sets it (to its
-    /// number of CPU nodes, cut in its shares).
+    /// else its CPUs cut into groups (an override, to run the multi-node code on one node): the
+    /// planner then plans the `numa-split` family on those nodes. Mapped weights only: not under a
+    /// memory budget. A saved `numa-split` plan brings its own nodes and shares.
     public var numaNodes: Int?
     /// Called with (bytes loaded, bytes to load) while resident weights are read from disk.
     public var loadProgress: (@Sendable (Int, Int) -> Void)?
     /// A saved placement to execute (`edgert run --plan`): its context, threads, budget, residency
     /// and window replace the options above. It must be a CPU plan made for this model file.
     public var plan: PlacementPlan?
-    /// The host's profile: when given (and no `plan`), the engine plans with it — rates from
-    /// measurement instead of the constants above — and keeps the plan's predictions.
+    /// The host's profile the engine plans with (when there is no saved `plan`): rates from
+    /// measurement. nil: the engine plans from this host's CPUs, nodes and memory read at load
+    /// and estimated rates (``PlanningHost``). Either way the plan is made once, by
+    /// ``PlacementPlanner``, and executed as written.
     public var hostProfile: HostProfile?
     /// Prompt length the plan's time to first token is predicted for, and tokens to be generated
     /// (the plan's peak memory counts the KV cache pages they touch).
@@ -90,8 +94,9 @@ public final class Engine: Sendable {
     public let overheadBytes: Int?
     /// Memory the budget must hold besides weights: KV cache, activations, sampling buffers, norms.
     public let fixedBytes: Int
-    /// The placement executed, with its predictions (nil without a host profile or a saved plan).
-    public let plan: PlacementPlan?
+    /// The placement executed, with its predictions: the saved plan, or the one the engine made
+    /// (from the host profile, or from estimates when none was given: ``PlanningHost``).
+    public let plan: PlacementPlan
     /// What the planner knows about the model.
     public let manifest: ModelManifest
     /// The allowance the engine streams within because the model did not fit it, when no budget
@@ -124,32 +129,51 @@ public final class Engine: Sendable {
         self.manifest = manifest
         var budget = options.memoryBudget
         var threadsWanted = options.threads ?? max(1, WorkerPool.allowedCPUs().count)
-        var plan = options.plan
-        let automatic = plan == nil ? Engine.allowanceToStreamWithin(model: model, manifest: manifest, options: options, context: ctx,
-                                                                      threads: threadsWanted) : nil
+        let automatic = options.plan == nil ? Engine.allowanceToStreamWithin(model: model, manifest: manifest, options: options, context: ctx,
+                                                                              threads: threadsWanted) : nil
         automaticBudget = automatic
         if let auto = automatic, let allowed = auto.allowedBytes {
             budget = max(allowed, 1)
             model.file.dropResidentPages()
         }
-        // CPU nodes the rows are split over: --numa-nodes, or a saved plan's CPU nodes, in the plan's shares.
-        var nodeShares: [Double]? = nil
-        var split: (node: CPUNode, peers: [CPUNode])? = nil
-        if let saved = plan {
+        let askedNodes = options.numaNodes.flatMap { $0 > 1 ? $0 : nil }
+        if askedNodes != nil, budget != nil {
+            throw RuntimeError.badParameter(name: "NUMA nodes", reason: options.memoryBudget != nil
+                ? "--numa-nodes runs mapped weights only, not under a memory budget"
+                : "the model does not fit the memory this process may use, so it streams; --numa-nodes runs mapped weights only")
+        }
+        // One plan, made here or saved, and executed as written below.
+        let plan: PlacementPlan
+        var measuredDisk: Double?
+        if let saved = options.plan {
             try Engine.check(saved, manifest: manifest)
             threadsWanted = saved.threads.count
-            nodeShares = Engine.nodeShares(of: saved)
-            // Executed with the budget it was planned for; without one, a plan keeping every block
-            // resident runs from the mapping.
-            let cpu = saved.devices.first { $0.id == .cpu(0) }
-            if saved.window.slots > 0 || options.memoryBudget != nil { budget = cpu?.capacityBytes }
-        } else if let profile = options.hostProfile {
+            if let asked = askedNodes, Engine.nodeShares(of: saved)?.count != asked {
+                throw RuntimeError.badParameter(name: "NUMA nodes", reason: "the saved plan splits rows over \(Engine.nodeShares(of: saved)?.count ?? 1) node(s), --numa-nodes asks for \(asked)")
+            }
+            plan = saved
+        } else {
+            let host = try PlanningHost.make(profile: options.hostProfile, manifest: manifest, numaNodes: askedNodes,
+                                             computeBytesPerSecondPerThread: options.computeBytesPerSecondPerThread)
+            // Measure what the planner needs and nothing gives: the model's disk, when the weights
+            // may not fit and no profile describes the disk.
+            if options.diskBytesPerSecond == nil, host.storage.isEmpty {
+                let room = budget ?? Int(host.memory.availableBytes.value)
+                let batch = RuntimeFootprint.batchSize(manifest, wanted: options.batchSize, context: ctx, budget: budget)
+                let fixed = RuntimeFootprint.fixedBytes(manifest, context: ctx, batch: batch, threads: threadsWanted, budget: budget)
+                if model.weightBytes + fixed > room {
+                    let piece = min(16 << 20, 2 * StreamingPlanner.blockTarget(budget: room))
+                    let lo = manifest.matrices.map(\.fileOffset).min() ?? 0
+                    let hi = manifest.matrices.map { $0.fileOffset + $0.byteCount }.max() ?? 0
+                    measuredDisk = try DiskTier(path: model.path).measureReadBytesPerSecond(from: lo, to: hi, piece: piece)
+                }
+            }
             do {
                 plan = try PlacementPlanner.plan(PlacementRequest(
-                    manifest: manifest, host: profile, memoryBudget: budget, context: ctx,
+                    manifest: manifest, host: host, memoryBudget: budget, context: ctx,
                     promptTokens: min(options.expectedPromptTokens, ctx - 1), generateTokens: options.expectedGeneratedTokens,
                     threads: threadsWanted, batch: options.batchSize,
-                    diskBytesPerSecond: options.diskBytesPerSecond, useGPUs: false))
+                    diskBytesPerSecond: options.diskBytesPerSecond ?? measuredDisk, useGPUs: false, splitOverNodes: askedNodes != nil))
             } catch {
                 // The user gave no budget: say what limited it.
                 if case let .budgetTooSmall(_, _, minimum, _) = error, let automatic {
@@ -160,71 +184,45 @@ public final class Engine: Sendable {
         }
         contextLength = ctx
         self.plan = plan
-        let batch = RuntimeFootprint.batchSize(manifest, wanted: options.batchSize, context: ctx, budget: budget)
+        // Executed within the plan's CPU memory when it streams or a budget was given; otherwise
+        // from the mapping.
+        let cpu0 = plan.devices.first { $0.id == .cpu(0) }
+        let executed: Int? = plan.window.slots > 0 || budget != nil ? cpu0?.capacityBytes ?? budget : nil
+        let batch = RuntimeFootprint.batchSize(manifest, wanted: plan.batch, context: ctx, budget: executed)
         batchSize = batch
-        fixedBytes = RuntimeFootprint.fixedBytes(manifest, context: ctx, batch: batch, threads: threadsWanted, budget: budget)
-        if let n = nodeShares?.count ?? options.numaNodes, n > 1, budget != nil {
-            throw RuntimeError.badParameter(name: "NUMA nodes", reason: options.memoryBudget != nil
-                ? "--numa-nodes runs mapped weights only, not under a memory budget"
-                : "the model does not fit the memory this process may use, so it streams; --numa-nodes runs mapped weights only")
-        }
-        if let budget {
-            let decided = plan.map { Engine.streamingPlan(of: $0) }
-            let computeRate = plan.flatMap { $0.devices.first { $0.id == .cpu(0) }?.rateGBPerS }.map { $0 * 1e9 }
-                ?? options.computeBytesPerSecondPerThread * Double(threadsWanted)
-            do {
-                placement = try WeightPlacement(
-                    budgeted: model.weights, manifest: manifest, path: model.path, budget: budget, fixedBytes: fixedBytes,
-                    computeBytesPerSecond: computeRate, diskBytesPerSecond: options.diskBytesPerSecond,
-                    progress: options.loadProgress, blockTarget: plan?.blockTarget, decided: decided)
-            } catch let PlanError.budgetTooSmall(b, _, f, slot) {
-                // The activation reserve grows with the budget: the smallest budget that works.
-                // Blocks grow with the budget (their target size follows it): climb to the fixed point.
-                var least = RuntimeFootprint.minimumBudget(manifest, context: ctx, threads: threadsWanted, needing: slot)
-                for _ in 0..<8 {
-                    let target = plan?.blockTarget ?? StreamingPlanner.blockTarget(budget: least)
-                    let largest = manifest.blocks(target: target).map { AlignedBuffer.span(offset: $0.offset, length: $0.length) }.max() ?? 0
-                    let next = RuntimeFootprint.minimumBudget(manifest, context: ctx, threads: threadsWanted, needing: largest)
-                    if next <= least { break }
-                    least = next
-                }
-                if let automatic { throw RuntimeError.notEnoughMemory(allowance: automatic.description, minimum: least) }
-                throw PlanError.budgetTooSmall(budget: b, minimum: least, fixedBytes: f, slotBytes: slot)
+        fixedBytes = RuntimeFootprint.fixedBytes(manifest, context: ctx, batch: batch, threads: threadsWanted, budget: executed)
+        let nodeShares = Engine.nodeShares(of: plan)
+        let cpus = try Engine.plannedCPUs(plan)
+        var split: (node: CPUNode, peers: [CPUNode])? = nil
+        if executed != nil {
+            if nodeShares != nil {
+                throw RuntimeError.badParameter(name: "NUMA nodes", reason: "the plan splits rows over CPU nodes and runs within a memory budget; this build splits mapped weights only")
             }
-        } else if let n = nodeShares?.count ?? options.numaNodes, n > 1 {
-            if let planned = nodeShares?.count, let asked = options.numaNodes, asked != planned {
-                throw RuntimeError.badParameter(name: "NUMA nodes", reason: "the saved plan splits rows over \(planned) nodes, --numa-nodes asks for \(asked)")
-            }
+            let diskRate = options.diskBytesPerSecond ?? measuredDisk ?? (plan.devices.first { $0.id == .disk }?.rateGBPerS).map { $0 * 1e9 } ?? 0
+            placement = try WeightPlacement(budgeted: model.weights, manifest: manifest, path: model.path, plan: plan,
+                                            diskBytesPerSecond: diskRate, progress: options.loadProgress)
+        } else if let nodeShares {
+            let n = nodeShares.count
             guard options.threadSpeeds == nil else {
                 throw RuntimeError.badParameter(name: "NUMA nodes", reason: "thread speeds are not taken with --numa-nodes")
             }
             guard let topology = NUMATopology.split(into: n) else {
                 throw RuntimeError.badParameter(name: "NUMA nodes", reason: "\(n) nodes need at least \(n) CPUs; this process may use \(WorkerPool.allowedCPUs().count)")
             }
-            guard threadsWanted >= n else {
-                throw RuntimeError.badParameter(name: "NUMA nodes", reason: "\(n) nodes need at least \(n) threads, \(threadsWanted) asked for")
+            // Each node's threads: the plan's CPUs that lie in the node.
+            let nodeCPUs = topology.cpusByNode.map { node in cpus.filter(node.contains) }
+            if let empty = nodeCPUs.firstIndex(where: \.isEmpty) {
+                throw RuntimeError.badParameter(name: "plan", reason: "none of its thread CPUs (\(cpus.map(String.init).joined(separator: ","))) is on cpu\(empty)")
             }
-            // Each node's threads: a saved plan's CPUs that lie in the node, else an even share of
-            // the node's CPUs.
-            var nodeCPUs = (0..<n).map { k in
-                Array(topology.cpusByNode[k].prefix(threadsWanted * (k + 1) / n - threadsWanted * k / n))
-            }
-            if let planned = try Engine.plannedCPUs(options.plan) {
-                nodeCPUs = topology.cpusByNode.map { cpus in planned.filter(cpus.contains) }
-                if let empty = nodeCPUs.firstIndex(where: \.isEmpty) {
-                    throw RuntimeError.badParameter(name: "plan", reason: "none of its thread CPUs (\(planned.map(String.init).joined(separator: ","))) is on cpu\(empty)")
-                }
-            }
-            let perNode = nodeCPUs.map { max($0.count, 1) }
-            let first = try CPUNode(nodeID: 0, threads: perNode[0], cpus: nodeCPUs[0], balance: options.balance,
+            let first = try CPUNode(nodeID: 0, threads: nodeCPUs[0].count, cpus: nodeCPUs[0], balance: options.balance,
                                     memoryNode: topology.memoryNodes[0])
             let others = try (1..<n).map { k throws(DeviceError) in
-                try CPUNode(nodeID: k, threads: perNode[k], cpus: nodeCPUs[k], balance: options.balance, relayed: true,
+                try CPUNode(nodeID: k, threads: nodeCPUs[k].count, cpus: nodeCPUs[k], balance: options.balance, relayed: true,
                             memoryNode: topology.memoryNodes[k])
             }
             for device in [first] + others { try DeviceSupport.check(model, on: device) }
             // Each node's rows of every matrix live in memory that node allocates.
-            placement = WeightPlacement(mapped: model.weights, nodeShares: nodeShares ?? perNode.map(Double.init), devices: [first] + others)
+            placement = WeightPlacement(mapped: model.weights, nodeShares: nodeShares, devices: [first] + others)
             split = (first, others)
         } else {
             placement = WeightPlacement(mapped: model.weights)
@@ -238,10 +236,11 @@ public final class Engine: Sendable {
                 throw RuntimeError.badParameter(name: "thread speeds",
                                                 reason: "\(speeds.count) given for \(threadsWanted) thread\(threadsWanted == 1 ? "" : "s")")
             }
-            // Starting shares: given, else the plan's (the profile's core classes), else CPUID core types.
-            let speeds = options.threadSpeeds ?? plan.map(\.threads.startingShares).flatMap { $0.count == threadsWanted ? $0 : nil }
-            // A saved plan's threads run on the CPUs it names.
-            node = try CPUNode(threads: threadsWanted, cpus: try Engine.plannedCPUs(options.plan), balance: options.balance, speeds: speeds)
+            // Starting shares: given, else the plan's (the profile's core classes), else (no
+            // profile) CPUID core types.
+            let speeds = options.threadSpeeds ?? (plan.hostKind == .estimated ? nil : plan.threads.startingShares)
+            // The plan's threads run on the CPUs it names.
+            node = try CPUNode(threads: threadsWanted, cpus: cpus, balance: options.balance, speeds: speeds)
             try DeviceSupport.check(model, on: node)
         }
         self.options = options
@@ -290,10 +289,8 @@ public final class Engine: Sendable {
         }
     }
 
-    /// The CPUs a saved plan pins its threads to (nil: no plan), checked against the CPUs this
-    /// process may use.
-    static func plannedCPUs(_ plan: PlacementPlan?) throws(RuntimeError) -> [Int]? {
-        guard let plan else { return nil }
+    /// The CPUs a plan pins its threads to, checked against the CPUs this process may use.
+    static func plannedCPUs(_ plan: PlacementPlan) throws(RuntimeError) -> [Int] {
         let cpus = plan.threads.cpus
         guard cpus.count == plan.threads.count, Set(cpus).count == cpus.count else {
             throw .badParameter(name: "plan", reason: "its threads name \(cpus.count) CPUs (\(Set(cpus).count) distinct) for \(plan.threads.count) threads")
@@ -363,19 +360,6 @@ public final class Engine: Sendable {
             throw .modelMismatch(plan: plan.model.name, model: manifest.name,
                                  detail: "its \(plan.blocks.count) blocks (\(plan.model.fileBytes) bytes of file) are not this file's \(blocks.count) (\(manifest.fileBytes) bytes)")
         }
-    }
-
-    /// The CPU-and-disk part of a plan, as the weight placement executes it.
-    static func streamingPlan(of p: PlacementPlan) -> StreamingPlan {
-        let resident = p.blocks.map { $0.tier == .resident }
-        let residentBytes = zip(p.blocks, resident).reduce(0) { $0 + ($1.1 ? PlacementPlanner.span(offset: $1.0.offset, length: $1.0.bytes) : 0) }
-        let cpu = p.devices.first { $0.id == .cpu(0) }
-        return StreamingPlan(
-            resident: resident, window: p.window.slots, slotBytes: p.window.slotBytes, residentBytes: residentBytes,
-            streamedBytesPerPass: p.devices.first { $0.id == .disk }?.weightBytes ?? 0,
-            plannedBytes: cpu?.plannedBytes ?? 0, predictedDiskSeconds: p.predicted.diskSeconds,
-            predictedComputeSeconds: p.predicted.computeSeconds, overlapped: p.window.overlapped,
-            reasons: p.reasons)
     }
 
     /// A new conversation state (its own KV cache).

@@ -8,7 +8,7 @@ extension ModelManifest {
     public init(model: Model) {
         let w = model.weights, c = model.config
         func matrix(_ m: MatrixWeight, layer: Int, role: WeightRole) -> Matrix {
-            Matrix(name: m.name, layer: layer, role: role, type: m.type.description, rows: m.rows, columns: m.columns,
+            Matrix(name: m.name, layer: layer, role: role, type: m.type, rows: m.rows, columns: m.columns,
                    rowBytes: m.rowBytes, fileOffset: m.fileOffset)
         }
         var ms: [Matrix] = []
@@ -16,9 +16,9 @@ extension ModelManifest {
             for (role, m) in zip(l.program.matrices, l.matrices) { ms.append(matrix(m, layer: i, role: role)) }
         }
         ms.append(matrix(w.output, layer: -1, role: .output))
-        var bytesByType: [String: Int] = [:]
+        var bytesByType: [TensorType: Int] = [:]
         for m in ms { bytesByType[m.type, default: 0] += m.byteCount }
-        let main = bytesByType.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? "F32"
+        let main = bytesByType.max { $0.value < $1.value || ($0.value == $1.value && $0.key.rawValue > $1.key.rawValue) }?.key ?? .f32
         let name = model.path.split(separator: "/").last.map(String.init) ?? model.path
         self.init(name: name, architecture: c.architecture, mainType: main, blockCount: c.blockCount,
                   embeddingLength: c.embeddingLength, feedForwardLength: c.feedForwardLength, headCount: c.headCount,

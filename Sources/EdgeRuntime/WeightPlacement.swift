@@ -51,8 +51,8 @@ public final class WeightPlacement: @unchecked Sendable {
     /// repacked: rows are looked up there (edge_unpack_row), so the mapping's pages are not
     /// touched again and do not come back into the resident set token by token.
     let embeddingPacked: UnsafeRawPointer?
-    /// The streaming decisions (nil for a mapped model).
-    public let plan: StreamingPlan?
+    /// Slots of the streaming window (0 when nothing streams).
+    public let windowSlots: Int
     /// Bytes of weights copied into owned memory.
     public let residentBytes: Int
     /// Bytes of weights in the x16 layout (a copy for a mapped model, in place for resident
@@ -72,7 +72,7 @@ public final class WeightPlacement: @unchecked Sendable {
     public var splitMatrixCount: Int {
         (layerPieces.joined() + [outputPieces]).filter { Set($0.map(\.node)).count > 1 }.count
     }
-    /// Read bandwidth used for planning (bytes/s; measured unless given), 0 for a mapped model.
+    /// Read bandwidth the plan streams at (bytes/s: measured at load or from the host profile), 0 for a mapped model.
     public let diskBytesPerSecond: Double
     private let residentStore: AlignedBuffer?
     /// File ranges held by resident blocks and where they are, sorted by offset.
@@ -203,7 +203,7 @@ public final class WeightPlacement: @unchecked Sendable {
         // Rows of a tied embedding are looked up in the output's copy when it is one piece.
         embeddingPacked = w.output.fileOffset == w.tokenEmbedding.fileOffset && outputPieces.count == 1
             ? packedAt[[w.output.fileOffset, 0]] : nil
-        self.plan = nil
+        self.windowSlots = 0
         packedStores = stores.compactMap { $0 }
         nodeCount = nodes
         packedBytes = plan.joined().reduce(0) { $0 + $1.bytes }
@@ -216,37 +216,32 @@ public final class WeightPlacement: @unchecked Sendable {
         diskBytesPerSecond = 0
     }
 
-    /// Plans residency for `budget` bytes and loads the resident blocks.
+    /// Executes a plan's residency: loads the resident blocks into owned memory and streams the
+    /// others through a window of `windowSlots` slots (each the largest streamed block's span).
+    /// Nothing is decided here: ``PlacementPlanner`` decided it (see ``init(budgeted:manifest:path:plan:diskBytesPerSecond:progress:)``).
     /// - Parameters:
-    ///   - fixedBytes: KV cache, activations and other buffers the budget must also hold.
-    ///   - diskBytesPerSecond: measured read bandwidth (nil: measured here on the file).
-    ///   - computeBytesPerSecond: rate the compute threads consume weights at.
+    ///   - blockTarget: largest block in bytes: the blocks are `manifest.blocks(target:)`.
+    ///   - resident: one flag per block, true when it stays in memory.
+    ///   - diskBytesPerSecond: the read rate planned with (reported beside the rate reached).
     ///   - progress: called with (bytes loaded, bytes to load) while resident blocks load.
-    ///   - blockTarget: largest block in bytes (default: the planner's choice for the budget).
-    ///   - decided: residency and window decided beforehand (a saved ``PlacementPlan``), one flag
-    ///     per block of `manifest.blocks(target:)`; nil: planned here.
-    public init(budgeted w: ModelWeights, manifest: ModelManifest, path: String, budget: Int, fixedBytes: Int,
-                computeBytesPerSecond: Double, diskBytesPerSecond: Double?, progress: ((Int, Int) -> Void)?,
-                blockTarget: Int? = nil, decided: StreamingPlan? = nil) throws {
+    public init(budgeted w: ModelWeights, manifest: ModelManifest, path: String, blockTarget target: Int, resident: [Bool],
+                windowSlots: Int, diskBytesPerSecond: Double, progress: ((Int, Int) -> Void)?) throws {
         let disk = try DiskTier(path: path)
         self.disk = disk
-        let target = blockTarget ?? StreamingPlanner.blockTarget(budget: budget)
         let blocks = manifest.blocks(target: target)
         let spans = blocks.map { AlignedBuffer.span(offset: $0.offset, length: $0.length) }
-        if let decided, decided.resident.count != blocks.count {
+        guard resident.count == blocks.count else {
             throw PlacementError.modelMismatch(plan: "the plan", model: manifest.name,
-                                               detail: "\(decided.resident.count) blocks planned, the file has \(blocks.count) of \(target) bytes at most")
+                                               detail: "\(resident.count) blocks planned, the file has \(blocks.count) of \(target) bytes at most")
         }
-        let needsDisk = decided.map { $0.streamedBlockCount > 0 } ?? true
-        let diskRate = needsDisk ? try diskBytesPerSecond ?? WeightPlacement.measureDisk(disk, blocks: blocks, piece: min(16 << 20, 2 * target)) : diskBytesPerSecond ?? 0
-        self.diskBytesPerSecond = diskRate
-        let plan = try decided ?? StreamingPlanner.plan(StreamingRequest(
-            budget: budget, fixedBytes: fixedBytes, blockBytes: spans,
-            diskBytesPerSecond: diskRate, computeBytesPerSecond: computeBytesPerSecond))
-        self.plan = plan
+        if resident.contains(false), windowSlots < 1 {
+            throw PlacementError.badRequest("the plan streams \(resident.filter { !$0 }.count) blocks through a window of no slot")
+        }
+        self.diskBytesPerSecond = diskBytesPerSecond
+        self.windowSlots = resident.contains(false) ? windowSlots : 0
 
         // Resident blocks: one owned buffer, each block at an aligned position.
-        let residentSpans = zip(spans, plan.resident).filter { $0.1 }.map(\.0)
+        let residentSpans = zip(spans, resident).filter { $0.1 }.map(\.0)
         let storeBytes = residentSpans.reduce(0, +)
         let store = storeBytes > 0 ? try AlignedBuffer(byteCount: storeBytes, what: "resident weights") : nil
         residentStore = store
@@ -256,7 +251,7 @@ public final class WeightPlacement: @unchecked Sendable {
         var residentBase: [Int: UnsafeRawPointer] = [:]
         var at = 0, loaded = 0
         for (i, b) in blocks.enumerated() {
-            if plan.resident[i], let store {
+            if resident[i], let store {
                 let p = try disk.read(offset: b.offset, length: b.length, into: store.base + at)
                 residentBase[i] = UnsafeRawPointer(p)
                 at += spans[i]
@@ -268,7 +263,7 @@ public final class WeightPlacement: @unchecked Sendable {
             }
         }
         residentRanges = residentBase.map { (blocks[$0.key].offset, blocks[$0.key].length, $0.value) }.sorted { $0.0 < $1.0 }
-        scheduler = streamed.isEmpty ? nil : try WeightScheduler(disk: disk, blocks: streamed, window: plan.window)
+        scheduler = streamed.isEmpty ? nil : try WeightScheduler(disk: disk, blocks: streamed, window: windowSlots)
 
         // Resident members whose type has an x16 layout are repacked in place (a record is exactly
         // 16 file blocks, so the block keeps its size); the token embedding's bytes stay in file
@@ -328,49 +323,11 @@ public final class WeightPlacement: @unchecked Sendable {
         unpackedReasons = [:]
     }
 
-    /// Read bandwidth of the file as streaming will see it: reads of `piece` bytes, two in flight
-    /// (as with a two-slot window), over up to 32 pieces (at least 64 MiB where the file has it) of
-    /// the weights. Direct I/O, so the page cache cannot inflate it.
-    private static func measureDisk(_ disk: DiskTier, blocks: [WeightBlock], piece: Int) throws -> Double {
-        let lo = blocks.map(\.offset).min() ?? 0
-        let hi = blocks.map { $0.offset + $0.length }.max() ?? 0
-        let total = min(max(32 * piece, 64 << 20), hi - lo)
-        guard total > 0 else { return 1e9 }
-        let buffers = try (0..<2).map { _ in try AlignedBuffer(byteCount: piece + 2 * AlignedBuffer.alignment, what: "disk bandwidth probe") }
-        let done = NSCondition()
-        nonisolated(unsafe) var finished = 0
-        nonisolated(unsafe) var failure: DeviceError?
-        func waitUntil(inFlight most: Int, _ submitted: Int) {
-            done.lock()
-            while submitted - finished > most { done.wait() }
-            done.unlock()
-        }
-        let t0 = monotonicSeconds()
-        var at = lo, submitted = 0
-        var thrown: Error?
-        while at < lo + total && failure == nil {
-            waitUntil(inFlight: 1, submitted)
-            let n = min(piece, lo + total - at)
-            do {
-                try disk.submit(offset: at, length: n, into: buffers[submitted % 2].base) { error in
-                    done.lock()
-                    if let error { failure = error }
-                    finished += 1
-                    done.signal()
-                    done.unlock()
-                }
-            } catch {
-                thrown = error
-                break
-            }
-            submitted += 1
-            at += n
-        }
-        // Every read in flight writes into `buffers`: wait for all of them, keeping the buffers alive.
-        waitUntil(inFlight: 0, submitted)
-        withExtendedLifetime(buffers) {}
-        if let thrown { throw thrown }
-        if let failure { throw failure }
-        return Double(total) / max(monotonicSeconds() - t0, 1e-6)
+    /// Executes the CPU-and-disk part of `plan` (one CPU node: its resident blocks and window).
+    public convenience init(budgeted w: ModelWeights, manifest: ModelManifest, path: String, plan: PlacementPlan,
+                            diskBytesPerSecond: Double, progress: ((Int, Int) -> Void)?) throws {
+        try self.init(budgeted: w, manifest: manifest, path: path, blockTarget: plan.blockTarget,
+                      resident: plan.blocks.map { $0.tier == .resident }, windowSlots: plan.window.slots,
+                      diskBytesPerSecond: diskBytesPerSecond, progress: progress)
     }
 }

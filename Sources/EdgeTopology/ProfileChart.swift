@@ -638,6 +638,7 @@ extension ProfileChart {
         switch kind {
         case .measured: "measured"
         case .spec: "written from sources"
+        case .estimated: "estimated without measuring"
         }
     }
 

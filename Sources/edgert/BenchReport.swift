@@ -143,7 +143,7 @@ struct BenchReport {
             let probes = diskProbe.sorted { $0.key < $1.key }.map { String(format: "%.2f", $0.value / 1e9) }
             out.append("Memory budget \(formatBytes(memoryBudget)): weights that do not fit stream from disk; "
                 + "streamed MiB/token = bytes read from disk per evaluated token during the timed runs, disk GB/s = that × t/s"
-                + (probes.isEmpty ? "" : " (the disk read \(Set(probes).count == 1 ? probes[0] : probes.joined(separator: ", ")) GB/s in the probe at load)")
+                + (probes.isEmpty ? "" : " (planned with a disk rate of \(Set(probes).count == 1 ? probes[0] : probes.joined(separator: ", ")) GB/s, measured at load or the host profile's)")
                 + "; while weights stream, the disk rather than memory bounds generation.")
         }
         return out

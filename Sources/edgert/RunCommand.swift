@@ -145,15 +145,14 @@ struct RunCommand: AsyncParsableCommand {
                               engine.loadSeconds, (path as NSString).lastPathComponent, c.architecture, c.blockCount,
                               c.embeddingLength, formatBytes(engine.model.weightBytes), engine.contextLength, threads,
                               nodes.count > 1 ? " on \(nodes.count) CPU nodes (\(nodes.map(\.name).joined(separator: "; ")))" : ""))
-            if let p = engine.plan {
-                printError(String(format: "plan: %@ from %@; predicted %.2f tokens/s, peak %@, time to first token %.3f s",
-                                  p.strategy, hostName ?? p.host, p.predicted.genTokensPerSecond,
-                                  formatBytes(p.predicted.hostPeakBytes), p.predicted.timeToFirstTokenSeconds))
-                if verbose { for r in p.reasons { printError("  plan: \(r)") } }
-            }
-            let budget = engine.plan?.devices.first { $0.id == .cpu(0) }?.capacityBytes ?? options.memoryBudget
+            let p = engine.plan
+            printError(String(format: "plan: %@ from %@; predicted %.2f tokens/s, peak %@, time to first token %.3f s",
+                              p.strategy, hostName ?? p.host, p.predicted.genTokensPerSecond,
+                              formatBytes(p.predicted.hostPeakBytes), p.predicted.timeToFirstTokenSeconds))
+            if verbose { for r in p.reasons { printError("  plan: \(r)") } }
+            let budget = p.devices.first { $0.id == .cpu(0) }?.capacityBytes ?? options.memoryBudget
                 ?? engine.automaticBudget?.allowedBytes ?? 0
-            if engine.placement.plan != nil { printPlacement(engine, budget: budget, verbose: verbose) }
+            if engine.placement.disk != nil { printPlacement(engine, budget: budget, verbose: verbose) }
             if verbose {
                 let topo = NUMATopology.current()
                 printError("host: \(topo.nodeCount) NUMA node(s) \(topo.cpusByNode); pool pinned to CPUs \(engine.node.pool.cpus)")
@@ -189,7 +188,7 @@ struct RunCommand: AsyncParsableCommand {
                                   s.generationTokensPerSecond, s.stopReason.rawValue))
                 printError("peak memory (RSS): \(formatBytes(s.peakResidentBytes))")
                 if verbose { printError(balancerSummary(engine.node)) }
-                if engine.placement.plan != nil { printStreamingFigures(engine, stats: s, budget: budget) }
+                if engine.placement.disk != nil { printStreamingFigures(engine, stats: s, budget: budget) }
                 let report = RunStats(stats: s, plan: engine.plan, model: (path as NSString).lastPathComponent, threads: threads)
                 if let line = report.comparisonLine { printError(line) }
                 if let line = report.selfCheckLine { printError(line) }

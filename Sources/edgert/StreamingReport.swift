@@ -19,19 +19,19 @@ func loadProgressPrinter() -> @Sendable (Int, Int) -> Void {
 
 /// The placement under a memory budget: what is resident, what streams, the window.
 func printPlacement(_ engine: Engine, budget: Int, verbose: Bool) {
-    let p = engine.placement
-    guard let plan = p.plan else { return }
-    let streamed = plan.streamedBlockCount
+    let p = engine.placement, plan = engine.plan
+    let resident = plan.blocks.filter { $0.tier == .resident }
+    let streamed = plan.blocks.count - resident.count
+    let streamedBytes = plan.blocks.filter { $0.tier == .streamed }.reduce(0) { $0 + $1.bytes }
     printError("memory budget \(formatBytes(budget)): fixed \(formatBytes(engine.fixedBytes)) (KV cache for \(engine.contextLength) positions, activations for batches of \(engine.batchSize)), "
-        + "resident weights \(formatBytes(plan.residentBytes)) in \(plan.resident.count - streamed) blocks, "
-        + "streamed \(formatBytes(plan.streamedBytesPerPass)) per pass in \(streamed) blocks, window \(plan.window) × \(formatBytes(plan.slotBytes)); "
+        + "resident weights \(formatBytes(p.residentBytes)) in \(resident.count) blocks, "
+        + "streamed \(formatBytes(streamedBytes)) per pass in \(streamed) blocks, window \(plan.window.slots) × \(formatBytes(plan.window.slotBytes)); "
         + "disk \(p.disk?.directIO == true ? "direct I/O" : "buffered reads, pages dropped")")
     if verbose {
-        for r in plan.reasons { printError("  plan: \(r)") }
-        let rows = plan.resident.enumerated().map { $0.element ? "R" : "s" }.joined()
+        let rows = plan.blocks.map { $0.tier == .resident ? "R" : "s" }.joined()
         printError("  blocks in pass order (R resident, s streamed): \(rows)")
         printError(String(format: "  predicted: %.2f tokens/s (disk %.3f s, compute %.3f s per token)",
-                          plan.predictedTokensPerSecond, plan.predictedDiskSeconds, plan.predictedComputeSeconds))
+                          plan.predicted.genTokensPerSecond, plan.predicted.diskSeconds, plan.predicted.computeSeconds))
     }
 }
 
@@ -41,12 +41,12 @@ func printStreamingFigures(_ engine: Engine, stats s: GenerationStats, budget: I
         printError("runtime overhead (RSS before weights, cache and activations): \(formatBytes(overhead)); "
             + "peak above it: \(formatBytes(peak - overhead)) (budget \(formatBytes(budget)))")
     }
-    guard let f = s.streaming, let plan = engine.placement.plan, f.passes > 0 else { return }
+    guard let f = s.streaming, f.passes > 0 else { return }
     let perToken = Double(s.generationSeconds) / Double(f.passes)
     let exposedPerToken = f.exposedSeconds / Double(f.passes)
     let computePerToken = max(perToken - exposedPerToken, 1e-9)
-    // The disk's bandwidth: the probe at load, or what the reads achieved while streaming when that
-    // was more (a short probe can catch a slow moment); never below what was delivered.
+    // The disk's bandwidth: the rate planned with (measured at load or the profile's), or what the
+    // reads achieved while streaming when that was more; never below what was delivered.
     let achievedRead = f.loadSeconds > 0 ? Double(f.bytesRead) / f.loadSeconds : 0
     let diskRate = max(engine.placement.diskBytesPerSecond, achievedRead)
     let diskBound = f.bytesPerToken > 0 ? diskRate / f.bytesPerToken : .infinity
@@ -56,9 +56,9 @@ func printStreamingFigures(_ engine: Engine, stats s: GenerationStats, budget: I
     printError(String(format: "streaming: %@ read per token at %.2f GB/s; reading %.3f s per token, %.3f s of it hidden behind compute, %.3f s exposed (compute waited)",
                       formatBytes(Int(f.bytesPerToken)), achievedRead / 1e9, f.loadSeconds / Double(f.passes),
                       f.hiddenSeconds / Double(f.passes), exposedPerToken))
-    printError(String(format: "roofline: min(disk %.2f tokens/s at %.2f GB/s [load probe %.2f GB/s], compute %.2f tokens/s) = %.2f tokens/s; achieved %.2f tokens/s (%.0f%% of roofline); planner predicted %.2f",
+    printError(String(format: "roofline: min(disk %.2f tokens/s at %.2f GB/s [planned %.2f GB/s], compute %.2f tokens/s) = %.2f tokens/s; achieved %.2f tokens/s (%.0f%% of roofline); planner predicted %.2f",
                       diskBound, diskRate / 1e9, engine.placement.diskBytesPerSecond / 1e9, computeBound, roofline, achieved,
-                      100 * achieved / roofline, plan.predictedTokensPerSecond))
+                      100 * achieved / roofline, engine.plan.predicted.genTokensPerSecond))
 }
 
 /// When the progress line was last drawn.

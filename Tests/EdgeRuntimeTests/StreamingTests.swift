@@ -37,21 +37,29 @@ final class StreamingTests: XCTestCase {
             // Budgets from the smallest possible (one slot, nothing resident) to most of the model,
             // with blocks cut to 4 KiB so that matrices stream in row chunks.
             let weights = model.weights.bytesPerToken + model.weights.tokenEmbedding.byteCount
+            let manifest = ModelManifest(model: model)
+            let spans = manifest.blocks(target: 4096).map { AlignedBuffer.span(offset: $0.offset, length: $0.length) }
             for budget in [0, weights / 3, weights * 2 / 3] {
-                let placement: WeightPlacement
+                // The residency the planner's streaming step decides for the budget; the placement
+                // executes it.
+                func decide(_ budget: Int) throws -> StreamingPlan {
+                    try StreamingPlanner.plan(StreamingRequest(budget: budget, fixedBytes: 0, blockBytes: spans,
+                                                               diskBytesPerSecond: 1e9, computeBytesPerSecond: 1e10))
+                }
+                let plan: StreamingPlan
                 do {
-                    placement = try WeightPlacement(budgeted: model.weights, manifest: ModelManifest(model: model), path: path, budget: budget, fixedBytes: 0,
-                                                    computeBytesPerSecond: 1e10, diskBytesPerSecond: 1e9, progress: nil,
-                                                    blockTarget: 4096)
+                    plan = try decide(budget)
                 } catch let PlanError.budgetTooSmall(_, minimum, _, _) {
                     XCTAssertEqual(budget, 0, "\(name): budget \(budget) refused, minimum \(minimum)")
-                    placement = try WeightPlacement(budgeted: model.weights, manifest: ModelManifest(model: model), path: path, budget: minimum, fixedBytes: 0,
-                                                    computeBytesPerSecond: 1e10, diskBytesPerSecond: 1e9, progress: nil,
-                                                    blockTarget: 4096)
-                    XCTAssertEqual(placement.plan?.window, 1, "\(name): at the minimum one slot")
-                    XCTAssertEqual(placement.residentBytes, 0)
+                    plan = try decide(minimum)
+                    XCTAssertEqual(plan.window, 1, "\(name): at the minimum one slot")
+                    XCTAssertFalse(plan.resident.contains(true), "\(name): at the minimum nothing is resident")
                 }
-                let plan = try XCTUnwrap(placement.plan)
+                let placement = try WeightPlacement(budgeted: model.weights, manifest: manifest, path: path, blockTarget: 4096,
+                                                    resident: plan.resident, windowSlots: plan.window, diskBytesPerSecond: 1e9,
+                                                    progress: nil)
+                XCTAssertEqual(placement.residentBytes, plan.residentBytes, "\(name): the resident blocks planned are loaded")
+                XCTAssertEqual(placement.windowSlots, plan.window)
                 XCTAssertGreaterThan(plan.streamedBlockCount, 0, "\(name) budget \(budget): something streams")
                 XCTAssertTrue(placement.outputChunkCount > 1, "\(name): the output matrix streams in row chunks")
                 let streamed = try await logits(model, [ids], placement: placement)
@@ -72,10 +80,20 @@ final class StreamingTests: XCTestCase {
         let mapped = try Engine(modelPath: path, options: options)
         options.memoryBudget = 64 << 20
         let streamed = try Engine(modelPath: path, options: options)
-        let plan = try XCTUnwrap(streamed.placement.plan)
-        XCTAssertGreaterThan(plan.streamedBlockCount, 0)
-        XCTAssertGreaterThan(plan.residentBytes, 0)
-        XCTAssertLessThanOrEqual(plan.plannedBytes, 64 << 20)
+        // The engine planned once (no profile: estimated rates, the disk measured) and executed it.
+        let plan = streamed.plan
+        XCTAssertEqual(plan.hostKind, .estimated)
+        XCTAssertEqual(plan.strategy, "cpu+disk")
+        XCTAssertGreaterThan(plan.blocks.filter { $0.tier == .streamed }.count, 0)
+        XCTAssertGreaterThan(streamed.placement.residentBytes, 0)
+        XCTAssertEqual(streamed.placement.residentBytes, plan.blocks.filter { $0.tier == .resident }.reduce(0) { $0 + AlignedBuffer.span(offset: $1.offset, length: $1.bytes) })
+        XCTAssertEqual(streamed.placement.windowSlots, plan.window.slots)
+        XCTAssertGreaterThan(streamed.placement.diskBytesPerSecond, 0, "the disk was measured before planning")
+        let cpu = try XCTUnwrap(plan.devices.first { $0.id == .cpu(0) })
+        XCTAssertEqual(cpu.capacityBytes, 64 << 20)
+        XCTAssertLessThanOrEqual(cpu.plannedBytes, 64 << 20)
+        XCTAssertTrue(mapped.plan.blocks.allSatisfy { $0.tier == .resident }, "unbudgeted: nothing planned to stream")
+        XCTAssertNil(mapped.placement.scheduler)
         let ids = mapped.tokenizer.encode("The capital of France is", addSpecial: true, parseSpecial: false)
         let a = try await mapped.makeSession().evaluate(ids, allLogits: true)
         let b = try await streamed.makeSession().evaluate(ids, allLogits: true)
@@ -99,13 +117,15 @@ final class StreamingTests: XCTestCase {
         options.memoryBudget = 40 << 20
         var named = 0
         XCTAssertThrowsError(try Engine(modelPath: path, options: options)) { error in
-            guard case let PlanError.budgetTooSmall(budget, minimum, fixed, slot) = error else { return XCTFail("\(error)") }
+            // The planner's error, the one the engine reports: no second search in the engine.
+            guard case let PlacementError.budgetTooSmall(device, budget, minimum, detail) = error else { return XCTFail("\(error)") }
             named = minimum
+            XCTAssertEqual(device, .cpu(0))
             XCTAssertEqual(budget, 40 << 20)
-            XCTAssertGreaterThanOrEqual(minimum, fixed + slot - (40 << 20) / 8, "the minimum covers the buffers and one slot")
             XCTAssertGreaterThan(minimum, 40 << 20)
             // 4096 positions of K and V (30 layers, 192 values, 2 bytes) alone take 45 MiB.
-            XCTAssertGreaterThan(fixed, 30 * 4096 * 2 * 192 * 2)
+            XCTAssertGreaterThan(minimum, 30 * 4096 * 2 * 192 * 2)
+            XCTAssertTrue(detail.contains("KV cache for 4096 tokens"), detail)
             XCTAssertTrue("\(error)".contains("smallest budget that works"), "\(error)")
         }
         // The budget named works, and 64 KiB less does not.
