@@ -374,6 +374,16 @@ public final class Engine: Sendable {
                                      addGenerationPrompt: addGenerationPrompt)
     }
 
+    /// Renders a conversation with the model's own template (roles as the template knows them:
+    /// `system`, `user`, `assistant`).
+    public func chatPrompt(messages: [ChatMessage], addGenerationPrompt: Bool = true) throws -> String {
+        guard let parsedTemplate else { throw EngineError.noChatTemplate }
+        let bos = tokenizer.bos.flatMap { tokenizer.tokenText($0) } ?? ""
+        let eos = tokenizer.eos.flatMap { tokenizer.tokenText($0) } ?? ""
+        return try parsedTemplate.get().renderChat(messages: messages, addGenerationPrompt: addGenerationPrompt,
+                                                   bosToken: bos, eosToken: eos)
+    }
+
     /// Renders a single-turn chat prompt with the template of `tokenizer`'s file, without an engine
     /// (e.g. to count a prompt's tokens before choosing the context length).
     public static func chatPrompt(tokenizer: Tokenizer, user: String, system: String? = nil,

@@ -153,12 +153,78 @@ public final class ForwardPass: @unchecked Sendable {
         return out
     }
 
-    /// One batch through every layer. Returns how many logit rows were written.
+    /// A KV cache shaped like this pass's own, for another sequence evaluated through this pass's
+    /// scratch (``evaluate(_:pool:)``): the same rows per layer, reserved and committed page by page.
+    public func makeCache() throws(DeviceError) -> KVCache {
+        try KVCache(rows: kv.rows, contextLength: kv.contextLength, kvDim: kv.kvDim)
+    }
+
+    /// Evaluates several sequences in one batch: each `tokens` appended to its own `cache` (made by
+    /// ``makeCache()``, or this pass's ``kv``) at its next positions. Every weight is read once for
+    /// all of them (continuous batching); attention runs per sequence, on its own cache. Returns the
+    /// logits of each sequence's last token, ((sequences.count, vocab) row-major), in order.
+    ///
+    /// The rows of one sequence get the logits they would get evaluated alone (the kernels compute
+    /// each token's row the same way whatever else is in the batch).
+    public func evaluate(_ sequences: [(cache: KVCache, tokens: [Int32])], pool: WorkerPool) throws -> [Float] {
+        guard !sequences.isEmpty, sequences.allSatisfy({ !$0.tokens.isEmpty }) else { throw RuntimeError.emptyPrompt }
+        let total = sequences.reduce(0) { $0 + $1.tokens.count }
+        guard total <= maxBatch else {
+            throw RuntimeError.badParameter(name: "batch", reason: "\(total) tokens in one step; this pass holds \(maxBatch)")
+        }
+        guard Set(sequences.map { ObjectIdentifier($0.cache) }).count == sequences.count else {
+            throw RuntimeError.badParameter(name: "batch", reason: "one KV cache appears twice in one step")
+        }
+        let vocab = config.vocabularySize
+        for s in sequences {
+            guard s.cache.rows == kv.rows, s.cache.kvDim == kv.kvDim else {
+                throw RuntimeError.badParameter(name: "KV cache", reason: "not shaped for this pass (make it with makeCache())")
+            }
+            guard s.cache.filled + s.tokens.count <= s.cache.contextLength else {
+                throw RuntimeError.contextFull(contextLength: s.cache.contextLength)
+            }
+            for t in s.tokens where t < 0 || Int(t) >= vocab { throw RuntimeError.tokenOutOfRange(id: t, vocabularySize: vocab) }
+        }
+        let ids = sequences.flatMap(\.tokens)
+        var segments: [Segment] = []
+        var at = 0
+        for s in sequences {
+            segments.append(Segment(cache: s.cache, rows: at..<at + s.tokens.count))
+            at += s.tokens.count
+        }
+        let rows = try ids.withUnsafeBufferPointer { try forwardBatch($0, segments: segments, output: .lastOfEach, pool: pool) }
+        let out = Array(UnsafeBufferPointer(start: logits, count: rows * vocab))
+        try weights.file.checkUnchanged()
+        return out
+    }
+
+    /// One sequence's rows of a batch and the cache they go to.
+    private struct Segment {
+        let cache: KVCache
+        let rows: Range<Int>
+    }
+
+    /// Which rows of a batch get logits.
+    private enum OutputRows {
+        /// Every row (one sequence).
+        case all
+        /// The last row of each segment.
+        case lastOfEach
+    }
+
+    /// One batch of one sequence (this pass's cache) through every layer.
     private func forwardBatch(_ ids: UnsafeBufferPointer<Int32>, allLogits: Bool, pool: WorkerPool) throws -> Int {
+        try forwardBatch(ids, segments: [Segment(cache: kv, rows: 0..<ids.count)], output: allLogits ? .all : .lastOfEach, pool: pool)
+    }
+
+    /// One batch through every layer: rows `segments[k].rows` of `ids` belong to the sequence of
+    /// `segments[k].cache`, at its next positions. Returns how many logit rows were written.
+    private func forwardBatch(_ ids: UnsafeBufferPointer<Int32>, segments: [Segment], output: OutputRows, pool: WorkerPool) throws -> Int {
         let c = config, w = weights, p = pool.raw
         let n = ids.count, d = c.embeddingLength
-        let start = kv.filled
-        for i in 0..<n { positions[i] = Int32(start + i) }
+        for s in segments {
+            for i in s.rows { positions[i] = Int32(s.cache.filled + i - s.rows.lowerBound) }
+        }
 
         // x = token_embd[ids]                                    (n, d_model)
         try embed(ids, into: x)
@@ -201,12 +267,16 @@ public final class ForwardPass: @unchecked Sendable {
                 case .attention:
                     // k, v into the F16 cache at their positions; then
                     // att = softmax(q k^T * scale) v, causal (and windowed)   (n, n_head * head_dim)
+                    // Each sequence against its own cache.     (rows of segment s)
                     let rows = Int64(kv.rows[li])
-                    edge_op_store_kv(p, buffer(.key), buffer(.value), Int64(n), Int64(c.kvDim), positions,
-                                     kv.keys(layer: li), kv.values(layer: li), rows)
-                    edge_op_attention(p, buffer(.query), kv.keys(layer: li), kv.values(layer: li), positions, Int64(n),
-                                      Int32(c.headCount), Int32(c.headCountKV), Int32(c.headDim), shape.scale, buffer(.attention),
-                                      rows, Int64(shape.window ?? 0), shape.softcap ?? 0)
+                    for s in segments {
+                        let r0 = s.rows.lowerBound, m = Int64(s.rows.count), cache = s.cache
+                        edge_op_store_kv(p, buffer(.key) + r0 * c.kvDim, buffer(.value) + r0 * c.kvDim, m, Int64(c.kvDim),
+                                         positions + r0, cache.keys(layer: li), cache.values(layer: li), rows)
+                        edge_op_attention(p, buffer(.query) + r0 * c.qDim, cache.keys(layer: li), cache.values(layer: li),
+                                          positions + r0, m, Int32(c.headCount), Int32(c.headCountKV), Int32(c.headDim), shape.scale,
+                                          buffer(.attention) + r0 * c.qDim, rows, Int64(shape.window ?? 0), shape.softcap ?? 0)
+                    }
                     wrote(.attention)
                 case let .glu(kind):
                     let count = Int64(n * c.feedForwardLength)
@@ -221,11 +291,10 @@ public final class ForwardPass: @unchecked Sendable {
                 }
             }
         }
-        kv.filled = start + n
+        for s in segments { s.cache.filled += s.rows.count }
 
-        // Output: logits = rmsnorm(x) * output_norm  W_out^T   (only the last row unless asked)
-        let first = allLogits ? 0 : n - 1
-        let rows = n - first
+        // Output: logits = rmsnorm(x) * output_norm  W_out^T   (every row, or each segment's last)
+        let rows = output == .all ? n : segments.count
         if rows > logitRows {
             guard let raw = malloc(rows * c.vocabularySize * MemoryLayout<Float>.stride) else {
                 throw DeviceError.allocationFailed(what: "logits", bytes: rows * c.vocabularySize * MemoryLayout<Float>.stride)
@@ -234,8 +303,15 @@ public final class ForwardPass: @unchecked Sendable {
             logits = raw.bindMemory(to: Float.self, capacity: rows * c.vocabularySize)
             logitRows = rows
         }
-        w.outputNorm.withUnsafeBufferPointer {
-            edge_op_rmsnorm(p, x + first * d, $0.baseAddress, xn, Int64(rows), Int64(d), c.rmsEpsilon)
+        w.outputNorm.withUnsafeBufferPointer { norm in
+            switch output {
+            case .all:
+                edge_op_rmsnorm(p, x, norm.baseAddress, xn, Int64(n), Int64(d), c.rmsEpsilon)
+            case .lastOfEach:
+                for (k, s) in segments.enumerated() {
+                    edge_op_rmsnorm(p, x + (s.rows.upperBound - 1) * d, norm.baseAddress, xn + k * d, 1, Int64(d), c.rmsEpsilon)
+                }
+            }
         }
         var quantized: (slot: ActivationSlot, act: Int32)? = nil
         try matmul(w.output, placement.outputPieces, input: xn, rows, out: logits, &quantized, slot: .normed, pool: p)

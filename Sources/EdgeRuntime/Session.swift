@@ -7,11 +7,23 @@ public enum StopReason: String, Sendable {
     case endOfGeneration = "end of generation token"
     case maxTokens = "token limit"
     case cancelled = "cancelled"
+    /// A stop string of the request was generated (it is not part of the output).
+    case stopString = "stop string"
+    /// The request's time limit passed (``GenerationRequest/timeLimit``).
+    case timeLimit = "time limit"
+    /// The server shut down before the request ended (``BatchScheduler/cancelAll(reason:)``).
+    case shutdown = "shutdown"
 }
 
 /// Figures of one generation.
 public struct GenerationStats: Sendable {
     public var promptTokens = 0
+    /// Prompt tokens whose KV entries were reused from the slot's previous request
+    /// (``BatchScheduler``): not evaluated again.
+    public var cachedPromptTokens = 0
+    /// Seconds from submission to the first generated token (``BatchScheduler``; 0 for a
+    /// ``Session``, whose prompt time is `promptSeconds`).
+    public var timeToFirstTokenSeconds = 0.0
     public var promptSeconds = 0.0
     public var generatedTokens = 0
     /// Time to evaluate the generated tokens (each one's forward pass after the first is sampled).
