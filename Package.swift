@@ -9,10 +9,17 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "EdgeRuntime", targets: ["EdgeRuntime"]),
+        // The HTTP server, apart so that a library user does not pull in the HTTP stack.
+        .library(name: "EdgeServer", targets: ["EdgeServer"]),
         .executable(name: "edgert", targets: ["edgert"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // System libraries (installed by scripts/setup.sh with apt).
@@ -48,9 +55,20 @@ let package = Package(
             "EdgeCore", "EdgeFormats", "EdgeTokenizer", "EdgeTemplate", "EdgeKernels", "EdgeDevices",
             "EdgePlanner",
         ]),
+        // OpenAI-compatible HTTP server over the runtime's batch scheduler (Hummingbird 2).
+        .target(name: "EdgeServer", dependencies: [
+            "EdgeRuntime", "EdgeTemplate",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(name: "edgert", dependencies: [
-            "EdgeRuntime", "EdgeFormats", "EdgeTokenizer", "EdgeCore", "EdgeDevices", "EdgePlanner", "EdgeTopology",
+            "EdgeRuntime", "EdgeServer", "EdgeFormats", "EdgeTokenizer", "EdgeCore", "EdgeDevices", "EdgePlanner", "EdgeTopology",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "EdgeFormatsTests", dependencies: ["EdgeFormats", "EdgeCore"]),
@@ -64,6 +82,7 @@ let package = Package(
         .testTarget(name: "EdgeDevicesTests", dependencies: ["EdgeDevices", "CEdgeKernels"]),
         .testTarget(name: "EdgeTopologyTests", dependencies: ["EdgeTopology", "EdgeCore"]),
         .testTarget(name: "edgertCLITests", dependencies: ["EdgeFormats", "EdgeCore"]),
+        .testTarget(name: "EdgeServerTests", dependencies: ["EdgeServer"]),
     ],
     swiftLanguageModes: [.v6]
 )
