@@ -136,7 +136,7 @@ struct API: Sendable {
             throw APIError.contextExceeded(promptTokens: p, maxTokens: m, contextLength: c)
         }
         let reply = Reply(chat: chat, id: (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.lowercased(),
-                          created: Int(arrived.timeIntervalSince1970), model: options.modelID, promptTokens: prompt.count)
+                          created: Int(arrived.timeIntervalSince1970), model: options.modelID)
         let channel = context.channel
         if parsed.stream {
             let includeUsage = parsed.includeUsage
@@ -264,7 +264,6 @@ struct Reply: Sendable {
     let id: String
     let created: Int
     let model: String
-    let promptTokens: Int
 
     static func finishReason(_ reason: StopReason) -> String {
         switch reason {
