@@ -54,7 +54,24 @@ public enum EdgeServer {
         // drained), then the HTTP server.
         let group = ServiceGroup(configuration: .init(services: [app, model], gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError {
+            // The one I/O the group does before serving is binding the address.
+            throw ServerError.cannotListen(host: options.host, port: options.port, reason: String(cString: strerror(error.errnoCode)))
+        }
+    }
+}
+
+/// Why the server could not run.
+public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The address could not be bound (in use, not this host's, no permission).
+    case cannotListen(host: String, port: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .cannotListen(host, port, reason): "cannot listen on \(host):\(port): \(reason) (choose another --port or --host)"
+        }
     }
 }
 

@@ -327,6 +327,15 @@ class OneSlotServerTests(unittest.TestCase):
             server.stop()
         self.assertEqual(server.proc.returncode, 0)
 
+    def test_a_port_in_use_is_a_clear_error(self):
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            r = subprocess.run([BINARY, "serve", "--model", MODEL, "--port", str(port)], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"error: cannot listen on 127.0.0.1:{port}", r.stderr)
+
     def test_sigterm_mid_stream_ends_the_stream_with_done_and_exits_zero(self):
         server = Server()
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
