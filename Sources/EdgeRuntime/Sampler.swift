@@ -12,8 +12,14 @@ public struct SamplingParameters: Sendable, Equatable {
     public var minP: Float = 0.05
     /// Divide positive (multiply negative) logits of recently seen tokens by this (1 = off).
     public var repetitionPenalty: Float = 1.0
-    /// How many recent tokens the repetition penalty looks at.
+    /// How many recent tokens the repetition, presence and frequency penalties look at.
     public var repetitionWindow: Int = 64
+    /// Subtracted from the logit of every token seen in the window (OpenAI's `presence_penalty`,
+    /// -2...2; 0 = off).
+    public var presencePenalty: Float = 0
+    /// Subtracted from a token's logit once per time it occurs in the window (OpenAI's
+    /// `frequency_penalty`, -2...2; 0 = off).
+    public var frequencyPenalty: Float = 0
     /// Seed of the random draw: the same seed gives the same text.
     public var seed: UInt64 = 0xED6E_0001
 
@@ -31,6 +37,9 @@ public struct SamplingParameters: Sendable, Equatable {
         guard minP >= 0, minP <= 1 else { throw .badParameter(name: "min-p", reason: "\(minP) is not in [0, 1]") }
         guard repetitionPenalty.isFinite, InputBounds.repetitionPenalty.contains(repetitionPenalty) else {
             throw .badParameter(name: "repetition penalty", reason: "\(repetitionPenalty) is not in \(InputBounds.repetitionPenalty)")
+        }
+        for (name, v) in [("presence penalty", presencePenalty), ("frequency penalty", frequencyPenalty)] where !(v.isFinite && (-2...2).contains(v)) {
+            throw .badParameter(name: name, reason: "\(v) is not in -2...2")
         }
         guard repetitionWindow == 0 || InputBounds.contextTokens.contains(repetitionWindow) else {
             throw .badParameter(name: "repetition window", reason: "\(repetitionWindow) is not in 0...\(InputBounds.contextTokens.upperBound)")
@@ -125,10 +134,15 @@ public struct Sampler: Sendable {
     public mutating func sample(_ logits: [Float], recent: [Int32]) -> Int32 {
         let p = parameters
         var logits = logits
-        if p.repetitionPenalty != 1, p.repetitionWindow > 0 {
-            for t in Set(recent.suffix(p.repetitionWindow)) where Int(t) < logits.count && t >= 0 {
-                let v = logits[Int(t)]
-                logits[Int(t)] = v > 0 ? v / p.repetitionPenalty : v * p.repetitionPenalty
+        if p.repetitionWindow > 0, p.repetitionPenalty != 1 || p.presencePenalty != 0 || p.frequencyPenalty != 0 {
+            // As llama.cpp's penalties sampler: the repetition penalty scales, then the frequency
+            // and presence penalties subtract, over the window's tokens.
+            var counts: [Int32: Int] = [:]
+            for t in recent.suffix(p.repetitionWindow) where Int(t) < logits.count && t >= 0 { counts[t, default: 0] += 1 }
+            for (t, n) in counts {
+                var v = logits[Int(t)]
+                if p.repetitionPenalty != 1 { v = v > 0 ? v / p.repetitionPenalty : v * p.repetitionPenalty }
+                logits[Int(t)] = v - Float(n) * p.frequencyPenalty - p.presencePenalty
             }
         }
         if p.temperature <= 0 { return Int32(Self.argmax(logits)) }

@@ -119,6 +119,8 @@ struct API: Sendable {
         if let k = parsed.topK { sampling.topK = k }
         if let m = parsed.minP { sampling.minP = Float(m) }
         if let r = parsed.repeatPenalty { sampling.repetitionPenalty = Float(r) }
+        if let v = parsed.presencePenalty { sampling.presencePenalty = Float(v) }
+        if let v = parsed.frequencyPenalty { sampling.frequencyPenalty = Float(v) }
         sampling.seed = parsed.seed ?? UInt64.random(in: 0...UInt64.max)
         let generation: ScheduledGeneration
         do {
@@ -131,7 +133,9 @@ struct API: Sendable {
             case .closed: throw APIError.unavailable("\(error)", retryAfter: nil)
             }
         } catch let RuntimeError.badParameter(name, reason) {
-            throw APIError.badRequest("invalid \(name): \(reason)", param: name)
+            let fields = ["top-k": "top_k", "top-p": "top_p", "min-p": "min_p", "repetition penalty": "repeat_penalty",
+                          "presence penalty": "presence_penalty", "frequency penalty": "frequency_penalty"]
+            throw APIError.badRequest("invalid \(name): \(reason)", param: fields[name] ?? name)
         } catch let RuntimeError.promptTooLong(p, m, c) {
             throw APIError.contextExceeded(promptTokens: p, maxTokens: m, contextLength: c)
         }

@@ -16,6 +16,8 @@ public struct CompletionBody: Sendable {
     public var topK: Int?
     public var minP: Double?
     public var repeatPenalty: Double?
+    public var presencePenalty: Double?
+    public var frequencyPenalty: Double?
     public var seed: UInt64?
     public var stop: [String] = []
     public var stream = false
@@ -71,11 +73,8 @@ public struct CompletionBody: Sendable {
         body.topK = try fields.int("top_k")
         body.minP = try fields.double("min_p")
         body.repeatPenalty = try fields.double("repeat_penalty")
-        for name in ["presence_penalty", "frequency_penalty"] {
-            if let v = try fields.double(name), v != 0 {
-                throw .unsupported(name, reason: "only 0 is supported; use repeat_penalty (the engine's repetition penalty)")
-            }
-        }
+        body.presencePenalty = try fields.double("presence_penalty")
+        body.frequencyPenalty = try fields.double("frequency_penalty")
         if let seed = fields.take("seed") {
             guard let v = seed.intValue else { throw .badRequest("'seed' must be an integer", param: "seed") }
             body.seed = UInt64(bitPattern: v)

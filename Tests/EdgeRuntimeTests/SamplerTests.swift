@@ -17,6 +17,34 @@ final class SamplerTests: XCTestCase {
         }
     }
 
+    /// Presence subtracts once per seen token, frequency once per occurrence (OpenAI's penalties),
+    /// within the window; out-of-range values are refused.
+    func testPresenceAndFrequencyPenalties() throws {
+        let logits: [Float] = [3.0, 2.5, 2.0, 0]
+        var p = SamplingParameters.greedy
+        p.presencePenalty = 0.6
+        var s = try Sampler(p)
+        XCTAssertEqual(s.sample(logits, recent: [0]), 1, "3.0 - 0.6 < 2.5")
+        XCTAssertEqual(s.sample(logits, recent: [0, 1]), 0, "both penalised alike: 2.4 > 1.9")
+        p.presencePenalty = 0
+        p.frequencyPenalty = 0.3
+        s = try Sampler(p)
+        XCTAssertEqual(s.sample(logits, recent: [0]), 0, "3.0 - 0.3 > 2.5")
+        XCTAssertEqual(s.sample(logits, recent: [0, 0]), 1, "3.0 - 0.6 < 2.5")
+        XCTAssertEqual(s.sample(logits, recent: [0, 0, 0, 0, 1, 1, 1]), 2, "1.8 and 1.6 below 2.0")
+        p.repetitionWindow = 2
+        s = try Sampler(p)
+        XCTAssertEqual(s.sample(logits, recent: [0, 0, 0, 1, 2]), 0, "only the last two tokens count")
+        for bad: Float in [2.5, -3, .nan] {
+            var q = SamplingParameters.greedy
+            q.frequencyPenalty = bad
+            XCTAssertThrowsError(try Sampler(q))
+            q.frequencyPenalty = 0
+            q.presencePenalty = bad
+            XCTAssertThrowsError(try Sampler(q))
+        }
+    }
+
     func testGreedyIsTheArgmaxWithTheLowestIdOnTies() throws {
         var s = try Sampler(.greedy)
         XCTAssertEqual(s.sample([0.5, 2, -1, 2, 1.5], recent: []), 1)

@@ -54,7 +54,7 @@ final class CompletionBodyTests: XCTestCase {
         assertRefused("{\(base), \"logprobs\": true}", param: "logprobs")
         assertRefused("{\(base), \"top_logprobs\": 3}", param: "top_logprobs")
         assertRefused("{\(base), \"logit_bias\": {\"5\": 10}}", param: "logit_bias")
-        assertRefused("{\(base), \"frequency_penalty\": 0.5}", param: "frequency_penalty")
+        assertRefused("{\(base), \"frequency_penalty\": \"high\"}", param: "frequency_penalty")
         assertRefused("{\(base), \"mirostat\": 2}", param: "mirostat")
         assertRefused("{\(base), \"stream_options\": {\"include_usage\": true, \"x\": 1}}", param: "stream_options.x")
         assertRefused(#"{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "u"}}]}]}"#,

@@ -217,6 +217,16 @@ class OpenAIServerTests(unittest.TestCase):
             self.assertEqual(ctx.exception.body["param"], name)
             self.assertIn(name, ctx.exception.body["message"])
 
+    def test_penalties_are_honoured_and_bounded(self):
+        plain = self.chat("List the days of the week.", max_tokens=40, temperature=0).choices[0].message.content
+        penalised = self.chat("List the days of the week.", max_tokens=40, temperature=0,
+                              frequency_penalty=2.0, presence_penalty=2.0).choices[0].message.content
+        self.assertNotEqual(plain, penalised, "a strong penalty changes greedy text")
+        for name in ("frequency_penalty", "presence_penalty", "temperature"):
+            with self.subTest(name=name), self.assertRaises(openai.BadRequestError) as ctx:
+                self.chat("hi", max_tokens=4, **{name: 3.5 if name != "temperature" else 1e9})
+            self.assertEqual(ctx.exception.body["param"], name)
+
     def test_a_wrong_key_is_a_401(self):
         with self.assertRaises(openai.AuthenticationError):
             self.server.client(key="wrong").models.list()
