@@ -369,19 +369,23 @@ public final class Engine: Sendable {
 
     /// Renders a single-turn chat prompt with the model's own template.
     public func chatPrompt(user: String, system: String? = nil, addGenerationPrompt: Bool = true) throws -> String {
-        guard let parsedTemplate else { throw EngineError.noChatTemplate }
-        return try Engine.renderChat(try parsedTemplate.get(), tokenizer: tokenizer, user: user, system: system,
-                                     addGenerationPrompt: addGenerationPrompt)
+        try chatPrompt(messages: Engine.singleTurn(user: user, system: system), addGenerationPrompt: addGenerationPrompt)
     }
 
     /// Renders a conversation with the model's own template (roles as the template knows them:
     /// `system`, `user`, `assistant`).
     public func chatPrompt(messages: [ChatMessage], addGenerationPrompt: Bool = true) throws -> String {
         guard let parsedTemplate else { throw EngineError.noChatTemplate }
-        let bos = tokenizer.bos.flatMap { tokenizer.tokenText($0) } ?? ""
-        let eos = tokenizer.eos.flatMap { tokenizer.tokenText($0) } ?? ""
-        return try parsedTemplate.get().renderChat(messages: messages, addGenerationPrompt: addGenerationPrompt,
-                                                   bosToken: bos, eosToken: eos)
+        return try Engine.renderChat(try parsedTemplate.get(), tokenizer: tokenizer, messages: messages,
+                                     addGenerationPrompt: addGenerationPrompt)
+    }
+
+    /// Token ids of a rendered chat prompt: special tokens parsed, BOS added as the vocabulary
+    /// asks, but not a second one when the template already wrote it.
+    public static func chatTokens(_ text: String, tokenizer: Tokenizer) -> [Int32] {
+        var ids = tokenizer.encode(text, addSpecial: true, parseSpecial: true)
+        if tokenizer.addBOS, let bos = tokenizer.bos, ids.count >= 2, ids[0] == bos, ids[1] == bos { ids.removeFirst() }
+        return ids
     }
 
     /// Renders a single-turn chat prompt with the template of `tokenizer`'s file, without an engine
@@ -389,15 +393,16 @@ public final class Engine: Sendable {
     public static func chatPrompt(tokenizer: Tokenizer, user: String, system: String? = nil,
                                   addGenerationPrompt: Bool = true) throws -> String {
         guard let source = tokenizer.chatTemplate else { throw EngineError.noChatTemplate }
-        return try renderChat(try ChatTemplate(source), tokenizer: tokenizer, user: user, system: system,
+        return try renderChat(try ChatTemplate(source), tokenizer: tokenizer, messages: singleTurn(user: user, system: system),
                               addGenerationPrompt: addGenerationPrompt)
     }
 
-    private static func renderChat(_ chatTemplate: ChatTemplate, tokenizer: Tokenizer, user: String, system: String?,
+    private static func singleTurn(user: String, system: String?) -> [ChatMessage] {
+        (system.map { [ChatMessage(role: "system", content: $0)] } ?? []) + [ChatMessage(role: "user", content: user)]
+    }
+
+    private static func renderChat(_ chatTemplate: ChatTemplate, tokenizer: Tokenizer, messages: [ChatMessage],
                                    addGenerationPrompt: Bool) throws -> String {
-        var messages: [ChatMessage] = []
-        if let system { messages.append(ChatMessage(role: "system", content: system)) }
-        messages.append(ChatMessage(role: "user", content: user))
         let bos = tokenizer.bos.flatMap { tokenizer.tokenText($0) } ?? ""
         let eos = tokenizer.eos.flatMap { tokenizer.tokenText($0) } ?? ""
         return try chatTemplate.renderChat(messages: messages, addGenerationPrompt: addGenerationPrompt,

@@ -103,10 +103,8 @@ struct API: Sendable {
         } else {
             text = parsed.prompt ?? ""
         }
-        var prompt = engine.tokenizer.encode(text, addSpecial: true, parseSpecial: true)
-        // A template that writes BOS itself must not get a second one.
-        let tok = engine.tokenizer
-        if chat, tok.addBOS, let bos = tok.bos, prompt.count >= 2, prompt[0] == bos, prompt[1] == bos { prompt.removeFirst() }
+        let prompt = chat ? Engine.chatTokens(text, tokenizer: engine.tokenizer)
+                          : engine.tokenizer.encode(text, addSpecial: true, parseSpecial: true)
         guard !prompt.isEmpty else { throw APIError.badRequest("the prompt is empty", param: chat ? "messages" : "prompt") }
         let contextLength = engine.contextLength
         let maxTokens = parsed.maxTokens ?? max(contextLength - prompt.count, 0)

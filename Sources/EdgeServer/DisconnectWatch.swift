@@ -26,8 +26,6 @@ final class DisconnectWatch: Sendable {
         }
     }
 
-    var isClosed: Bool { state.withLockedValue { $0.closed } }
-
     fileprivate func signal() {
         let waiters = state.withLockedValue { s -> [CheckedContinuation<Void, Never>] in
             if s.closed { return [] }

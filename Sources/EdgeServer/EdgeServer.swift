@@ -84,8 +84,6 @@ struct ServerContext: RequestContext {
         coreContext = .init(source: source)
         channel = source.channel
     }
-
-    var maxUploadSize: Int { 4 << 20 }
 }
 
 /// The model behind the server: loading, ready, or failed to load.

@@ -100,9 +100,7 @@ struct RunCommand: AsyncParsableCommand {
             let tok = try Tokenizer(gguf: model.file)
             var text = prompt
             if chat { text = try Engine.chatPrompt(tokenizer: tok, user: prompt, system: system) }
-            var ids = tok.encode(text, addSpecial: true, parseSpecial: true)
-            // A template that writes BOS itself must not get a second one.
-            if chat, tok.addBOS, let bos = tok.bos, ids.count >= 2, ids[0] == bos, ids[1] == bos { ids.removeFirst() }
+            let ids = chat ? Engine.chatTokens(text, tokenizer: tok) : tok.encode(text, addSpecial: true, parseSpecial: true)
             var options = modelOptions.engineOptions()
             if options.memoryBudget != nil && modelOptions.ctx == nil {
                 // Under a budget the KV cache is sized for this run: the prompt and the tokens asked for.
