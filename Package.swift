@@ -80,7 +80,7 @@ let package = Package(
                     exclude: ["oracle"]),
         .testTarget(name: "EdgePlannerTests", dependencies: ["EdgePlanner", "EdgeCore"], exclude: ["golden"]),
         .testTarget(name: "EdgeDevicesTests", dependencies: ["EdgeDevices", "CEdgeKernels"]),
-        .testTarget(name: "EdgeTopologyTests", dependencies: ["EdgeTopology", "EdgeCore"]),
+        .testTarget(name: "EdgeTopologyTests", dependencies: ["EdgeTopology", "EdgeCore", "EdgeKernels"]),
         .testTarget(name: "edgertCLITests", dependencies: ["EdgeFormats", "EdgeCore"]),
         .testTarget(name: "EdgeServerTests", dependencies: ["EdgeServer"]),
     ],

@@ -206,3 +206,25 @@ void edge_packed_matmul(int weight_type, int64_t n, const void *P, int64_t r0, i
     if (f) f(n, P, r0, r1, A, a_row_bytes, ncols, Y, y_stride);
     else edge_packed_matmul_ref(weight_type, n, P, r0, r1, A, a_row_bytes, ncols, Y, y_stride);
 }
+
+// ---- stream modes (edge_packed.h) ----
+static _Atomic int edge_stream_modes[EDGE_TYPE_SLOTS] = {
+    [EDGE_TYPE_Q2_K] = 8192, [EDGE_TYPE_Q3_K] = 8192, [EDGE_TYPE_Q4_K] = 8192,
+    [EDGE_TYPE_Q5_K] = 8192, [EDGE_TYPE_Q6_K] = 8192, [EDGE_TYPE_IQ4_XS] = 8192,
+};
+
+int edge_stream_mode_tunable(int t) {
+    return t == EDGE_TYPE_Q2_K || t == EDGE_TYPE_Q3_K || t == EDGE_TYPE_Q4_K || t == EDGE_TYPE_Q5_K ||
+           t == EDGE_TYPE_Q6_K || t == EDGE_TYPE_IQ4_XS;
+}
+
+int edge_stream_mode_get(int t) {
+    if (t < 0 || t >= EDGE_TYPE_SLOTS) return 0;
+    return atomic_load_explicit(&edge_stream_modes[t], memory_order_relaxed);
+}
+
+int edge_stream_mode_set(int t, int mode) {
+    if (t < 0 || t >= EDGE_TYPE_SLOTS || !edge_stream_mode_tunable(t) || mode < EDGE_STREAM_TOUCH) return -1;
+    atomic_store_explicit(&edge_stream_modes[t], mode, memory_order_relaxed);
+    return 0;
+}

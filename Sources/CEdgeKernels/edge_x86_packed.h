@@ -107,25 +107,36 @@ XP_K xp_vi xp_dot_q8(xp_vi acc, xp_vi u, xp_vi s) {
 
 XP_K int32_t xp_u32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
-// Software prefetch distance in bytes ahead of the record being read; 0: none. Records are read
-// in one linear stream. Measured on the Zen 5 test host (about 1 GB of x16 weights, one thread,
-// distances 0 / 4096 / 8192 / 16384, two rounds each, under other load):
-// - Q8_0 and Q4_0 reach 86-111% of the measured read bandwidth with none, and no distance was
-//   better: the hardware prefetcher keeps up with their few instructions per byte;
-// - Q4_K, with about twice the instructions per byte (scale decoding, two products per 4 bytes),
-//   reached 45-53% with none, 70-80% at 4096, 112-129% (against a noisy probe) at 8192, 60-84% at
-//   16384: so 8192 for Q4_K. Override with -DXP_PREFETCH_LEGACY=N / -DXP_PREFETCH_Q4_K=N.
-#ifndef XP_PREFETCH_LEGACY
-#define XP_PREFETCH_LEGACY 0
-#endif
-#ifndef XP_PREFETCH_Q4_K
-#define XP_PREFETCH_Q4_K 8192
-#endif
-
-// Prefetch the cache lines of [p + dist, p + dist + bytes) (nothing when dist is 0).
+// How a record's bytes come in from memory, per weight type: the runtime value
+// edge_stream_mode_get(type) (see edge_packed.h), read once per call. The best choice depends on the
+// host, not on the kernel, so `edgert profile` measures each and the runtime sets the winner:
+// - on the Zen 5 test host, Q4_K (about twice the instructions per byte of Q8_0) read 45-53% of
+//   the measured bandwidth with the hardware alone and 112-129% (against a noisy probe) with a
+//   software prefetch 8192 bytes ahead, the default;
+// - on an AVX-512 EPYC VM (2026-12-07, one thread, 256 MiB of x16 weights) software prefetches did
+//   not help and often hurt: Q4_K 19 GB/s with them, 26.5 without, IQ4_XS 15 / 25, Q3_K 8.8 / 18.7;
+//   Q6_K read 9-10 GB/s either way and 20-22 once each record was loaded line by line before its
+//   products (its two interleaved streams, ql and qh, leave the prefetchers behind); Q2_K needed
+//   the prefetch (9.4 against 3.4).
+// Q8_0 and the Q4/Q5 legacy types reach 86-111% of the read bandwidth with the hardware alone on
+// both hosts: their mode is left at 0.
+// Prefetch the cache lines of [p + dist, p + dist + bytes).
 XP_K void xp_prefetch(const void *p, size_t bytes, size_t dist) {
-    if (dist == 0) return;
     for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + dist + o, _MM_HINT_T0);
+}
+
+// Load one vector from every cache line of [p, p + bytes) and keep none of them: the misses are
+// all in flight at once, before the record's products need them.
+XP_K void xp_touch(const void *p, size_t bytes) {
+    xp_vi z = xp_set1(0);
+    for (size_t o = 0; o + sizeof(xp_vi) <= bytes; o += 64) z = xp_or(z, xp_ld((const uint8_t *)p + o));
+    __asm__ volatile("" : : "x"(z));
+}
+
+// A record of `bytes` at r, by stream mode sm: > 0 prefetch sm bytes ahead, < 0 touch it, 0 nothing.
+XP_K void xp_stage(const void *r, size_t bytes, int sm) {
+    if (sm > 0) xp_prefetch(r, bytes, (size_t)sm);
+    else if (sm < 0) xp_touch(r, bytes);
 }
 
 // corr[b] = -K * sum of activation block b's quants (Q8_0-format blocks of 32).
@@ -147,7 +158,6 @@ static inline void xp_group_q8_0(int64_t nb, const edge_x16_q8_0 *w, const edge_
         xp_vf acc[XP_T];
         for (int t = 0; t < XP_T; t++) acc[t] = xp_fzero();
         for (int64_t b = 0; b < nb; b++) {
-            xp_prefetch(&w[b], sizeof(edge_x16_q8_0), XP_PREFETCH_LEGACY);
             xp_vi s[XP_T];
             for (int t = 0; t < XP_T; t++) s[t] = xp_set1(XP_Q8_K && t < nt ? corr[t][b] : 0);
             for (int k = 0; k < 8; k++) {
@@ -198,7 +208,6 @@ static inline void xp_group_q4(int kind, int64_t nb, const void *vw, const void 
         for (int t = 0; t < XP_T; t++) acc[t] = xp_fzero();
         for (int64_t b = 0; b < nb; b++) {
             const char *r = (const char *)vw + (size_t)b * rec;
-            xp_prefetch(r, rec, XP_PREFETCH_LEGACY);
             const uint8_t(*qs)[64] = (const uint8_t(*)[64])(r + qs_at);
             const xp_vi qh = q5 ? xp_ld_u32((const uint32_t *)(r + qh_at) + lo) : xp_set1(0);
             xp_vi s[XP_T];
@@ -247,7 +256,6 @@ static inline void xp_group_iq4_nl(int64_t nb, const edge_x16_iq4_nl *w, const e
         xp_vf acc[XP_T];
         for (int t = 0; t < XP_T; t++) acc[t] = xp_fzero();
         for (int64_t b = 0; b < nb; b++) {
-            xp_prefetch(&w[b], sizeof(edge_x16_iq4_nl), XP_PREFETCH_LEGACY);
             xp_vi s[XP_T];
             for (int t = 0; t < XP_T; t++) s[t] = xp_set1(XP_Q8_K && t < nt ? corr[t][b] : 0);
             for (int k = 0; k < 4; k++) {
@@ -295,7 +303,7 @@ XP_K void xp_scales_q4_K(const uint8_t q[12][16], uint8_t sc[8][16], uint8_t mn[
 // (high nibbles) of the row's qh byte 4k + i, moved to bit 4 of the quant byte.
 __attribute__((target(EDGE_X86_TARGET), always_inline))
 static inline void xp_group_q45_K(int q5, int64_t nsb, const void *vw, const edge_block_q8_K *const a[XP_T],
-                                  int nt, float *Y, int64_t ys) {
+                                  int nt, float *Y, int64_t ys, int sm) {
     const xp_vi m4 = xp_set1(0x0f0f0f0f), m1 = xp_set1(0x01010101);
     const size_t rec = q5 ? sizeof(edge_x16_q5_K) : sizeof(edge_x16_q4_K);
     for (int h = 0; h < XP_HALVES; h++) {
@@ -306,6 +314,7 @@ static inline void xp_group_q45_K(int q5, int64_t nsb, const void *vw, const edg
             const char *r = (const char *)vw + (size_t)b * rec;
             const edge_x16_q4_K *x4 = (const edge_x16_q4_K *)r;
             const edge_x16_q5_K *x5 = (const edge_x16_q5_K *)r;
+            if (sm < 0) xp_touch(r, rec);
             const edge_f16 *d = q5 ? x5->d : x4->d, *dmin = q5 ? x5->dmin : x4->dmin;
             const uint8_t(*scales)[16] = q5 ? x5->scales : x4->scales;
             const uint8_t(*qs)[8][64] = q5 ? x5->qs : x4->qs;
@@ -314,7 +323,7 @@ static inline void xp_group_q45_K(int q5, int64_t nsb, const void *vw, const edg
             xp_vi sumi[XP_T], summ[XP_T];
             for (int t = 0; t < XP_T; t++) sumi[t] = summ[t] = xp_set1(0);
             for (int c = 0; c < 4; c++) {
-                xp_prefetch(r + c * rec / 4, rec / 4, XP_PREFETCH_Q4_K);
+                if (sm > 0) xp_prefetch(r + c * rec / 4, rec / 4, (size_t)sm);
                 xp_vi sl[XP_T], sh[XP_T];
                 for (int t = 0; t < XP_T; t++) sl[t] = sh[t] = xp_set1(0);
                 for (int k = 0; k < 8; k++) {
@@ -361,7 +370,7 @@ static inline void xp_group_q45_K(int q5, int64_t nsb, const void *vw, const edg
 // are in qh vector k % 8 (row bytes 32h + 4(k % 8) + i) at bits 0-1 / 4-5 for k < 8, 2-3 / 6-7 after.
 __attribute__((target(EDGE_X86_TARGET), always_inline))
 static inline void xp_group_q6_K(int64_t nsb, const edge_x16_q6_K *w, const edge_block_q8_K *const a[XP_T],
-                                 int nt, float *Y, int64_t ys) {
+                                 int nt, float *Y, int64_t ys, int sm) {
     const xp_vi m4 = xp_set1(0x0f0f0f0f), m3 = xp_set1(0x03030303);
     for (int hv = 0; hv < XP_HALVES; hv++) {
         const int lo = hv * XP_LANES;
@@ -369,10 +378,11 @@ static inline void xp_group_q6_K(int64_t nsb, const edge_x16_q6_K *w, const edge
         for (int t = 0; t < XP_T; t++) acc[t] = xp_fzero();
         for (int64_t b = 0; b < nsb; b++) {
             const edge_x16_q6_K *x = &w[b];
+            if (sm < 0) xp_touch(x, sizeof *x);
             xp_vi sumi[XP_T];
             for (int t = 0; t < XP_T; t++) sumi[t] = xp_set1(0);
             for (int h = 0; h < 2; h++) {
-                xp_prefetch(x->ql[h], sizeof x->ql[h], XP_PREFETCH_Q4_K);
+                if (sm > 0) xp_prefetch(x->ql[h], sizeof x->ql[h], (size_t)sm);
                 for (int kq = 0; kq < 4; kq++) {
                     const int j = 8 * h + kq;
                     xp_vi sl[XP_T], sh[XP_T];
@@ -409,7 +419,7 @@ static inline void xp_group_q6_K(int64_t nsb, const edge_x16_q6_K *w, const edge
 // Sub-block j's nibbles are qs[j][0..3]: low nibbles elements 32j + 4k + i, high 32j + 16 + 4k + i.
 __attribute__((target(EDGE_X86_TARGET), always_inline))
 static inline void xp_group_iq4_xs(int64_t nsb, const edge_x16_iq4_xs *w, const edge_block_q8_K *const a[XP_T],
-                                   int nt, float *Y, int64_t ys) {
+                                   int nt, float *Y, int64_t ys, int sm) {
     const xp_vi m4 = xp_set1(0x0f0f0f0f), grid = xp_table16(xp_iq4_grid);
     for (int hv = 0; hv < XP_HALVES; hv++) {
         const int lo = hv * XP_LANES;
@@ -417,7 +427,7 @@ static inline void xp_group_iq4_xs(int64_t nsb, const edge_x16_iq4_xs *w, const 
         for (int t = 0; t < XP_T; t++) acc[t] = xp_fzero();
         for (int64_t b = 0; b < nsb; b++) {
             const edge_x16_iq4_xs *x = &w[b];
-            xp_prefetch(x, sizeof *x, XP_PREFETCH_Q4_K);
+            xp_stage(x, sizeof *x, sm);
             const xp_vi sh = xp_u16_i32(x->scales_h + lo);
             xp_vi sumi[XP_T];
             for (int t = 0; t < XP_T; t++) sumi[t] = xp_set1(0);
@@ -457,7 +467,7 @@ static inline void xp_group_iq4_xs(int64_t nsb, const edge_x16_iq4_xs *w, const 
 //   sum_16 q qy = sum_16 (q + 4) qy - 4 bsums[sb]; sumi = sum_sb (s_sb - 32) * that; then (d dy) sumi.
 __attribute__((target(EDGE_X86_TARGET), always_inline))
 static inline void xp_group_q23_K(int q3, int64_t nsb, const void *vw, const edge_block_q8_K *const a[XP_T],
-                                  int nt, float *Y, int64_t ys) {
+                                  int nt, float *Y, int64_t ys, int sm) {
     const xp_vi m3 = xp_set1(0x03030303), m1 = xp_set1(0x01010101), m15 = xp_set1(15);
     const size_t rec = q3 ? sizeof(edge_x16_q3_K) : sizeof(edge_x16_q2_K);
     for (int hv = 0; hv < XP_HALVES; hv++) {
@@ -469,7 +479,7 @@ static inline void xp_group_q23_K(int q3, int64_t nsb, const void *vw, const edg
             const edge_x16_q2_K *x2 = (const edge_x16_q2_K *)r;
             const edge_x16_q3_K *x3 = (const edge_x16_q3_K *)r;
             const uint8_t(*qs)[8][64] = q3 ? x3->qs : x2->qs;
-            xp_prefetch(r, rec, XP_PREFETCH_Q4_K);
+            xp_stage(r, rec, sm);
             xp_vi sumi[XP_T], summ[XP_T];
             for (int t = 0; t < XP_T; t++) sumi[t] = summ[t] = xp_set1(0);
             for (int h = 0; h < 2; h++) {
@@ -534,6 +544,7 @@ static inline void name(int type, int64_t n, const void *P, int64_t r0, int64_t 
                              size_t arb, int64_t ncols, float *Y, int64_t ys) { \
     const int64_t nb = n / (XP_IS_K(type) ? EDGE_QK_K : EDGE_QK); \
     const size_t rec = edge_packed_record_bytes(type); \
+    const int sm = edge_stream_mode_get(type); \
     const int k = type == EDGE_TYPE_Q8_0 || type == EDGE_TYPE_IQ4_NL ? XP_Q8_K \
                 : type == EDGE_TYPE_Q4_0 ? 8 : type == EDGE_TYPE_Q5_0 ? 16 : 0; \
     int32_t corr[XP_TOKS][k ? nb : 1]; \
@@ -569,17 +580,17 @@ static inline void name(int type, int64_t n, const void *P, int64_t r0, int64_t 
                 XP_CASE(EDGE_TYPE_Q4_0, NT, xp_group_q4(0, nb, w, a, cr, NT, y, ys))                                   \
                 XP_CASE(EDGE_TYPE_Q4_1, NT, xp_group_q4(1, nb, w, a, cr, NT, y, ys))                                   \
                 XP_CASE(EDGE_TYPE_Q5_0, NT, xp_group_q4(2, nb, w, a, cr, NT, y, ys))                                   \
-                XP_CASE(EDGE_TYPE_Q4_K, NT, xp_group_q45_K(0, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))
+                XP_CASE(EDGE_TYPE_Q4_K, NT, xp_group_q45_K(0, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys, sm))
 XP_DEFINE_DRIVER(xp_matmul_a)
 #undef XP_CASES
 #define XP_CASES(NT)                                                                                                  \
                 XP_CASE(EDGE_TYPE_Q5_1, NT, xp_group_q4(3, nb, w, a, cr, NT, y, ys))                                   \
-                XP_CASE(EDGE_TYPE_Q5_K, NT, xp_group_q45_K(1, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))    \
-                XP_CASE(EDGE_TYPE_Q6_K, NT, xp_group_q6_K(nb, (const edge_x16_q6_K *)w, (const edge_block_q8_K *const *)a, NT, y, ys)) \
+                XP_CASE(EDGE_TYPE_Q5_K, NT, xp_group_q45_K(1, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys, sm))    \
+                XP_CASE(EDGE_TYPE_Q6_K, NT, xp_group_q6_K(nb, (const edge_x16_q6_K *)w, (const edge_block_q8_K *const *)a, NT, y, ys, sm)) \
                 XP_CASE(EDGE_TYPE_IQ4_NL, NT, xp_group_iq4_nl(nb, (const edge_x16_iq4_nl *)w, (const edge_block_q8_0 *const *)a, cr, NT, y, ys)) \
-                XP_CASE(EDGE_TYPE_IQ4_XS, NT, xp_group_iq4_xs(nb, (const edge_x16_iq4_xs *)w, (const edge_block_q8_K *const *)a, NT, y, ys)) \
-                XP_CASE(EDGE_TYPE_Q2_K, NT, xp_group_q23_K(0, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))    \
-                XP_CASE(EDGE_TYPE_Q3_K, NT, xp_group_q23_K(1, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys))
+                XP_CASE(EDGE_TYPE_IQ4_XS, NT, xp_group_iq4_xs(nb, (const edge_x16_iq4_xs *)w, (const edge_block_q8_K *const *)a, NT, y, ys, sm)) \
+                XP_CASE(EDGE_TYPE_Q2_K, NT, xp_group_q23_K(0, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys, sm))    \
+                XP_CASE(EDGE_TYPE_Q3_K, NT, xp_group_q23_K(1, nb, w, (const edge_block_q8_K *const *)a, NT, y, ys, sm))
 XP_DEFINE_DRIVER(xp_matmul_b)
 #undef XP_CASES
 #undef XP_CASE

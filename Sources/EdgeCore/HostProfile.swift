@@ -170,23 +170,30 @@ public struct HostProfile: Codable, Sendable, Equatable {
         /// The prompt matmul's GFLOP/s with rows of 256 elements (a narrow model's matrices), for
         /// interpolating the prompt rate by the model's row width. Absent in version 1 documents.
         public var matmulNarrowGflops: Figure?
+        /// How the from-memory matvec brought its weights in when it ran fastest (a ``MemoryAccess``
+        /// spelling: `hardware`, `prefetch-8192`, `touch`), for the types whose kernels take a mode;
+        /// `matvec_dram_gb_per_s` is that mode's figure. The engine sets it for its kernels.
+        /// Absent in version 1 documents and in profiles measured before it existed.
+        public var matvecDRAMAccess: String?
 
         /// Row width of the `matvec_gb_per_s` figures: 2048 elements.
         public static let referenceRowElements = 2048
 
         public init(weightType: String, matvecGBPerS: Figure, matmulGflops: Figure, matvecDRAMGBPerS: Figure? = nil,
-                    matvecRowNs: Figure? = nil, matmulNarrowGflops: Figure? = nil) {
+                    matvecRowNs: Figure? = nil, matmulNarrowGflops: Figure? = nil, matvecDRAMAccess: String? = nil) {
             self.weightType = weightType
             self.matvecGBPerS = matvecGBPerS
             self.matmulGflops = matmulGflops
             self.matvecDRAMGBPerS = matvecDRAMGBPerS
             self.matvecRowNs = matvecRowNs
             self.matmulNarrowGflops = matmulNarrowGflops
+            self.matvecDRAMAccess = matvecDRAMAccess
         }
 
         enum CodingKeys: String, CodingKey {
             case weightType = "weight_type", matvecGBPerS = "matvec_gb_per_s", matmulGflops = "matmul_gflops",
-                 matvecDRAMGBPerS = "matvec_dram_gb_per_s", matvecRowNs = "matvec_row_ns", matmulNarrowGflops = "matmul_narrow_gflops"
+                 matvecDRAMGBPerS = "matvec_dram_gb_per_s", matvecRowNs = "matvec_row_ns", matmulNarrowGflops = "matmul_narrow_gflops",
+                 matvecDRAMAccess = "matvec_dram_access"
         }
     }
 
@@ -526,6 +533,9 @@ extension HostProfile {
                 if let d = s.matvecDRAMGBPerS { try check(d, "\(at).kernels[\(k)].matvec_dram_gb_per_s") }
                 if let d = s.matmulNarrowGflops { try check(d, "\(at).kernels[\(k)].matmul_narrow_gflops") }
                 if let d = s.matvecRowNs { try check(d, "\(at).kernels[\(k)].matvec_row_ns", positive: false) }
+                if let a = s.matvecDRAMAccess, MemoryAccess(a) == nil {
+                    throw bad("\(at).kernels[\(k)].matvec_dram_access", "'\(a)' is not hardware, touch or prefetch-N (N > 0 bytes)")
+                }
             }
         }
         guard cpu.coreClasses.contains(where: { abs($0.relativeSpeed.value - 1) < 1e-9 }) else {

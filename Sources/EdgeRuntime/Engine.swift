@@ -3,6 +3,7 @@ import EdgeFormats
 import EdgeTokenizer
 import EdgeTemplate
 import EdgeDevices
+import EdgeKernels
 import EdgePlanner
 
 /// How an ``Engine`` runs a model.
@@ -142,6 +143,8 @@ public final class Engine: Sendable {
                 ? "--numa-nodes runs mapped weights only, not under a memory budget"
                 : "the model does not fit the memory this process may use, so it streams; --numa-nodes runs mapped weights only")
         }
+        // The kernels' memory access modes this host's profile measured fastest (process-wide).
+        if let profile = options.hostProfile { KernelMemoryAccess.apply(profile) }
         // One plan, made here or saved, and executed as written below.
         let plan: PlacementPlan
         var measuredDisk: Double?

@@ -13,8 +13,9 @@ public protocol HostBenchmarks: Sendable {
     func workingSetRead(cpus: [Int], bytes: Int, passes: Int) async throws(TopologyError) -> Double
     /// Weight bytes per second of one thread pinned on `cpu` running the 1-token matvec of each of
     /// `types` over `bytes` of weights (far more than the last-level cache holds, so they stream
-    /// from main memory): median of `passes` passes over them.
-    func matvecFromMemory(types: [TensorType], cpu: Int, bytes: Int, passes: Int) async throws(TopologyError) -> [TensorType: Double]
+    /// from main memory): median of `passes` passes over them; for a type whose kernel takes a
+    /// ``MemoryAccess``, once per candidate mode, the fastest counting.
+    func matvecFromMemory(types: [TensorType], cpu: Int, bytes: Int, passes: Int) async throws(TopologyError) -> [TensorType: KernelFromMemory]
     /// Weight bytes per second of one thread pinned on `cpu` running the 1-token matvec of `type`
     /// over a matrix that fits in its L2 cache, timed for about `seconds`.
     func matvec(type: TensorType, cpu: Int, seconds: Double) async throws(TopologyError) -> Double
@@ -28,6 +29,22 @@ public protocol HostBenchmarks: Sendable {
     func matmul(type: TensorType, cpu: Int, seconds: Double) async throws(TopologyError) -> Double
     /// Sequential and random direct-I/O reads of a temporary file in `directory`.
     func storage(directory: String, plan: StoragePlan) async throws(TopologyError) -> StorageMeasurement
+}
+
+/// One kernel's matvec with its weights streaming from main memory.
+public struct KernelFromMemory: Sendable, Equatable {
+    /// Weight bytes per second in the fastest mode.
+    public var bytesPerSecond: Double
+    /// That mode, for a type whose kernel takes one; nil otherwise.
+    public var access: MemoryAccess?
+    /// Every mode tried and its rate (empty when the kernel takes none).
+    public var rates: [MemoryAccess: Double]
+
+    public init(bytesPerSecond: Double, access: MemoryAccess? = nil, rates: [MemoryAccess: Double] = [:]) {
+        self.bytesPerSecond = bytesPerSecond
+        self.access = access
+        self.rates = rates
+    }
 }
 
 /// How large and how long the storage probe is.

@@ -120,11 +120,16 @@ public struct HostProber: Sendable {
             let bigBytes = Self.probeBytes(options.memoryProbeBytes, limit: memory.availableBytes / 4)
             begin("\(types.count) matvec kernels over \(bigBytes >> 20) MiB of weights from main memory on CPU \(cpu) (\(group.type))")
             let fromMemory = try await benchmarks.matvecFromMemory(types: types, cpu: cpu, bytes: bigBytes, passes: options.kernelFromMemoryPasses)
-            end("from memory: " + types.compactMap { t in fromMemory[t].map { "\(t) \(Self.gb($0))" } }.joined(separator: ", ") + " GB/s")
+            end("from memory: " + types.compactMap { t in fromMemory[t].map { "\(t) \(Self.gb($0.bytesPerSecond))" + ($0.access.map { " (\($0))" } ?? "") } }.joined(separator: ", ") + " GB/s")
             for (k, type) in types.enumerated() {
-                guard let r = fromMemory[type], r > 0, r.isFinite else { continue }
-                kernels[k].matvecDRAMGBPerS = .measured(Self.round(r / 1e9, 2),
-                    "1-token matvec, one thread pinned on CPU \(cpu), the in-cache matrix copied along a \(bigBytes >> 20) MiB buffer and read tile after tile, median of \(max(options.kernelFromMemoryPasses, 1)) passes")
+                guard let m = fromMemory[type], m.bytesPerSecond > 0, m.bytesPerSecond.isFinite else { continue }
+                var how = "1-token matvec, one thread pinned on CPU \(cpu), the in-cache matrix copied along a \(bigBytes >> 20) MiB buffer and read tile after tile, median of \(max(options.kernelFromMemoryPasses, 1)) passes"
+                if let access = m.access {
+                    how += "; fastest of the kernel's memory access modes (" + MemoryAccess.candidates.compactMap { a in
+                        m.rates[a].map { "\(a) \(Self.gb($0))" } }.joined(separator: ", ") + " GB/s): \(access)"
+                    kernels[k].matvecDRAMAccess = access.description
+                }
+                kernels[k].matvecDRAMGBPerS = .measured(Self.round(m.bytesPerSecond / 1e9, 2), how)
             }
             let relative = medians[i] == fastestMedian ? 1 : Self.round(medians[i] / fastestMedian, 3)
             var source = "\(ref) matvec pinned on each CPU, median of the class over the fastest class's median"

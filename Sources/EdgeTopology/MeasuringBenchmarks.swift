@@ -2,6 +2,7 @@ import CEdgeKernels
 import CNuma
 import EdgeCore
 import EdgeDevices
+import EdgeKernels
 
 /// ``HostBenchmarks`` measured on this host: the memory probe of `edge_membw.h` on a pinned
 /// ``CPUNode``, edgert's own matvec and matmul kernels on one pinned thread, ``StorageProbe``.
@@ -35,32 +36,50 @@ public struct MeasuringBenchmarks: HostBenchmarks {
         }
     }
 
-    public func matvecFromMemory(types: [TensorType], cpu: Int, bytes: Int, passes: Int) async throws(TopologyError) -> [TensorType: Double] {
-        try await PinnedThread.run(cpu: cpu) { () throws(TopologyError) -> [TensorType: Double] in
+    public func matvecFromMemory(types: [TensorType], cpu: Int, bytes: Int, passes: Int) async throws(TopologyError) -> [TensorType: KernelFromMemory] {
+        try await PinnedThread.run(cpu: cpu) { () throws(TopologyError) -> [TensorType: KernelFromMemory] in
             // One buffer for every type: each type's L2-sized matrix copied along it, tile after
             // tile, so the kernel walks `bytes` of distinct addresses, as it walks a large model.
             let big: AlignedBuffer
             do { big = try AlignedBuffer(byteCount: max(bytes, 1 << 20), what: "kernel probe from memory") } catch {
                 throw .allocationFailed(what: "the kernel probe from memory", bytes: bytes)
             }
-            var rates: [TensorType: Double] = [:]
+            let tunable = Set(KernelMemoryAccess.tunableTypes)
+            var results: [TensorType: KernelFromMemory] = [:]
             for type in types {
                 let w = try KernelWorkload(type: type)
                 let stride = AlignedBuffer.roundUp(w.tileBytes)
                 let tiles = big.byteCount / stride
                 guard tiles >= 1 else { continue }
                 for t in 0..<tiles { w.copyTile(to: big.base + t * stride) }
-                // The copies above went through the caches: one untimed pass evicts what it can.
-                var passRates: [Double] = []
-                for pass in 0...max(passes, 1) {
-                    let t0 = monotonicSeconds()
-                    for t in 0..<tiles { w.matvec(tile: big.base + t * stride) }
-                    let dt = monotonicSeconds() - t0
-                    if pass > 0, dt > 0 { passRates.append(Double(tiles * w.tileBytes) / dt) }
+                // Median of `passes` passes, after one untimed pass that evicts what the copies
+                // above (or the last mode's passes) left in the caches.
+                func rate() -> Double? {
+                    var passRates: [Double] = []
+                    for pass in 0...max(passes, 1) {
+                        let t0 = monotonicSeconds()
+                        for t in 0..<tiles { w.matvec(tile: big.base + t * stride) }
+                        let dt = monotonicSeconds() - t0
+                        if pass > 0, dt > 0 { passRates.append(Double(tiles * w.tileBytes) / dt) }
+                    }
+                    return passRates.median
                 }
-                rates[type] = passRates.median
+                guard tunable.contains(type) else {
+                    if let r = rate() { results[type] = KernelFromMemory(bytesPerSecond: r) }
+                    continue
+                }
+                // Each mode the kernel can take; the mode in force before is restored.
+                let before = KernelMemoryAccess.current(for: type)
+                defer { KernelMemoryAccess.set(before, for: type) }
+                var rates: [MemoryAccess: Double] = [:]
+                for access in MemoryAccess.candidates {
+                    KernelMemoryAccess.set(access, for: type)
+                    rates[access] = rate()
+                }
+                guard let best = MemoryAccess.candidates.filter({ rates[$0] != nil }).max(by: { rates[$0]! < rates[$1]! }) else { continue }
+                results[type] = KernelFromMemory(bytesPerSecond: rates[best]!, access: best, rates: rates)
             }
-            return rates
+            return results
         }
     }
 

@@ -62,9 +62,12 @@ struct ModelFileOptions: ParsableArguments {
         return try DefaultModel.locate()
     }
 
-    /// Engine options for `threads` threads (nil: every CPU this process may use).
+    /// Engine options for `threads` threads (nil: every CPU this process may use), with this host's
+    /// own profile when there is one (`edgert profile`; never measured here): its rates for the
+    /// plan and its kernels' memory access modes. `run` may measure one first.
     func engineOptions(threads: Int?, contextOverride: Int? = nil) -> EngineOptions {
         var o = EngineOptions(threads: threads, contextLength: contextOverride ?? ctx)
+        o.hostProfile = try? HostProfileLookup.findOwn()?.profile
         o.f32Activations = f32Activations
         o.memoryBudget = memoryBudget
         o.balance = balance

@@ -6,6 +6,7 @@
 import CEdgeKernels
 import EdgeCore
 import EdgeFormats
+import EdgeKernels
 import XCTest
 
 private typealias Rng = SplitMix64
@@ -145,6 +146,51 @@ final class PackedKernelTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// Every memory access mode (hardware prefetchers, software prefetch, touch) of every type
+    /// whose kernel takes one gives the reference's bits on every ISA; the mode is set and read
+    /// back per type, and a type whose kernel takes none refuses one.
+    func testEveryMemoryAccessModeGivesTheReferenceBits() {
+        var rng = Rng(seed: 11)
+        let isas = Array(Int32(EDGE_ISA_SCALAR.rawValue)...edge_isa_detect())
+        let tunable = KernelMemoryAccess.tunableTypes
+        XCTAssertEqual(Set(tunable), [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs])
+        XCTAssertFalse(KernelMemoryAccess.set(.touch, for: .q8_0), "Q8_0's kernel takes no mode")
+        XCTAssertEqual(KernelMemoryAccess.current(for: .q8_0), .hardware)
+        XCTAssertEqual(edge_stream_mode_set(Int32(TensorType.q4_K.rawValue), -2), -1, "a mode below touch is refused")
+        for type in tunable {
+            let t = Int32(type.rawValue)
+            let before = KernelMemoryAccess.current(for: type)
+            defer { KernelMemoryAccess.set(before, for: type) }
+            let n = 768, rows = 32
+            let w = matrix(t, rows: rows, n: n, rng: &rng)
+            let rb = w.count / rows
+            var p = [UInt8](repeating: 0, count: edge_packed_bytes(t, Int64(rows), Int64(n)))
+            _ = w.withUnsafeBytes { ws in p.withUnsafeMutableBytes { edge_pack_rows(t, Int64(n), ws.baseAddress, rb, Int64(rows), $0.baseAddress) } }
+            for ncols in [1, 4, 5] {
+                let (a, arb) = activations(t, ncols: ncols, n: n, rng: &rng)
+                var want = [Float](repeating: 0, count: ncols * rows)
+                w.withUnsafeBytes { ws in a.withUnsafeBytes { az in
+                    for c in 0..<ncols { for r in 0..<rows {
+                        want[c * rows + r] = edge_vec_dot_ref(t, Int64(n), ws.baseAddress! + r * rb, az.baseAddress! + c * arb)
+                    } }
+                } }
+                for access in MemoryAccess.candidates + [.prefetch(bytes: 512)] {
+                    XCTAssertTrue(KernelMemoryAccess.set(access, for: type))
+                    XCTAssertEqual(KernelMemoryAccess.current(for: type), access)
+                    for isa in isas {
+                        XCTAssertEqual(edge_isa_force(isa), isa)
+                        var got = [Float](repeating: .nan, count: ncols * rows)
+                        p.withUnsafeBytes { ps in a.withUnsafeBytes { az in got.withUnsafeMutableBufferPointer {
+                            edge_packed_matmul(t, Int64(n), ps.baseAddress, 0, Int64(rows), az.baseAddress, arb, Int64(ncols), $0.baseAddress, Int64(rows))
+                        } } }
+                        XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern), "\(type) \(access) ncols \(ncols) isa \(isa)")
+                    }
+                }
+            }
+        }
+        _ = edge_isa_force(edge_isa_detect())
     }
 
     /// The pool-parallel op over a packed matrix: same bits as the reference for 1 and 2 threads.

@@ -129,10 +129,21 @@ struct FakeBenchmarks: HostBenchmarks {
         if bytes <= 32 << 20 { return 40e9 }
         return 10e9 * Double(cpus.count).squareRoot()
     }
-    func matvecFromMemory(types: [TensorType], cpu: Int, bytes: Int, passes: Int) async throws(TopologyError) -> [TensorType: Double] {
+    /// Q6_K reads fastest touching each record first, Q4_K with the hardware alone; the other
+    /// types take no mode.
+    func matvecFromMemory(types: [TensorType], cpu: Int, bytes: Int, passes: Int) async throws(TopologyError) -> [TensorType: KernelFromMemory] {
         calls.add("matvec from memory \(types) \(cpu)")
-        var r: [TensorType: Double] = [:]
-        for t in types { r[t] = min((cpuSpeed[cpu] ?? 1e9) * (t == .q8_0 ? 2 : 1), 8e9) }
+        var r: [TensorType: KernelFromMemory] = [:]
+        for t in types {
+            let rate = min((cpuSpeed[cpu] ?? 1e9) * (t == .q8_0 ? 2 : 1), 8e9)
+            switch t {
+            case .q6_K: r[t] = KernelFromMemory(bytesPerSecond: rate, access: .touch,
+                                                rates: [.hardware: rate / 2, .prefetch(bytes: 8192): rate / 2, .touch: rate])
+            case .q4_K: r[t] = KernelFromMemory(bytesPerSecond: rate, access: .hardware,
+                                                rates: [.hardware: rate, .prefetch(bytes: 8192): rate * 0.7, .touch: rate * 0.9])
+            default: r[t] = KernelFromMemory(bytesPerSecond: rate)
+            }
+        }
         return r
     }
     func matvec(type: TensorType, cpu: Int, seconds: Double) async throws(TopologyError) -> Double {

@@ -1,4 +1,5 @@
 import EdgeCore
+import EdgeKernels
 import EdgeTopology
 import XCTest
 
@@ -116,6 +117,30 @@ final class HostProberTests: XCTestCase {
         XCTAssertEqual(p.storage.first?.readCurve, [HostProfile.DiskPoint(requestBytes: 1 << 20, inFlight: 4, gbPerS: p.storage[0].readCurve![0].gbPerS)])
         XCTAssertEqual(p.storage.first?.readCurve?.first?.gbPerS.value, 2.5)
         XCTAssertEqual(try HostProfile.decode(p.encoded(), file: "round trip"), p)
+    }
+
+    /// The K kernels' memory access modes: each tried from memory, the fastest recorded with every
+    /// mode's rate in the source, and set for the kernels by `KernelMemoryAccess.apply`.
+    func testTheFastestMemoryAccessIsRecordedAndApplied() async throws {
+        var options = ProbeOptions.test(storage: nil)
+        options.kernelTypes = [.q4_K, .q6_K, .q8_0]
+        let bench = FakeBenchmarks(cpuSpeed: Dictionary(uniqueKeysWithValues: (0..<8).map { ($0, 6e9) }))
+        let p = try await HostProber(system: FakeHost.twoNodeServerWithGPU(), benchmarks: bench, options: options).probe(name: "t", date: date).profile
+        let kernels = p.cpu.coreClasses[0].kernels
+        XCTAssertEqual(kernels.map(\.weightType), ["Q4_K", "Q6_K", "Q8_0"])
+        XCTAssertEqual(kernels.map(\.matvecDRAMAccess), ["hardware", "touch", nil])
+        XCTAssertEqual(kernels.map { $0.matvecDRAMGBPerS?.value }, [6, 6, 8])
+        let source = try XCTUnwrap(kernels[1].matvecDRAMGBPerS?.source)
+        XCTAssertTrue(source.contains("hardware 3.00, prefetch-8192 3.00, touch 6.00 GB/s): touch"), source)
+        XCTAssertEqual(try HostProfile.decode(p.encoded(), file: "round trip"), p)
+
+        let before = [TensorType.q4_K, .q6_K].map { KernelMemoryAccess.current(for: $0) }
+        defer { for (t, a) in zip([TensorType.q4_K, .q6_K], before) { KernelMemoryAccess.set(a, for: t) } }
+        KernelMemoryAccess.set(.prefetch(bytes: 4096), for: .q4_K)
+        KernelMemoryAccess.set(.prefetch(bytes: 4096), for: .q6_K)
+        XCTAssertEqual(KernelMemoryAccess.apply(p), [.q4_K: .hardware, .q6_K: .touch])
+        XCTAssertEqual(KernelMemoryAccess.current(for: .q4_K), .hardware)
+        XCTAssertEqual(KernelMemoryAccess.current(for: .q6_K), .touch)
     }
 
     func testOnlyTheAllowedCPUsOfANodeAreListed() async throws {

@@ -111,6 +111,25 @@ final class ProfileValidationTests: XCTestCase {
         XCTAssertEqual(try error(decoding: t), "Profiles/t.json: field 'numa.nodes[1].read_curve[2].working_set_bytes': must be positive and ascending")
     }
 
+    func testAnUnknownMemoryAccessNamesTheKernel() async throws {
+        var t = try await validTree()
+        var cpu = t["cpu"] as! [String: Any]
+        var classes = cpu["core_classes"] as! [[String: Any]]
+        var kernels = classes[0]["kernels"] as! [[String: Any]]
+        kernels[1]["matvec_dram_access"] = "prefetch-0"
+        classes[0]["kernels"] = kernels
+        cpu["core_classes"] = classes
+        t["cpu"] = cpu
+        XCTAssertEqual(try error(decoding: t),
+                       "Profiles/t.json: field 'cpu.core_classes[0].kernels[1].matvec_dram_access': 'prefetch-0' is not hardware, touch or prefetch-N (N > 0 bytes)")
+        kernels[1]["matvec_dram_access"] = "prefetch-4096"
+        classes[0]["kernels"] = kernels
+        cpu["core_classes"] = classes
+        t["cpu"] = cpu
+        let p = try HostProfile.decode(JSONSerialization.data(withJSONObject: t), file: "ok.json")
+        XCTAssertEqual(p.cpu.coreClasses[0].kernels[1].matvecDRAMAccess.flatMap(MemoryAccess.init), .prefetch(bytes: 4096))
+    }
+
     func testADiskPointWithNothingInFlightIsRefused() async throws {
         var t = try await validTree()
         t["storage"] = [["name": "vda", "kind": "virtio", "path": "/m",

@@ -80,6 +80,19 @@ void edge_packed_matmul(int weight_type, int64_t n, const void *P, int64_t r0, i
 void edge_packed_matmul_ref(int weight_type, int64_t n, const void *P, int64_t r0, int64_t r1,
                             const void *A, size_t a_row_bytes, int64_t ncols, float *Y, int64_t y_stride);
 
+// How the x16 kernels bring a weight record's bytes in from main memory, per weight type: 0 (the
+// hardware prefetchers alone), a software-prefetch distance in bytes (> 0), or EDGE_STREAM_TOUCH
+// (load every cache line of a record before its products). Results are the same bits in every
+// mode; only the speed from memory differs, and which mode wins depends on the host (see
+// edge_x86_packed.h), so `edgert profile` measures each and the runtime sets the winner.
+// Defaults: 8192 for the types edge_stream_mode_tunable names, 0 for the others. Process-wide.
+#define EDGE_STREAM_TOUCH (-1)
+// 1 for the types whose kernels take a stream mode (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS).
+int edge_stream_mode_tunable(int weight_type);
+int edge_stream_mode_get(int weight_type);
+// Returns 0, or -1 (nothing changed) for a type that is not tunable or a mode below -1.
+int edge_stream_mode_set(int weight_type, int mode);
+
 // The same product for rows [r0, r1) (any range) of a FILE-layout matrix W (rows w_row_bytes
 // apart): each whole 16-row group is repacked into a per-thread scratch buffer (16 rows, kept
 // until the thread exits) and multiplied by edge_packed_matmul; the rows left over use
