@@ -98,6 +98,9 @@ public final class Engine: Sendable {
     /// The placement executed, with its predictions: the saved plan, or the one the engine made
     /// (from the host profile, or from estimates when none was given: ``PlanningHost``).
     public let plan: PlacementPlan
+    /// The memory access modes the host profile set for the kernels (`matvec_dram_access`; empty
+    /// when no profile names one: the kernels keep their defaults). Process-wide, like the kernels.
+    public let kernelMemoryAccess: [TensorType: MemoryAccess]
     /// What the planner knows about the model.
     public let manifest: ModelManifest
     /// The allowance the engine streams within because the model did not fit it, when no budget
@@ -144,7 +147,7 @@ public final class Engine: Sendable {
                 : "the model does not fit the memory this process may use, so it streams; --numa-nodes runs mapped weights only")
         }
         // The kernels' memory access modes this host's profile measured fastest (process-wide).
-        if let profile = options.hostProfile { KernelMemoryAccess.apply(profile) }
+        let memoryAccess = options.hostProfile.map { KernelMemoryAccess.apply($0) } ?? [:]
         // One plan, made here or saved, and executed as written below.
         let plan: PlacementPlan
         var measuredDisk: Double?
@@ -187,6 +190,7 @@ public final class Engine: Sendable {
         }
         contextLength = ctx
         self.plan = plan
+        self.kernelMemoryAccess = memoryAccess
         // Executed within the plan's CPU memory when it streams or a budget was given; otherwise
         // from the mapping.
         let cpu0 = plan.devices.first { $0.id == .cpu(0) }

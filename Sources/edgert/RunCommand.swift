@@ -147,7 +147,13 @@ struct RunCommand: AsyncParsableCommand {
             printError(String(format: "plan: %@ from %@; predicted %.2f tokens/s, peak %@, time to first token %.3f s",
                               p.strategy, hostName ?? p.host, p.predicted.genTokensPerSecond,
                               formatBytes(p.predicted.hostPeakBytes), p.predicted.timeToFirstTokenSeconds))
-            if verbose { for r in p.reasons { printError("  plan: \(r)") } }
+            if verbose {
+                for r in p.reasons { printError("  plan: \(r)") }
+                if !engine.kernelMemoryAccess.isEmpty {
+                    printError("  kernels: memory access from the host profile: " + engine.kernelMemoryAccess
+                        .sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                }
+            }
             let budget = p.devices.first { $0.id == .cpu(0) }?.capacityBytes ?? options.memoryBudget
                 ?? engine.automaticBudget?.allowedBytes ?? 0
             if engine.placement.disk != nil { printPlacement(engine, budget: budget, verbose: verbose) }

@@ -1,5 +1,6 @@
 import EdgeCore
 import EdgeDevices
+import EdgeKernels
 import EdgePlanner
 import EdgeRuntime
 import Foundation
@@ -73,6 +74,31 @@ final class EnginePlanTests: XCTestCase {
         XCTAssertThrowsError(try Engine(modelPath: path, options: o)) { error in
             XCTAssert("\(error)".contains("none of its CPUs (\(stranger))"), "\(error)")
         }
+    }
+
+    /// The profile's memory access modes are set for the kernels at load, and the engine says which.
+    func testTheProfilesMemoryAccessModesAreSetForTheKernels() throws {
+        let before = KernelMemoryAccess.tunableTypes.map { ($0, KernelMemoryAccess.current(for: $0)) }
+        defer { for (t, a) in before { KernelMemoryAccess.set(a, for: t) } }
+        var o = EngineOptions(threads: 1, contextLength: 64)
+        o.hostProfile = profile(cpus: allowed)
+        let engine = try Engine(modelPath: path, options: o)
+        XCTAssertEqual(engine.kernelMemoryAccess, [:], "a profile without modes leaves the kernels' defaults")
+
+        var p = profile(cpus: allowed)
+        for (i, k) in p.cpu.coreClasses[0].kernels.enumerated() {
+            if k.weightType == "Q6_K" { p.cpu.coreClasses[0].kernels[i].matvecDRAMAccess = "touch" }
+            if k.weightType == "Q4_K" { p.cpu.coreClasses[0].kernels[i].matvecDRAMAccess = "hardware" }
+            if k.weightType == "Q8_0" { p.cpu.coreClasses[0].kernels[i].matvecDRAMAccess = "touch" }  // takes none
+        }
+        KernelMemoryAccess.set(.prefetch(bytes: 8192), for: .q6_K)
+        KernelMemoryAccess.set(.prefetch(bytes: 8192), for: .q4_K)
+        o.hostProfile = p
+        let withModes = try Engine(modelPath: path, options: o)
+        XCTAssertEqual(withModes.kernelMemoryAccess, [.q6_K: .touch, .q4_K: .hardware])
+        XCTAssertEqual(KernelMemoryAccess.current(for: .q6_K), .touch)
+        XCTAssertEqual(KernelMemoryAccess.current(for: .q4_K), .hardware)
+        XCTAssertEqual(KernelMemoryAccess.current(for: .q8_0), .hardware)
     }
 
     func testMoreThreadsThanCPUsAreRefusedByThePlanner() throws {
