@@ -90,7 +90,6 @@ struct ServeCommand: AsyncParsableCommand {
             logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
             var engineOptions = modelOptions.engineOptions()
             engineOptions.loadProgress = loadProgressPrinter()
-            engineOptions.hostProfile = try? HostProfileLookup.findOwn()?.profile
             var scheduling = SchedulerOptions(parallel: parallel, maxQueue: maxQueue)
             scheduling.promptChunk = promptChunk
             let host = host, modelID = options.modelID
