@@ -254,6 +254,128 @@ static inline void x16_put_q4(uint8_t (*qs)[64], int r, const uint8_t *src) {
 #define EDGE_PACK_PREFETCH 512
 #endif
 
+// One group of 16 rows (rp[r]: row r's first block) into nb records at dst.
+static void x16_pack_group(int t, int64_t nb, const char *const *rp, void *dst) {
+    const size_t rec = edge_packed_record_bytes(t), blk = (size_t)edge_type_block_bytes(t);
+    for (int64_t b = 0; b < nb; b++) {
+        char *out = (char *)dst + (size_t)b * rec;
+        for (int r = 0; r < EDGE_PACK_ROWS; r++) {
+            const char *src = rp[r] + (size_t)b * blk;
+            if (EDGE_PACK_PREFETCH) __builtin_prefetch(src + EDGE_PACK_PREFETCH, 0, 0);
+            switch (t) {
+            case EDGE_TYPE_Q8_0: {
+                edge_x16_q8_0 *x = (edge_x16_q8_0 *)out;
+                const edge_block_q8_0 *bl = (const edge_block_q8_0 *)src;
+                x->d[r] = bl->d;
+                for (int k = 0; k < 8; k++) x16_st32(&x->qs[k][4 * r], x16_ld32(bl->qs + 4 * k) ^ 0x80808080u);
+                break;
+            }
+            case EDGE_TYPE_Q4_0: {
+                edge_x16_q4_0 *x = (edge_x16_q4_0 *)out;
+                const edge_block_q4_0 *bl = (const edge_block_q4_0 *)src;
+                x->d[r] = bl->d;
+                x16_put_q4(x->qs, r, bl->qs);
+                break;
+            }
+            case EDGE_TYPE_Q4_1: {
+                edge_x16_q4_1 *x = (edge_x16_q4_1 *)out;
+                const edge_block_q4_1 *bl = (const edge_block_q4_1 *)src;
+                x->d[r] = bl->d;
+                x->m[r] = bl->m;
+                x16_put_q4(x->qs, r, bl->qs);
+                break;
+            }
+            case EDGE_TYPE_Q5_0: {
+                edge_x16_q5_0 *x = (edge_x16_q5_0 *)out;
+                const edge_block_q5_0 *bl = (const edge_block_q5_0 *)src;
+                x->d[r] = bl->d;
+                x->qh[r] = x16_ld32(bl->qh);
+                x16_put_q4(x->qs, r, bl->qs);
+                break;
+            }
+            case EDGE_TYPE_Q5_1: {
+                edge_x16_q5_1 *x = (edge_x16_q5_1 *)out;
+                const edge_block_q5_1 *bl = (const edge_block_q5_1 *)src;
+                x->d[r] = bl->d;
+                x->m[r] = bl->m;
+                x->qh[r] = x16_ld32(bl->qh);
+                x16_put_q4(x->qs, r, bl->qs);
+                break;
+            }
+            case EDGE_TYPE_Q5_K: {
+                edge_x16_q5_K *x = (edge_x16_q5_K *)out;
+                const edge_block_q5_K *bl = (const edge_block_q5_K *)src;
+                x->d[r] = bl->d;
+                x->dmin[r] = bl->dmin;
+                for (int i = 0; i < EDGE_K_SCALE_SIZE; i++) x->scales[i][r] = bl->scales[i];
+                for (int k = 0; k < 8; k++) x16_st32(&x->qh[k][4 * r], x16_ld32(bl->qh + 4 * k));
+                for (int c = 0; c < 4; c++)
+                    for (int k = 0; k < 8; k++) x16_st32(&x->qs[c][k][4 * r], x16_ld32(bl->qs + 32 * c + 4 * k));
+                break;
+            }
+            case EDGE_TYPE_Q6_K: {
+                edge_x16_q6_K *x = (edge_x16_q6_K *)out;
+                const edge_block_q6_K *bl = (const edge_block_q6_K *)src;
+                x->d[r] = bl->d;
+                for (int j = 0; j < 16; j++) x->scales[j][r] = bl->scales[j];
+                for (int h = 0; h < 2; h++) {
+                    for (int k = 0; k < 16; k++) x16_st32(&x->ql[h][k][4 * r], x16_ld32(bl->ql + 64 * h + 4 * k));
+                    for (int k = 0; k < 8; k++) x16_st32(&x->qh[h][k][4 * r], x16_ld32(bl->qh + 32 * h + 4 * k));
+                }
+                break;
+            }
+            case EDGE_TYPE_IQ4_NL: {
+                edge_x16_iq4_nl *x = (edge_x16_iq4_nl *)out;
+                const edge_block_iq4_nl *bl = (const edge_block_iq4_nl *)src;
+                x->d[r] = bl->d;
+                x16_put_q4(x->qs, r, bl->qs);
+                break;
+            }
+            case EDGE_TYPE_IQ4_XS: {
+                edge_x16_iq4_xs *x = (edge_x16_iq4_xs *)out;
+                const edge_block_iq4_xs *bl = (const edge_block_iq4_xs *)src;
+                x->d[r] = bl->d;
+                x->scales_h[r] = bl->scales_h;
+                for (int i = 0; i < 4; i++) x->scales_l[i][r] = bl->scales_l[i];
+                for (int j = 0; j < 8; j++) x16_put_q4(x->qs[j], r, bl->qs + 16 * j);
+                break;
+            }
+            case EDGE_TYPE_Q2_K: {
+                edge_x16_q2_K *x = (edge_x16_q2_K *)out;
+                const edge_block_q2_K *bl = (const edge_block_q2_K *)src;
+                x->d[r] = bl->d;
+                x->dmin[r] = bl->dmin;
+                for (int j = 0; j < 16; j++) x->scales[j][r] = bl->scales[j];
+                for (int h = 0; h < 2; h++)
+                    for (int k = 0; k < 8; k++) x16_st32(&x->qs[h][k][4 * r], x16_ld32(bl->qs + 32 * h + 4 * k));
+                break;
+            }
+            case EDGE_TYPE_Q3_K: {
+                edge_x16_q3_K *x = (edge_x16_q3_K *)out;
+                const edge_block_q3_K *bl = (const edge_block_q3_K *)src;
+                x->d[r] = bl->d;
+                for (int j = 0; j < 12; j++) x->scales[j][r] = bl->scales[j];
+                for (int k = 0; k < 8; k++) {
+                    x16_st32(&x->hmask[k][4 * r], x16_ld32(bl->hmask + 4 * k));
+                    for (int h = 0; h < 2; h++) x16_st32(&x->qs[h][k][4 * r], x16_ld32(bl->qs + 32 * h + 4 * k));
+                }
+                break;
+            }
+            default: {  // Q4_K
+                edge_x16_q4_K *x = (edge_x16_q4_K *)out;
+                const edge_block_q4_K *bl = (const edge_block_q4_K *)src;
+                x->d[r] = bl->d;
+                x->dmin[r] = bl->dmin;
+                for (int i = 0; i < EDGE_K_SCALE_SIZE; i++) x->scales[i][r] = bl->scales[i];
+                for (int c = 0; c < 4; c++)
+                    for (int k = 0; k < 8; k++) x16_st32(&x->qs[c][k][4 * r], x16_ld32(bl->qs + 32 * c + 4 * k));
+                break;
+            }
+            }
+        }
+    }
+}
+
 int edge_pack_rows(int t, int64_t n, const void *W, size_t w_row_bytes, int64_t rows, void *dst) {
     if (!x16_shape_ok(t, n, rows)) return -1;
     const int64_t nb = x16_cols(t, n);
@@ -265,124 +387,9 @@ int edge_pack_rows(int t, int64_t n, const void *W, size_t w_row_bytes, int64_t 
     // under other load, two pairs of runs, 0 vs 512 on-the-fly Q8_0: 4.4 vs 12.3 GB/s, then 6.6
     // vs 6.0: inconclusive; kept since it costs one instruction per 34-byte block.)
     for (int64_t g = 0; g < rows / EDGE_PACK_ROWS; g++) {
-        const char *row0 = (const char *)W + (size_t)(g * EDGE_PACK_ROWS) * w_row_bytes;
-        for (int64_t b = 0; b < nb; b++) {
-            char *out = (char *)dst + ((size_t)g * (size_t)nb + (size_t)b) * rec;
-            for (int r = 0; r < EDGE_PACK_ROWS; r++) {
-                const char *src = row0 + (size_t)r * w_row_bytes + (size_t)b * blk;
-                if (EDGE_PACK_PREFETCH) __builtin_prefetch(src + EDGE_PACK_PREFETCH, 0, 0);
-                switch (t) {
-                case EDGE_TYPE_Q8_0: {
-                    edge_x16_q8_0 *x = (edge_x16_q8_0 *)out;
-                    const edge_block_q8_0 *bl = (const edge_block_q8_0 *)src;
-                    x->d[r] = bl->d;
-                    for (int k = 0; k < 8; k++) x16_st32(&x->qs[k][4 * r], x16_ld32(bl->qs + 4 * k) ^ 0x80808080u);
-                    break;
-                }
-                case EDGE_TYPE_Q4_0: {
-                    edge_x16_q4_0 *x = (edge_x16_q4_0 *)out;
-                    const edge_block_q4_0 *bl = (const edge_block_q4_0 *)src;
-                    x->d[r] = bl->d;
-                    x16_put_q4(x->qs, r, bl->qs);
-                    break;
-                }
-                case EDGE_TYPE_Q4_1: {
-                    edge_x16_q4_1 *x = (edge_x16_q4_1 *)out;
-                    const edge_block_q4_1 *bl = (const edge_block_q4_1 *)src;
-                    x->d[r] = bl->d;
-                    x->m[r] = bl->m;
-                    x16_put_q4(x->qs, r, bl->qs);
-                    break;
-                }
-                case EDGE_TYPE_Q5_0: {
-                    edge_x16_q5_0 *x = (edge_x16_q5_0 *)out;
-                    const edge_block_q5_0 *bl = (const edge_block_q5_0 *)src;
-                    x->d[r] = bl->d;
-                    x->qh[r] = x16_ld32(bl->qh);
-                    x16_put_q4(x->qs, r, bl->qs);
-                    break;
-                }
-                case EDGE_TYPE_Q5_1: {
-                    edge_x16_q5_1 *x = (edge_x16_q5_1 *)out;
-                    const edge_block_q5_1 *bl = (const edge_block_q5_1 *)src;
-                    x->d[r] = bl->d;
-                    x->m[r] = bl->m;
-                    x->qh[r] = x16_ld32(bl->qh);
-                    x16_put_q4(x->qs, r, bl->qs);
-                    break;
-                }
-                case EDGE_TYPE_Q5_K: {
-                    edge_x16_q5_K *x = (edge_x16_q5_K *)out;
-                    const edge_block_q5_K *bl = (const edge_block_q5_K *)src;
-                    x->d[r] = bl->d;
-                    x->dmin[r] = bl->dmin;
-                    for (int i = 0; i < EDGE_K_SCALE_SIZE; i++) x->scales[i][r] = bl->scales[i];
-                    for (int k = 0; k < 8; k++) x16_st32(&x->qh[k][4 * r], x16_ld32(bl->qh + 4 * k));
-                    for (int c = 0; c < 4; c++)
-                        for (int k = 0; k < 8; k++) x16_st32(&x->qs[c][k][4 * r], x16_ld32(bl->qs + 32 * c + 4 * k));
-                    break;
-                }
-                case EDGE_TYPE_Q6_K: {
-                    edge_x16_q6_K *x = (edge_x16_q6_K *)out;
-                    const edge_block_q6_K *bl = (const edge_block_q6_K *)src;
-                    x->d[r] = bl->d;
-                    for (int j = 0; j < 16; j++) x->scales[j][r] = bl->scales[j];
-                    for (int h = 0; h < 2; h++) {
-                        for (int k = 0; k < 16; k++) x16_st32(&x->ql[h][k][4 * r], x16_ld32(bl->ql + 64 * h + 4 * k));
-                        for (int k = 0; k < 8; k++) x16_st32(&x->qh[h][k][4 * r], x16_ld32(bl->qh + 32 * h + 4 * k));
-                    }
-                    break;
-                }
-                case EDGE_TYPE_IQ4_NL: {
-                    edge_x16_iq4_nl *x = (edge_x16_iq4_nl *)out;
-                    const edge_block_iq4_nl *bl = (const edge_block_iq4_nl *)src;
-                    x->d[r] = bl->d;
-                    x16_put_q4(x->qs, r, bl->qs);
-                    break;
-                }
-                case EDGE_TYPE_IQ4_XS: {
-                    edge_x16_iq4_xs *x = (edge_x16_iq4_xs *)out;
-                    const edge_block_iq4_xs *bl = (const edge_block_iq4_xs *)src;
-                    x->d[r] = bl->d;
-                    x->scales_h[r] = bl->scales_h;
-                    for (int i = 0; i < 4; i++) x->scales_l[i][r] = bl->scales_l[i];
-                    for (int j = 0; j < 8; j++) x16_put_q4(x->qs[j], r, bl->qs + 16 * j);
-                    break;
-                }
-                case EDGE_TYPE_Q2_K: {
-                    edge_x16_q2_K *x = (edge_x16_q2_K *)out;
-                    const edge_block_q2_K *bl = (const edge_block_q2_K *)src;
-                    x->d[r] = bl->d;
-                    x->dmin[r] = bl->dmin;
-                    for (int j = 0; j < 16; j++) x->scales[j][r] = bl->scales[j];
-                    for (int h = 0; h < 2; h++)
-                        for (int k = 0; k < 8; k++) x16_st32(&x->qs[h][k][4 * r], x16_ld32(bl->qs + 32 * h + 4 * k));
-                    break;
-                }
-                case EDGE_TYPE_Q3_K: {
-                    edge_x16_q3_K *x = (edge_x16_q3_K *)out;
-                    const edge_block_q3_K *bl = (const edge_block_q3_K *)src;
-                    x->d[r] = bl->d;
-                    for (int j = 0; j < 12; j++) x->scales[j][r] = bl->scales[j];
-                    for (int k = 0; k < 8; k++) {
-                        x16_st32(&x->hmask[k][4 * r], x16_ld32(bl->hmask + 4 * k));
-                        for (int h = 0; h < 2; h++) x16_st32(&x->qs[h][k][4 * r], x16_ld32(bl->qs + 32 * h + 4 * k));
-                    }
-                    break;
-                }
-                default: {  // Q4_K
-                    edge_x16_q4_K *x = (edge_x16_q4_K *)out;
-                    const edge_block_q4_K *bl = (const edge_block_q4_K *)src;
-                    x->d[r] = bl->d;
-                    x->dmin[r] = bl->dmin;
-                    for (int i = 0; i < EDGE_K_SCALE_SIZE; i++) x->scales[i][r] = bl->scales[i];
-                    for (int c = 0; c < 4; c++)
-                        for (int k = 0; k < 8; k++) x16_st32(&x->qs[c][k][4 * r], x16_ld32(bl->qs + 32 * c + 4 * k));
-                    break;
-                }
-                }
-            }
-        }
+        const char *rp[EDGE_PACK_ROWS];
+        for (int r = 0; r < EDGE_PACK_ROWS; r++) rp[r] = (const char *)W + (size_t)(g * EDGE_PACK_ROWS + r) * w_row_bytes;
+        x16_pack_group(t, nb, rp, (char *)dst + (size_t)g * (size_t)nb * rec);
     }
     return 0;
 }
@@ -447,5 +454,25 @@ int edge_matmul_via_packed(int t, int64_t n, const void *W, size_t wrb, int64_t 
     for (; r < r1; r++)  // rows that do not fill a group: the reference, which the kernels equal
         for (int64_t c = 0; c < ncols; c++)
             Y[c * ys + r] = edge_vec_dot_ref(t, n, (const char *)W + (size_t)r * wrb, (const char *)A + (size_t)c * arb);
+    return 0;
+}
+
+int edge_matvec_gather_via_packed(int t, int64_t n, const void *W, size_t wrb, const int32_t *idx, int64_t count,
+                                  const void *a, float *Y) {
+    if (!x16_shape_ok(t, n, 0) || count <= 0) return count <= 0 ? 0 : -1;
+    const size_t gbytes = edge_packed_bytes(t, EDGE_PACK_ROWS, n);
+    void *g = x16_scratch(gbytes);
+    if (!g) return -1;
+    const int64_t nb = x16_cols(t, n);
+    float out[EDGE_PACK_ROWS];
+    for (int64_t k = 0; k < count; k += EDGE_PACK_ROWS) {
+        const int64_t m = count - k < EDGE_PACK_ROWS ? count - k : EDGE_PACK_ROWS;
+        // A short last group repeats its last row; those lanes' results are dropped.
+        const char *rp[EDGE_PACK_ROWS];
+        for (int j = 0; j < EDGE_PACK_ROWS; j++) rp[j] = (const char *)W + (size_t)idx[k + (j < m ? j : m - 1)] * wrb;
+        x16_pack_group(t, nb, rp, g);
+        edge_packed_matmul(t, n, g, 0, EDGE_PACK_ROWS, a, 0, 1, out, EDGE_PACK_ROWS);
+        for (int64_t j = 0; j < m; j++) Y[idx[k + j]] = out[j];
+    }
     return 0;
 }

@@ -609,3 +609,68 @@ float edge_vec_dot_ref(int weight_type, int64_t n, const void *w, const void *a)
     default: return 0.0f;
     }
 }
+
+// ---- one weight block as integers (for the neuron-major copy of edge_sparse.h) ----
+
+int edge_block_integers(int type, const void *block, int8_t *q, int16_t *sc, int16_t *mn, float *d, float *dmin) {
+    switch (type) {
+    case EDGE_TYPE_Q8_0: {
+        const edge_block_q8_0 *x = block;
+        for (int j = 0; j < EDGE_QK; j++) q[j] = x->qs[j];
+        *d = F16(x->d);
+        return 0;
+    }
+    case EDGE_TYPE_Q4_0: {
+        const edge_block_q4_0 *x = block;
+        for (int j = 0; j < EDGE_QK / 2; j++) {
+            q[j] = (int8_t)((x->qs[j] & 0x0f) - 8);
+            q[j + EDGE_QK / 2] = (int8_t)((x->qs[j] >> 4) - 8);
+        }
+        *d = F16(x->d);
+        return 0;
+    }
+    case EDGE_TYPE_Q5_0: {
+        const edge_block_q5_0 *x = block;
+        const uint32_t qh = load_u32(x->qh);
+        for (int j = 0; j < EDGE_QK; j++) q[j] = (int8_t)(q5_legacy(x->qs, qh, j) - 16);
+        *d = F16(x->d);
+        return 0;
+    }
+    case EDGE_TYPE_Q4_K:
+    case EDGE_TYPE_Q5_K: {
+        const int five = type == EDGE_TYPE_Q5_K;
+        const edge_block_q4_K *x4 = block;
+        const edge_block_q5_K *x5 = block;
+        const uint8_t *qs = five ? x5->qs : x4->qs, *scales = five ? x5->scales : x4->scales;
+        for (int c = 0; c < 4; c++) {
+            for (int l = 0; l < 32; l++) {
+                int lo = qs[32 * c + l] & 0x0f, hi = qs[32 * c + l] >> 4;
+                if (five) {
+                    lo |= ((x5->qh[l] >> (2 * c)) & 1) << 4;
+                    hi |= ((x5->qh[l] >> (2 * c + 1)) & 1) << 4;
+                }
+                q[64 * c + l] = (int8_t)lo;
+                q[64 * c + 32 + l] = (int8_t)hi;
+            }
+        }
+        for (int j = 0; j < 8; j++) {
+            int s, m;
+            k_scale_min(j, scales, &s, &m);
+            sc[j] = (int16_t)s;
+            mn[j] = (int16_t)m;
+        }
+        *d = F16(five ? x5->d : x4->d);
+        *dmin = F16(five ? x5->dmin : x4->dmin);
+        return 0;
+    }
+    case EDGE_TYPE_Q6_K: {
+        const edge_block_q6_K *x = block;
+        for (int e = 0; e < EDGE_QK_K; e++) q[e] = (int8_t)q6_value(x, e);
+        for (int j = 0; j < EDGE_QK_K / 16; j++) sc[j] = x->scales[j];
+        *d = F16(x->d);
+        return 0;
+    }
+    default:
+        return -1;
+    }
+}

@@ -39,8 +39,13 @@ public struct BenchmarkResult: Sendable {
     public let sampleSeconds: [Double]
     /// Bytes read from disk per evaluated token over the timed repetitions; nil when no weight streams.
     public let streamedBytesPerToken: Double?
+    /// Fraction of feed-forward neurons the sparse feed-forward computed over the timed
+    /// repetitions; nil when it is off.
+    public var feedForwardDensity: Double?
 
-    public init(test: BenchmarkTest, threads: Int, batchSize: Int, sampleSeconds: [Double], streamedBytesPerToken: Double? = nil) {
+    public init(test: BenchmarkTest, threads: Int, batchSize: Int, sampleSeconds: [Double], streamedBytesPerToken: Double? = nil,
+                feedForwardDensity: Double? = nil) {
+        self.feedForwardDensity = feedForwardDensity
         self.test = test
         self.threads = threads
         self.batchSize = batchSize
@@ -86,6 +91,7 @@ public enum Benchmark {
         let pass = try ForwardPass(weights: engine.model.weights, contextLength: engine.contextLength,
                                    maxBatch: engine.batchSize, f32Activations: engine.options.f32Activations,
                                    placement: engine.placement, peers: engine.peers)
+        pass.sparse = engine.sparse
         var rng = SeededGenerator(seed: seed)
         let vocab = Int32(engine.model.config.vocabularySize)
         let ids = (0..<test.tokens).map { _ in Int32.random(in: 0..<vocab, using: &rng) }
@@ -107,6 +113,7 @@ public enum Benchmark {
         if warmup { _ = try await engine.node.run(once) }
         let scheduler = engine.placement.scheduler
         let before = scheduler?.statistics()
+        let countsBefore = pass.sparseCounts
         var samples: [Double] = []
         for r in 0..<repetitions {
             let s = try await engine.node.run(once)
@@ -118,7 +125,11 @@ public enum Benchmark {
             let read = scheduler.statistics().bytesLoaded - before.bytesLoaded
             streamed = Double(read) / Double(test.tokens * repetitions)
         }
+        let counts = pass.sparseCounts
+        let evaluated = counts.total - countsBefore.total
         return BenchmarkResult(test: test, threads: engine.node.pool.threadCount, batchSize: engine.batchSize,
-                               sampleSeconds: samples, streamedBytesPerToken: streamed)
+                               sampleSeconds: samples, streamedBytesPerToken: streamed,
+                               feedForwardDensity: engine.sparse == nil || evaluated == 0 ? nil
+                                   : Double(counts.selected - countsBefore.selected) / Double(evaluated))
     }
 }

@@ -59,12 +59,33 @@ public struct EngineOptions: Sendable {
     public var hostProfile: HostProfile?
     /// Prompt length the plan's time to first token is predicted for, and tokens to be generated
     /// (the plan's peak memory counts the KV cache pages they touch).
+    /// Run the feed-forward sparsely (``SparseFeedForward``); nil: dense. Mapped weights only (no
+    /// memory budget, one CPU node), 8-bit activations only.
+    public var sparsity: SparsityRequest?
     public var expectedPromptTokens: Int = 128
     public var expectedGeneratedTokens: Int = 128
 
     public init(threads: Int? = nil, contextLength: Int? = nil) {
         self.threads = threads
         self.contextLength = contextLength
+    }
+}
+
+/// What ``EngineOptions/sparsity`` asks for: the fraction of each layer's feed-forward neurons
+/// skipped (`auto`: the statistics' own level), and the neuron statistics its thresholds come from.
+public struct SparsityRequest: Sendable {
+    public enum Statistics: Sendable {
+        /// Read (and checked against the model) at load from this file; nil: beside the model
+        /// (``NeuronStatistics/defaultPath(forModel:)``).
+        case file(String?)
+        case loaded(NeuronStatistics)
+    }
+    public var level: SparsityLevel
+    public var statistics: Statistics
+
+    public init(level: SparsityLevel, statistics: Statistics = .file(nil)) {
+        self.level = level
+        self.statistics = statistics
     }
 }
 
@@ -103,6 +124,8 @@ public final class Engine: Sendable {
     public let kernelMemoryAccess: [TensorType: MemoryAccess]
     /// What the planner knows about the model.
     public let manifest: ModelManifest
+    /// The sparse feed-forward every session runs (``EngineOptions/sparsity``); nil: dense.
+    public let sparse: SparseFeedForward?
     /// The allowance the engine streams within because the model did not fit it, when no budget
     /// was given (nil: a budget was given, or the model fits, or ``EngineOptions/automaticBudget`` is off).
     public let automaticBudget: MemoryAllowance?
@@ -233,6 +256,28 @@ public final class Engine: Sendable {
             split = (first, others)
         } else {
             placement = WeightPlacement(mapped: model.weights)
+        }
+        if let sparsity = options.sparsity {
+            guard executed == nil else {
+                throw RuntimeError.badParameter(name: "sparsity", reason: automatic != nil
+                    ? "the model does not fit the memory this process may use, so it streams; this build runs the sparse feed-forward on mapped weights only"
+                    : "this build runs the sparse feed-forward on mapped weights only, not under a memory budget")
+            }
+            guard nodeShares == nil else { throw RuntimeError.badParameter(name: "sparsity", reason: "not with weights split over CPU nodes") }
+            guard !options.f32Activations else { throw RuntimeError.badParameter(name: "sparsity", reason: "not with F32 activations") }
+            let statistics: NeuronStatistics
+            switch sparsity.statistics {
+            case let .loaded(s): statistics = s
+            case let .file(path):
+                statistics = try NeuronStatistics.read(from: path ?? NeuronStatistics.defaultPath(forModel: model.path),
+                                                       layers: model.weights.layers.count, feedForward: model.config.feedForwardLength,
+                                                       model: ModelFingerprint(of: model.file))
+            }
+            sparse = try sparsity.level.fraction(with: statistics).map {
+                try SparseFeedForward(weights: model.weights, statistics: statistics, level: $0)
+            }
+        } else {
+            sparse = nil
         }
         if let split {
             node = split.node

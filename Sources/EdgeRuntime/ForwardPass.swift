@@ -39,6 +39,16 @@ public final class ForwardPass: @unchecked Sendable {
     /// The streamed block being read and its first byte's address.
     private var currentBlock: (index: Int, base: UnsafeRawPointer)?
 
+    /// The sparse feed-forward to run (nil: dense). Set between passes, by the pass's owner.
+    public var sparse: SparseFeedForward?
+    /// Feed-forward neurons selected and evaluated by the sparse path since the pass was made
+    /// (their ratio is the measured density).
+    public private(set) var sparseCounts: (selected: Int, total: Int) = (0, 0)
+    /// Called at each SwiGLU with (layer, gate, up, rows): the gate and up projections, (rows, d_ff)
+    /// each, before the GLU (``Calibration`` reads them). Dense passes only.
+    public var feedForwardObserver: (@Sendable (Int, UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Void)?
+    private let selection: UnsafeMutablePointer<Int32>   // (d_ff) selected neurons of one token
+
     /// - Parameter peers: when the placement splits rows over several CPU nodes, the nodes driven
     ///   in lockstep for node k >= 1 (`peers[k - 1]`, each with a relay: ``CPUNode/relay``); the
     ///   pool a pass is evaluated with is node 0's.
@@ -88,6 +98,7 @@ public final class ForwardPass: @unchecked Sendable {
         actRowCapacity = 4 * max(cf.embeddingLength, cf.qDim, cf.feedForwardLength)
         act = UnsafeMutableRawPointer.allocate(byteCount: b * actRowCapacity, alignment: 64)
         positions = .allocate(capacity: b)
+        selection = .allocate(capacity: max(1, cf.feedForwardLength))
         logitRows = 1
         logits = try floats(cf.vocabularySize)
         if let rf = weights.ropeFactors(contextLength: contextLength) {
@@ -110,6 +121,7 @@ public final class ForwardPass: @unchecked Sendable {
         for p in slots + [logits] { free(p) }
         act.deallocate()
         positions.deallocate()
+        selection.deallocate()
         ropeFactors?.deallocate()
     }
 
@@ -240,6 +252,10 @@ public final class ForwardPass: @unchecked Sendable {
             func wrote(_ slot: ActivationSlot) { if quantized?.slot == slot { quantized = nil } }
             func buffer(_ slot: ActivationSlot) -> UnsafeMutablePointer<Float> { slots[slot.rawValue] }
             func heads(_ slot: ActivationSlot) -> Int { slot == .query ? c.headCount : c.headCountKV }
+            // Sparse feed-forward, one token: the up projection waits for the selection (made at
+            // the GLU from the gate), and the down projection reads the neuron-major copy.
+            let sparseLayer = f32Activations ? nil : sparse.map { (ffn: $0, tau: $0.thresholds[li]) }
+            var deferredUp: (matrix: MatrixWeight, input: ActivationSlot)? = nil
             for op in l.program.ops {
                 switch op {
                 case let .rmsNorm(role, input, output):
@@ -247,9 +263,18 @@ public final class ForwardPass: @unchecked Sendable {
                         edge_op_rmsnorm(p, buffer(input), $0.baseAddress, buffer(output), Int64(n), Int64(d), c.rmsEpsilon)
                     }
                     wrote(output)
-                case let .matmul(_, input, output):
+                case let .matmul(role, input, output):
                     let m = l.matrices[matrixIndex]
-                    try matmul(m, pieces[matrixIndex], input: buffer(input), n, out: buffer(output), &quantized, slot: input, pool: p)
+                    if sparseLayer != nil, n == 1, role == .up {
+                        deferredUp = (m, input)
+                    } else if let sparseLayer, n == 1, role == .down, let copy = sparseLayer.ffn.downCopies[li] {
+                        // out = W_down h over the nonzero h only (h: the GLU's zeroed output).
+                        let wt = Int32(m.type.rawValue)
+                        quantize(m, input: buffer(input), 1, &quantized, slot: input, pool: p)
+                        edge_op_sparse_down(p, wt, Int64(m.rows), Int64(m.columns), copy.base, act, buffer(output))
+                    } else {
+                        try matmul(m, pieces[matrixIndex], input: buffer(input), n, out: buffer(output), &quantized, slot: input, pool: p)
+                    }
                     matrixIndex += 1
                     wrote(output)
                 case let .bias(role, slot):
@@ -280,6 +305,25 @@ public final class ForwardPass: @unchecked Sendable {
                     wrote(.attention)
                 case let .glu(kind):
                     let count = Int64(n * c.feedForwardLength)
+                    let ff = c.feedForwardLength
+                    if let sparseLayer {
+                        // Neurons with |silu(gate)| below the layer's threshold count as zero.
+                        if let up = deferredUp {
+                            let k = edge_sparse_select(buffer(.gate), Int64(ff), sparseLayer.tau, selection)
+                            buffer(.up).update(repeating: 0, count: ff)
+                            quantize(up.matrix, input: buffer(up.input), 1, &quantized, slot: up.input, pool: p)
+                            edge_op_matvec_gather(p, Int32(up.matrix.type.rawValue), Int64(up.matrix.columns), up.matrix.data,
+                                                  up.matrix.rowBytes, selection, k, act, buffer(.up))
+                            sparseCounts.selected += Int(k)
+                        } else {
+                            for t in 0..<n {
+                                sparseCounts.selected += Int(edge_sparse_mask(buffer(.gate) + t * ff, buffer(.up) + t * ff, Int64(ff), sparseLayer.tau))
+                            }
+                        }
+                        sparseCounts.total += n * ff
+                    } else if let observe = feedForwardObserver {
+                        observe(li, buffer(.gate), buffer(.up), n)
+                    }
                     switch kind {
                     case .swiglu: edge_op_swiglu(p, buffer(.gate), buffer(.up), buffer(.gate), count)
                     case .geglu: edge_op_geglu(p, buffer(.gate), buffer(.up), buffer(.gate), count)
@@ -327,13 +371,7 @@ public final class ForwardPass: @unchecked Sendable {
                         out: UnsafeMutablePointer<Float>, _ quantized: inout (slot: ActivationSlot, act: Int32)?,
                         slot: ActivationSlot, pool p: OpaquePointer) throws {
         let wt = Int32(W.type.rawValue)
-        if !f32Activations {
-            let actType = edge_vec_dot_type(wt)
-            if quantized?.slot != slot || quantized?.act != actType {
-                edge_op_quantize(p, wt, input, Int64(rows), Int64(W.columns), act)
-                quantized = (slot, actType)
-            }
-        }
+        if !f32Activations { quantize(W, input: input, rows, &quantized, slot: slot, pool: p) }
         let actRow = edge_act_row_bytes(wt, Int64(W.columns))
         // Other nodes' shares first: handed to their relays, computed while this node does its own.
         var posted: [OpaquePointer] = []
@@ -391,6 +429,18 @@ public final class ForwardPass: @unchecked Sendable {
                 placement.scheduler!.release(block)
                 currentBlock = nil
             }
+        }
+    }
+
+    /// Rounds `input` (rows, W.columns) into the quantized activation rows for W's activation type,
+    /// unless they already hold that slot in that type.
+    private func quantize(_ W: MatrixWeight, input: UnsafeMutablePointer<Float>, _ rows: Int,
+                          _ quantized: inout (slot: ActivationSlot, act: Int32)?, slot: ActivationSlot, pool p: OpaquePointer) {
+        let wt = Int32(W.type.rawValue)
+        let actType = edge_vec_dot_type(wt)
+        if quantized?.slot != slot || quantized?.act != actType {
+            edge_op_quantize(p, wt, input, Int64(rows), Int64(W.columns), act)
+            quantized = (slot, actType)
         }
     }
 

@@ -84,6 +84,22 @@ public actor Session {
         pass = try ForwardPass(weights: engine.model.weights, contextLength: engine.contextLength,
                                maxBatch: engine.batchSize, f32Activations: engine.options.f32Activations,
                                placement: engine.placement, peers: engine.peers)
+        pass.sparse = engine.sparse
+    }
+
+    /// Runs the engine's sparse feed-forward (when it has one) or the dense one, from the next
+    /// evaluation on (perplexity compares the two on one session).
+    public func useSparseFeedForward(_ on: Bool) { pass.sparse = on ? engine.sparse : nil }
+
+    /// Runs this sparse feed-forward (made for the engine's model), or the dense one with nil.
+    public func useSparseFeedForward(_ ffn: SparseFeedForward?) { pass.sparse = ffn }
+
+    /// Neurons the sparse feed-forward selected and evaluated so far.
+    public var sparseCounts: (selected: Int, total: Int) { pass.sparseCounts }
+
+    /// Called with (layer, gate, up, rows) at each dense SwiGLU (``ForwardPass/feedForwardObserver``).
+    public func observeFeedForward(_ observer: (@Sendable (Int, UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Void)?) {
+        pass.feedForwardObserver = observer
     }
 
     /// Positions left in the context.

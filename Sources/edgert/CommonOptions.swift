@@ -49,7 +49,17 @@ struct ModelFileOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Split every matrix's rows over N CPU nodes, each with its own share of the threads and its own memory: the host's NUMA nodes when it has N, else its CPUs cut into N groups (default: 1).", valueName: "N"))
     var numaNodes: Int?
 
+    @Option(name: .long, help: ArgumentHelp("Feed-forward sparsity: 'off' (dense), 'auto' (the level `edgert calibrate` found within 1.5% perplexity on its text), or the fraction of neurons to skip per token (0.4 or 40%); needs the neuron statistics of `edgert calibrate`.", valueName: "auto|off|F"),
+            transform: { text in
+                do { return try SparsityLevel(parsing: text) } catch { throw ValidationError("--sparsity: \(error)") }
+            })
+    var sparsity: SparsityLevel = .off
+
+    @Option(name: .long, help: ArgumentHelp("Neuron statistics for --sparsity (default: the model's path + .neurons.gguf, as `edgert calibrate` writes).", valueName: "path"))
+    var neuronStats: String?
+
     func validate() throws {
+        if neuronStats != nil, sparsity == .off { throw ValidationError("--neuron-stats is used with --sparsity only") }
         if let numaNodes { try checkBound(numaNodes, 1...64, "--numa-nodes") }
         if let ctx, ctx < 1 { throw ValidationError("--ctx must be at least 1 (got \(ctx))") }
         if let ctx { try checkBound(ctx, InputBounds.contextTokens, "--ctx") }
@@ -73,6 +83,7 @@ struct ModelFileOptions: ParsableArguments {
         o.balance = balance
         o.threadSpeeds = threadSpeeds
         o.numaNodes = numaNodes
+        if sparsity != .off { o.sparsity = SparsityRequest(level: sparsity, statistics: .file(neuronStats)) }
         return o
     }
 }

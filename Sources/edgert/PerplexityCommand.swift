@@ -40,6 +40,10 @@ struct PerplexityCommand: AsyncParsableCommand {
             print("tokens: \(r.tokenCount), chunks: \(r.chunkCount) of \(n), \(String(format: "%.2f", r.seconds)) s")
             print(String(format: "uncertainty: +/- %.5f", r.uncertainty))
             print(String(format: "Final estimate: PPL = %.4f", r.value))
+            if let d = r.dense, let sparse = engine.sparse {
+                print(String(format: "sparse feed-forward %.0f%%: %.1f%% of neurons computed; dense PPL = %.4f (sparse %+.2f%%), mean KL divergence %.5f nats, top-1 agreement %.2f%%",
+                             sparse.level * 100, d.density * 100, d.perplexity, (r.value / d.perplexity - 1) * 100, d.meanKLDivergence, d.top1Agreement * 100))
+            }
         }
     }
 }

@@ -102,6 +102,13 @@ int edge_stream_mode_set(int weight_type, int mode);
 int edge_matmul_via_packed(int weight_type, int64_t n, const void *W, size_t w_row_bytes, int64_t r0, int64_t r1,
                            const void *A, size_t a_row_bytes, int64_t ncols, float *Y, int64_t y_stride);
 
+// Y[idx[k]] = dot(W row idx[k], a) for k < count: the rows a sparse feed-forward selected, read
+// from the file layout (row stride w_row_bytes), gathered 16 at a time into the x16 layout and run
+// through the packed kernel, so each result has the bits edge_op_matmul gives the same row.
+// Returns -1 (nothing written) when the type has no x16 layout or n does not fit it.
+int edge_matvec_gather_via_packed(int weight_type, int64_t n, const void *W, size_t w_row_bytes,
+                                  const int32_t *idx, int64_t count, const void *a, float *Y);
+
 #ifdef __cplusplus
 }
 #endif
