@@ -79,8 +79,10 @@ public enum Benchmark {
     /// Runs `test` `repetitions` times on a fresh sequence state of `engine`, after one untimed
     /// warm-up run of the same test when `warmup` is set. The state is cleared before every run.
     /// `progress` is called after each timed repetition with its index (from 0) and seconds.
+    /// - Parameter feedForward: the sparse feed-forward to run instead of the engine's own (a
+    ///   calibration compares levels); `.some(nil)` runs dense.
     public static func run(_ test: BenchmarkTest, on engine: Engine, repetitions: Int, warmup: Bool = true,
-                           seed: UInt64 = defaultSeed,
+                           seed: UInt64 = defaultSeed, feedForward: SparseFeedForward?? = .none,
                            progress: @Sendable (Int, Double) -> Void = { _, _ in }) async throws -> BenchmarkResult {
         guard test.tokens >= 1 else { throw RuntimeError.badParameter(name: "benchmark test", reason: "\(test) evaluates no token") }
         guard repetitions >= 1 else { throw RuntimeError.badParameter(name: "repetitions", reason: "\(repetitions) < 1") }
@@ -91,7 +93,7 @@ public enum Benchmark {
         let pass = try ForwardPass(weights: engine.model.weights, contextLength: engine.contextLength,
                                    maxBatch: engine.batchSize, f32Activations: engine.options.f32Activations,
                                    placement: engine.placement, peers: engine.peers)
-        pass.sparse = engine.sparse
+        pass.sparse = feedForward ?? engine.sparse
         var rng = SeededGenerator(seed: seed)
         let vocab = Int32(engine.model.config.vocabularySize)
         let ids = (0..<test.tokens).map { _ in Int32.random(in: 0..<vocab, using: &rng) }
@@ -129,7 +131,7 @@ public enum Benchmark {
         let evaluated = counts.total - countsBefore.total
         return BenchmarkResult(test: test, threads: engine.node.pool.threadCount, batchSize: engine.batchSize,
                                sampleSeconds: samples, streamedBytesPerToken: streamed,
-                               feedForwardDensity: engine.sparse == nil || evaluated == 0 ? nil
+                               feedForwardDensity: pass.sparse == nil || evaluated == 0 ? nil
                                    : Double(counts.selected - countsBefore.selected) / Double(evaluated))
     }
 }

@@ -11,8 +11,9 @@ import CEdgeKernels
 /// score reaches the layer's 50% threshold: its fire rate, by which the neurons are ordered hot
 /// to cold. A third pass runs the same chunks through the sparse feed-forward at each of
 /// ``levels`` and measures the perplexity (every position after the first 16 of a chunk) against
-/// dense: the quality curve, from which `--sparsity auto` takes the highest level within
-/// ``NeuronStatistics/autoBound``.
+/// dense: the quality curve. Last, generation speed (tg32, median of 3) dense and at each level
+/// within ``NeuronStatistics/autoBound``: `--sparsity auto` takes the highest level within the
+/// bound that was also ``NeuronStatistics/autoSpeedup`` times faster than dense here.
 public enum Calibration {
     /// What a calibration run reports as it goes: (pass 1, 2 or 3, steps done, steps in the pass).
     public typealias Progress = @Sendable (Int, Int, Int) -> Void
@@ -20,7 +21,9 @@ public enum Calibration {
     /// The sparsity levels the quality curve is measured at.
     public static let levels: [Double] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
 
+    /// - Parameter host: names the host the speed figures are measured on (stored with them).
     public static func run(engine: Engine, text: String, source: String, tokens wanted: Int = 2048, chunkTokens: Int = 512,
+                           host: String = ProcessInfo.processInfo.hostName,
                            progress: Progress = { _, _, _ in }) async throws -> NeuronStatistics {
         let weights = engine.model.weights
         for (li, l) in weights.layers.enumerated() { try SparseFeedForward.checkProgram(l, layer: li) }
@@ -84,7 +87,22 @@ public enum Calibration {
         }
         await session.useSparseFeedForward(nil)
         stats.curve = curve
-        stats.autoLevel = curve.filter { $0.perplexityIncrease <= NeuronStatistics.autoBound }.map(\.level).max() ?? 0
+        // Speed, dense and at each level within the quality bound: auto must also be faster.
+        let test = BenchmarkTest(.generation, tokens: min(32, engine.contextLength))
+        func speed(_ ffn: SparseFeedForward?) async throws -> Double {
+            try await Benchmark.run(test, on: engine, repetitions: 3, feedForward: .some(ffn)).sampleTokensPerSecond.sorted()[1]
+        }
+        stats.denseTokensPerSecond = try await speed(nil)
+        var speeds: [Double?] = []
+        for (k, point) in curve.enumerated() {
+            speeds.append(point.perplexityIncrease <= NeuronStatistics.autoBound
+                ? try await speed(k == 0 ? first : try SparseFeedForward(sharing: first, level: point.level)) : nil)
+        }
+        stats.sparseTokensPerSecond = speeds
+        stats.speedHost = host
+        stats.autoLevel = zip(curve, speeds).filter { point, tps in
+            point.perplexityIncrease <= NeuronStatistics.autoBound && (tps ?? 0) >= NeuronStatistics.autoSpeedup * stats.denseTokensPerSecond
+        }.map(\.0.level).max() ?? 0
         return stats
     }
 

@@ -103,16 +103,29 @@ public struct NeuronStatistics: Sendable, Equatable {
     /// Perplexity on the calibration text at each sparsity level tried, relative to dense (0.01 =
     /// 1% higher), in level order.
     public var curve: [(level: Double, perplexityIncrease: Double)]
+    /// Generation speed measured at calibration (tokens/s, `tg32` on `speedHost`): dense, and at
+    /// each level of ``curve`` within ``autoBound`` (nil where not measured).
+    public var denseTokensPerSecond: Double
+    public var sparseTokensPerSecond: [Double?]
+    public var speedHost: String
     /// The level `--sparsity auto` runs at: the highest of ``curve`` whose perplexity increase is
-    /// at most ``autoBound`` (0 when none is).
+    /// at most ``autoBound`` and whose generation was at least ``autoSpeedup`` times dense on the
+    /// calibrating host (0 when none: auto runs dense).
     public var autoLevel: Double
+
+    /// The speed-up `auto` asks of a level before it runs it instead of dense.
+    public static let autoSpeedup = 1.05
 
     /// The largest perplexity increase on the calibration text `auto` accepts: half the 3% the
     /// sparse path promises on held-out text, leaving room for text unlike the calibration text.
     public static let autoBound = 0.015
 
     public init(model: ModelFingerprint, tokens: Int, source: String, layers: [Layer],
-                curve: [(level: Double, perplexityIncrease: Double)] = [], autoLevel: Double = 0) {
+                curve: [(level: Double, perplexityIncrease: Double)] = [], autoLevel: Double = 0,
+                denseTokensPerSecond: Double = 0, sparseTokensPerSecond: [Double?] = [], speedHost: String = "") {
+        self.denseTokensPerSecond = denseTokensPerSecond
+        self.sparseTokensPerSecond = sparseTokensPerSecond
+        self.speedHost = speedHost
         self.model = model
         self.tokens = tokens
         self.source = source
@@ -121,9 +134,13 @@ public struct NeuronStatistics: Sendable, Equatable {
         self.autoLevel = autoLevel
     }
 
+    /// Equal as stored: the curve and the auto level in single precision.
     public static func == (a: NeuronStatistics, b: NeuronStatistics) -> Bool {
-        a.model == b.model && a.tokens == b.tokens && a.source == b.source && a.layers == b.layers && a.autoLevel == b.autoLevel
-            && a.curve.map(\.level) == b.curve.map(\.level) && a.curve.map(\.perplexityIncrease) == b.curve.map(\.perplexityIncrease)
+        func f(_ c: [(level: Double, perplexityIncrease: Double)]) -> [Float] { c.flatMap { [Float($0.level), Float($0.perplexityIncrease)] } }
+        return a.model == b.model && a.tokens == b.tokens && a.source == b.source && a.layers == b.layers
+            && Float(a.autoLevel) == Float(b.autoLevel) && f(a.curve) == f(b.curve) && a.speedHost == b.speedHost
+            && Float(a.denseTokensPerSecond) == Float(b.denseTokensPerSecond)
+            && a.sparseTokensPerSecond.map { $0.map(Float.init) } == b.sparseTokensPerSecond.map { $0.map(Float.init) }
     }
 
     /// Where `edgert calibrate` writes the statistics of `modelPath` by default.
@@ -140,6 +157,9 @@ public struct NeuronStatistics: Sendable, Equatable {
         static let curveLevels = "edgert.neurons.curve.levels"
         static let curveIncrease = "edgert.neurons.curve.perplexity_increase"
         static let autoLevel = "edgert.neurons.auto_level"
+        static let denseSpeed = "edgert.neurons.speed.dense_tokens_per_second"
+        static let sparseSpeed = "edgert.neurons.speed.sparse_tokens_per_second"
+        static let speedHost = "edgert.neurons.speed.host"
     }
 
     private static func tensorName(_ layer: Int, _ what: String) -> String { "blk.\(layer).ffn_\(what)" }
@@ -157,6 +177,10 @@ public struct NeuronStatistics: Sendable, Equatable {
         try w.addMetadata(Key.curveLevels, .float32Array(curve.map { Float($0.level) }))
         try w.addMetadata(Key.curveIncrease, .float32Array(curve.map { Float($0.perplexityIncrease) }))
         try w.addMetadata(Key.autoLevel, .float32(Float(autoLevel)))
+        try w.addMetadata(Key.denseSpeed, .float32(Float(denseTokensPerSecond)))
+        // Levels not measured: -1.
+        try w.addMetadata(Key.sparseSpeed, .float32Array(sparseTokensPerSecond.map { Float($0 ?? -1) }))
+        try w.addMetadata(Key.speedHost, .string(speedHost))
         func raw<T>(_ a: [T]) -> [UInt8] { a.withUnsafeBytes { Array($0) } }
         for (l, layer) in layers.enumerated() {
             try w.addTensor(name: Self.tensorName(l, "score_quantiles"), type: .f32, dims: [layer.quantiles.count], data: raw(layer.quantiles))
@@ -227,7 +251,13 @@ public struct NeuronStatistics: Sendable, Equatable {
               case let .float32(auto)? = f.value(Key.autoLevel), SparsityLevel.range.contains(Double(auto)) else {
             throw NeuronStatisticsError.notStatistics(path: path, reason: "no quality curve or auto level")
         }
+        guard case let .float32(dense)? = f.value(Key.denseSpeed), case let .string(host)? = f.value(Key.speedHost),
+              let speeds = (try? f.optionalFloatArray(Key.sparseSpeed)) ?? nil, speeds.count == levels.count else {
+            throw NeuronStatisticsError.notStatistics(path: path, reason: "no speed figures")
+        }
         return NeuronStatistics(model: measured, tokens: try int(Key.tokens), source: source, layers: out,
-                                curve: zip(levels, increases).map { (Double($0), Double($1)) }, autoLevel: Double(auto))
+                                curve: zip(levels, increases).map { (Double($0), Double($1)) }, autoLevel: Double(auto),
+                                denseTokensPerSecond: Double(dense), sparseTokensPerSecond: speeds.map { $0 < 0 ? nil : Double($0) },
+                                speedHost: host)
     }
 }

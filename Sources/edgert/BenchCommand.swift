@@ -104,6 +104,7 @@ struct BenchCommand: AsyncParsableCommand {
                 reportAutomaticBudget(engine)
                 let threadWord = "\(t) thread\(t == 1 ? "" : "s")"
                 printError("bench: \(name), \(threadWord), \(engine.node.pool.balance.rawValue) balance: batch \(engine.batchSize), context \(engine.contextLength), CPUs \(engine.node.pool.cpus.isEmpty ? "not pinned" : engine.node.pool.cpus.map(String.init).joined(separator: ","))")
+                if let line = sparsityLine(engine, asked: modelFile.sparsity) { printError("bench: " + line) }
                 if let budget = modelFile.memoryBudget ?? engine.automaticBudget?.allowedBytes {
                     printPlacement(engine, budget: budget, verbose: false)
                     if engine.placement.scheduler != nil { report.diskProbe[t] = engine.placement.diskBytesPerSecond }
@@ -132,6 +133,9 @@ struct BenchCommand: AsyncParsableCommand {
                     }
                     progress.finish(String(format: " t/s -> %.2f ± %.2f", result.meanTokensPerSecond, result.standardDeviationTokensPerSecond))
                     printError("bench: \(test), \(threadWord): " + balancerSummary(engine.node))
+                    if let d = result.feedForwardDensity {
+                        printError(String(format: "bench: %@, %@: %.1f%% of feed-forward neurons computed", test.description, threadWord, d * 100))
+                    }
                     report.add(result, startedAt: started)
                 }
                 if let before = report.bandwidth[t] {

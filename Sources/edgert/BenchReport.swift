@@ -180,6 +180,7 @@ struct BenchReport {
         let warmup: Bool
         let balance: String
         let regionNs: Double?
+        let ffnDensity: Double?
 
         enum CodingKeys: String, CodingKey {
             case modelFilename = "model_filename", modelType = "model_type", modelSize = "model_size"
@@ -190,7 +191,7 @@ struct BenchReport {
             case weightBytesPerToken = "weight_bytes_per_token", weightGbps = "weight_gbps"
             case rooflineGbps = "roofline_gbps", rooflinePct = "roofline_pct", memoryBudget = "memory_budget"
             case streamedBytesPerToken = "streamed_bytes_per_token", streamedGbps = "streamed_gbps", warmup
-            case balance, regionNs = "region_ns"
+            case balance, regionNs = "region_ns", ffnDensity = "ffn_density"
         }
     }
 
@@ -213,7 +214,7 @@ struct BenchReport {
                 rooflinePct: rooflinePercent(row),
                 memoryBudget: memoryBudget, streamedBytesPerToken: r.streamedBytesPerToken,
                 streamedGbps: streamedBytesPerSecond(row).map { $0 / 1e9 }, warmup: warmup,
-                balance: balance.rawValue, regionNs: regionNanoseconds[r.threads])
+                balance: balance.rawValue, regionNs: regionNanoseconds[r.threads], ffnDensity: r.feedForwardDensity)
         }
     }
 

@@ -47,8 +47,9 @@ struct CalibrateCommand: AsyncParsableCommand {
             let destination = out ?? NeuronStatistics.defaultPath(forModel: path)
             let engine = try Engine(modelPath: path, options: modelOptions.engineOptions(contextOverride: modelOptions.ctx ?? 512))
             let t0 = Date()
-            let stats = try await Calibration.run(engine: engine, text: body, source: source, tokens: tokens) { pass, done, total in
-                printError(pass < 3 ? "pass \(pass)/3: \(done)/\(total) tokens" : "pass 3/3: quality curve, \(done)/\(total) runs")
+            let stats = try await Calibration.run(engine: engine, text: body, source: source, tokens: tokens,
+                                                 host: HostProfileLookup.ownName()) { pass, done, total in
+                printError(pass < 3 ? "pass \(pass)/3: \(done)/\(total) tokens" : "pass 3/3: quality curve, \(done)/\(total) runs (then speed)")
             }
             try stats.write(to: destination)
             let seconds = Date().timeIntervalSince(t0)
@@ -57,12 +58,16 @@ struct CalibrateCommand: AsyncParsableCommand {
                 let taus = stats.layers.map { $0.threshold(sparsity: level) }
                 print("threshold at \(name): layers \(String(format: "%.4g", taus.min() ?? 0))...\(String(format: "%.4g", taus.max() ?? 0))")
             }
-            for p in stats.curve {
-                print(String(format: "sparsity %2.0f%%: perplexity on the calibration text %+.2f%% against dense", p.level * 100, p.perplexityIncrease * 100))
+            print(String(format: "generation, dense: %.1f tokens/s (tg32 on %@)", stats.denseTokensPerSecond, stats.speedHost))
+            for (p, tps) in zip(stats.curve, stats.sparseTokensPerSecond) {
+                let speed = tps.map { String(format: ", %.1f tokens/s (%.2fx dense)", $0, $0 / max(stats.denseTokensPerSecond, 1e-9)) } ?? ""
+                print(String(format: "sparsity %2.0f%%: perplexity on the calibration text %+.2f%% against dense%@", p.level * 100, p.perplexityIncrease * 100, speed))
             }
             print(stats.autoLevel > 0
-                ? String(format: "auto: %.0f%% (the highest level within %.1f%%)", stats.autoLevel * 100, NeuronStatistics.autoBound * 100)
-                : String(format: "auto: off (no level stayed within %.1f%%)", NeuronStatistics.autoBound * 100))
+                ? String(format: "auto: %.0f%% (the highest level within %.1f%% perplexity and %.2fx dense speed)", stats.autoLevel * 100,
+                         NeuronStatistics.autoBound * 100, NeuronStatistics.autoSpeedup)
+                : String(format: "auto: dense (no level stayed within %.1f%% perplexity and ran %.2fx dense speed on this host)",
+                         NeuronStatistics.autoBound * 100, NeuronStatistics.autoSpeedup))
             let hot = stats.layers.map { l in l.fireRate.filter { $0 >= 0.9 }.count }
             print("neurons firing on >= 90% of tokens at 50% sparsity, per layer: \(hot.map(String.init).joined(separator: " "))")
             print("wrote \(destination)")

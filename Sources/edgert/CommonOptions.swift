@@ -49,7 +49,7 @@ struct ModelFileOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Split every matrix's rows over N CPU nodes, each with its own share of the threads and its own memory: the host's NUMA nodes when it has N, else its CPUs cut into N groups (default: 1).", valueName: "N"))
     var numaNodes: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Feed-forward sparsity: 'off' (dense), 'auto' (the level `edgert calibrate` found within 1.5% perplexity on its text), or the fraction of neurons to skip per token (0.4 or 40%); needs the neuron statistics of `edgert calibrate`.", valueName: "auto|off|F"),
+    @Option(name: .long, help: ArgumentHelp("Feed-forward sparsity: 'off' (dense), 'auto' (the highest level `edgert calibrate` found within 1.5% perplexity on its text and faster than dense; else dense), or the fraction of neurons to skip per token (0.4 or 40%); needs the neuron statistics of `edgert calibrate`.", valueName: "auto|off|F"),
             transform: { text in
                 do { return try SparsityLevel(parsing: text) } catch { throw ValidationError("--sparsity: \(error)") }
             })
@@ -151,6 +151,19 @@ func reportAutomaticBudget(_ engine: Engine) {
     if let auto = engine.automaticBudget {
         printError("memory: the model does not fit what this process may use, \(auto); streaming within it as with --memory-budget")
     }
+}
+
+/// One line on the engine's feed-forward sparsity when it was asked for (nil when dense was).
+func sparsityLine(_ engine: Engine, asked: SparsityLevel) -> String? {
+    guard asked != .off else { return nil }
+    guard let s = engine.sparse else {
+        return String(format: "sparsity: auto runs dense: no level kept the calibration text within %.1f%% perplexity and ran %.2fx dense speed when calibrated",
+                      NeuronStatistics.autoBound * 100, NeuronStatistics.autoSpeedup)
+    }
+    let measured = s.statistics.curve.first { abs($0.level - s.level) < 1e-6 }.map { String(format: ", %+.2f%% perplexity on the calibration text", $0.perplexityIncrease * 100) } ?? ""
+    return String(format: "sparsity: %.0f%% of feed-forward neurons skipped per token%@%@; neuron-major W_down %@%@",
+                  s.level * 100, asked == .auto ? " (auto)" : "", measured, formatBytes(s.copyBytes),
+                  s.denseDown.isEmpty ? "" : ", dense W_down in \(s.denseDown.count) layers (\(Set(s.denseDown.values).sorted().joined(separator: "; ")))")
 }
 
 /// Prints to standard error.

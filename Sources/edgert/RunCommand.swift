@@ -143,6 +143,7 @@ struct RunCommand: AsyncParsableCommand {
                               engine.loadSeconds, (path as NSString).lastPathComponent, c.architecture, c.blockCount,
                               c.embeddingLength, formatBytes(engine.model.weightBytes), engine.contextLength, threads,
                               nodes.count > 1 ? " on \(nodes.count) CPU nodes (\(nodes.map(\.name).joined(separator: "; ")))" : ""))
+            if let line = sparsityLine(engine, asked: modelOptions.file.sparsity) { printError(line) }
             let p = engine.plan
             printError(String(format: "plan: %@ from %@; predicted %.2f tokens/s, peak %@, time to first token %.3f s",
                               p.strategy, hostName ?? p.host, p.predicted.genTokensPerSecond,

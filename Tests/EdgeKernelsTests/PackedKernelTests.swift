@@ -34,31 +34,7 @@ final class PackedKernelTests: XCTestCase {
         super.tearDown()
     }
 
-    /// `rows` random file-layout rows of n elements: random quant bytes (every Q8_0 value, -128
-    /// included, and every nibble occur), realistic f16 scales and mins (so no NaN or infinity).
-    private func matrix(_ t: Int32, rows: Int, n: Int, rng: inout Rng) -> [UInt8] {
-        let bb = Int(edge_type_block_bytes(t)), be = Int(edge_type_block_elems(t))
-        var w = (0..<(rows * n / be * bb)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        func put(_ at: Int, _ v: Float) {
-            let h = edge_f32_to_f16(v)
-            w[at] = UInt8(h & 0xff)
-            w[at + 1] = UInt8(h >> 8)
-        }
-        for b in 0..<(rows * n / be) {
-            let o = b * bb
-            switch t {
-            case Int32(EDGE_TYPE_Q4_1.rawValue), Int32(EDGE_TYPE_Q5_1.rawValue):
-                put(o, 0.01 * (0.5 + abs(rng.unit()))); put(o + 2, 0.1 * rng.unit())
-            case Int32(EDGE_TYPE_Q4_K.rawValue), Int32(EDGE_TYPE_Q5_K.rawValue):
-                put(o, 0.001 * (0.5 + abs(rng.unit()))); put(o + 2, 0.002 * (0.5 + abs(rng.unit())))
-            case Int32(EDGE_TYPE_Q6_K.rawValue): put(o + 208, 0.001 * (0.5 + abs(rng.unit())))  // d is last
-            case Int32(EDGE_TYPE_Q3_K.rawValue): put(o + 108, 0.001 * (0.5 + abs(rng.unit())))
-            case Int32(EDGE_TYPE_Q2_K.rawValue): put(o + 80, 0.001 * (0.5 + abs(rng.unit()))); put(o + 82, 0.002 * (0.5 + abs(rng.unit())))
-            default: put(o, 0.01 * (0.5 + abs(rng.unit())))
-            }
-        }
-        return w
-    }
+    private func matrix(_ t: Int32, rows: Int, n: Int, rng: inout Rng) -> [UInt8] { randomQuantRows(t, rows: rows, n: n, rng: &rng) }
 
     /// `ncols` activation rows quantized by the reference quantizer from random floats.
     private func activations(_ t: Int32, ncols: Int, n: Int, rng: inout Rng) -> (bytes: [UInt8], rowBytes: Int) {
