@@ -138,6 +138,16 @@ struct BenchCommand: AsyncParsableCommand {
                     }
                     report.add(result, startedAt: started)
                 }
+                if let sparse = engine.sparse, let up = engine.model.weights.layers.first?[.up] {
+                    // The roofline of the sparse path: its reads are scattered rows, not a stream.
+                    let density = 1 - sparse.level
+                    let (scattered, sequential) = try await engine.node.run { pool in
+                        (try MemoryBandwidth.measureScattered(pool: pool, unit: up.rowBytes, density: density),
+                         try MemoryBandwidth.measureScattered(pool: pool, unit: up.rowBytes, density: 1))
+                    }
+                    printError(String(format: "bench: sparse reads, %@: %d-byte pieces (a W_up row, rounded up to 256 bytes), %.0f%% of them: %.2f GB/s; all of them in order: %.2f GB/s: reading the selected rows takes %.2fx the time of reading all",
+                                      threadWord, (up.rowBytes + 255) / 256 * 256, density * 100, scattered / 1e9, sequential / 1e9, density * sequential / scattered))
+                }
                 if let before = report.bandwidth[t] {
                     // Memory is shared with whatever else runs on the host: a second probe after the
                     // tests, the larger kept, makes a moment of contention less likely to set the roofline.

@@ -16,6 +16,13 @@ extern "C" {
 // or the figure is the cache's bandwidth, not memory's. Call from the thread that drives the pool.
 double edge_membw_read(edge_pool *pool, size_t bytes, int passes);
 
+// Reads a pseudo-random fraction `density` of the `unit`-byte pieces (unit rounded up to 256) of a
+// fresh buffer of `bytes`, in ascending address order, with all of the pool's threads: the access
+// pattern of a sparse pass that reads only the rows (or columns) of selected neurons. Returns the
+// fastest of `passes` passes in bytes read per second (the pieces read, not the buffer), or -1 if
+// the buffer could not be allocated. density 1 reads every piece, in order.
+double edge_membw_scattered(edge_pool *pool, size_t bytes, size_t unit, double density, int passes);
+
 // The loop edge_membw_read times, over one range: returns the XOR of every 64-bit word of
 // buf[0, bytes) (bytes a multiple of 256, buf 64-byte aligned). Each ISA's variant must give the
 // same value; the tests check them against the portable one.
