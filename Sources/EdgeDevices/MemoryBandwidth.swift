@@ -46,7 +46,7 @@ public enum MemoryBandwidth {
     /// bytes read per second. The sparse feed-forward reads rows and columns this way; where this
     /// figure times `1 / density` is below ``measure(pool:bytes:passes:)``, reading the selected
     /// pieces takes longer than reading them all. Call it where the pool is driven.
-    public static func measureScattered(pool: WorkerPool, unit: Int, density: Double, bytes: Int = 512 << 20,
+    public static func measureScattered(pool: WorkerPool, unit: Int, density: Double, bytes: Int = defaultProbeBytes,
                                         passes: Int = 3) throws(DeviceError) -> Double {
         let rate = edge_membw_scattered(pool.raw, max(bytes, 1), max(unit, 1), min(max(density, 0), 1), Int32(max(passes, 1)))
         guard rate > 0 else { throw .allocationFailed(what: "scattered read probe", bytes: bytes) }
