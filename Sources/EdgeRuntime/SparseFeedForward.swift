@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import EdgeCore
 import EdgeDevices
 import CEdgeKernels
@@ -70,6 +73,9 @@ public final class SparseFeedForward: @unchecked Sendable {
     public let copyBytes: Int
     /// Layers whose W_down runs densely, with the reason.
     public let denseDown: [Int: String]
+    /// Bytes of the W_up matrices, whose selected rows generation reads from the file mapping
+    /// (resident as they are touched, besides any repacked copy the dense batch path reads).
+    public let upBytes: Int
 
     public init(weights: ModelWeights, statistics: NeuronStatistics, level: Double,
                 progress: ((Int, Int) -> Void)? = nil) throws {
@@ -99,10 +105,16 @@ public final class SparseFeedForward: @unchecked Sendable {
                 }
                 copies.append(buffer)
                 bytes += n
+                // The copy replaces the file's pages for generation (a batch reads the repacked
+                // copy, or faults the pages back in): give back the ones the build touched.
+                let page = UInt(4096), start = UInt(bitPattern: down.data)
+                let lo = (start + page - 1) / page * page, hi = (start + UInt(down.byteCount)) / page * page
+                if hi > lo { _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), Int(hi - lo), MADV_DONTNEED) }
             }
             progress?(li + 1, weights.layers.count)
         }
         try weights.file.checkUnchanged()
+        upBytes = weights.layers.reduce(0) { $0 + ($1[.up]?.byteCount ?? 0) }
         downCopies = copies
         denseDown = dense
         copyBytes = bytes
@@ -119,6 +131,7 @@ public final class SparseFeedForward: @unchecked Sendable {
         downCopies = other.downCopies
         denseDown = other.denseDown
         copyBytes = other.copyBytes
+        upBytes = other.upBytes
         thresholds = statistics.layers.map { $0.threshold(sparsity: level) }
     }
 

@@ -161,8 +161,8 @@ func sparsityLine(_ engine: Engine, asked: SparsityLevel) -> String? {
                       NeuronStatistics.autoBound * 100, NeuronStatistics.autoSpeedup)
     }
     let measured = s.statistics.curve.first { abs($0.level - s.level) < 1e-6 }.map { String(format: ", %+.2f%% perplexity on the calibration text", $0.perplexityIncrease * 100) } ?? ""
-    return String(format: "sparsity: %.0f%% of feed-forward neurons skipped per token%@%@; neuron-major W_down %@%@",
-                  s.level * 100, asked == .auto ? " (auto)" : "", measured, formatBytes(s.copyBytes),
+    return String(format: "sparsity: %.0f%% of feed-forward neurons skipped per token%@%@; memory beyond the plan: neuron-major W_down %@, W_up rows read from the file up to %@%@",
+                  s.level * 100, asked == .auto ? " (auto)" : "", measured, formatBytes(s.copyBytes), formatBytes(s.upBytes),
                   s.denseDown.isEmpty ? "" : ", dense W_down in \(s.denseDown.count) layers (\(Set(s.denseDown.values).sorted().joined(separator: "; ")))")
 }
 
