@@ -311,3 +311,29 @@ int64_t edge_sparse_mask(const float *gate, float *up, int64_t n, float tau) {
     }
     return k;
 }
+
+// ---- calibration ----
+
+void edge_sparse_histogram(const float *gate, int64_t rows, int64_t width, float lowest, int per_decade, int64_t bins,
+                           int64_t *hist, double *sums) {
+    for (int64_t t = 0; t < rows; t++) {
+        const float *g = gate + t * width;
+        for (int64_t i = 0; i < width; i++) {
+            const float s = edge_sparse_score(g[i]);
+            int64_t b = 0;
+            if (s >= lowest) {
+                b = (int64_t)floorf(log10f(s / lowest) * (float)per_decade) + 1;
+                if (b > bins - 1) b = bins - 1;
+            }
+            hist[b]++;
+            sums[i] += (double)s;
+        }
+    }
+}
+
+void edge_sparse_fire_count(const float *gate, int64_t rows, int64_t width, float tau, int64_t *counts) {
+    for (int64_t t = 0; t < rows; t++) {
+        const float *g = gate + t * width;
+        for (int64_t i = 0; i < width; i++) counts[i] += edge_sparse_score(g[i]) >= tau;
+    }
+}

@@ -114,9 +114,9 @@ public enum Calibration {
         static let decades = 12, perDecade = 200, lowest: Float = 1e-7
         static var bins: Int { decades * perDecade + 2 }   // [0]: zero, [last]: above the range
         let width: Int
-        var histograms: [[Int]]
+        var histograms: [[Int64]]
         var scoreSums: [[Double]]
-        var fireCounts: [[Int]]
+        var fireCounts: [[Int64]]
         var quantiles: [[Float]] = []
         var observed = 0
 
@@ -127,38 +127,26 @@ public enum Calibration {
             fireCounts = Array(repeating: Array(repeating: 0, count: width), count: layers)
         }
 
-        static func bin(_ s: Float) -> Int {
-            guard s >= lowest else { return 0 }
-            let b = Int((log10f(s / lowest) * Float(perDecade)).rounded(.down)) + 1
-            return min(b, bins - 1)
-        }
-
         /// Lower edge of bin b >= 1.
         static func edge(_ b: Int) -> Float { lowest * powf(10, Float(b - 1) / Float(perDecade)) }
 
         func histogram(layer: Int, gate: UnsafePointer<Float>, rows: Int) {
             histograms[layer].withUnsafeMutableBufferPointer { h in
                 scoreSums[layer].withUnsafeMutableBufferPointer { sums in
-                    for t in 0..<rows {
-                        let g = gate + t * width
-                        for i in 0..<width {
-                            let s = edge_sparse_score(g[i])
-                            h[Self.bin(s)] += 1
-                            sums[i] += Double(s)
-                        }
-                    }
+                    edge_sparse_histogram(gate, Int64(rows), Int64(width), Self.lowest, Int32(Self.perDecade), Int64(Self.bins),
+                                          h.baseAddress, sums.baseAddress)
                 }
             }
         }
 
         func finishHistogram() {
             quantiles = histograms.map { h in
-                let total = h.reduce(0, +)
+                let total = Int(h.reduce(0, +))
                 var out: [Float] = []
                 var b = 0, below = 0   // values in bins < b
                 for k in 0...NeuronStatistics.quantileSteps {
                     let target = Double(total) * Double(k) / Double(NeuronStatistics.quantileSteps)
-                    while b < h.count - 1, Double(below + h[b]) < target { below += h[b]; b += 1 }
+                    while b < h.count - 1, Double(below + Int(h[b])) < target { below += Int(h[b]); b += 1 }
                     if b == 0 || h[b] == 0 { out.append(b == 0 ? 0 : Self.edge(b)); continue }
                     // Log-linear inside the bin.
                     let f = Float(max(0, min(1, (target - Double(below)) / Double(h[b]))))
@@ -174,12 +162,7 @@ public enum Calibration {
         func fire(layer: Int, gate: UnsafePointer<Float>, rows: Int) {
             let q = quantiles[layer]
             let tau = NeuronStatistics.Layer(quantiles: q, fireRate: [], meanScore: [], hotOrder: []).threshold(sparsity: 0.5)
-            fireCounts[layer].withUnsafeMutableBufferPointer { counts in
-                for t in 0..<rows {
-                    let g = gate + t * width
-                    for i in 0..<width where edge_sparse_score(g[i]) >= tau { counts[i] += 1 }
-                }
-            }
+            fireCounts[layer].withUnsafeMutableBufferPointer { edge_sparse_fire_count(gate, Int64(rows), Int64(width), tau, $0.baseAddress) }
             if layer == 0 { observed += rows }
         }
 

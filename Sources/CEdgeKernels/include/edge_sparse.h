@@ -65,6 +65,15 @@ int64_t edge_sparse_select(const float *gate, int64_t n, float tau, int32_t *idx
 // are computed densely and masked). Returns how many were kept.
 int64_t edge_sparse_mask(const float *gate, float *up, int64_t n, float tau);
 
+// Calibration: adds the scores of rows x width gate values to `hist` (bin 0: scores below
+// `lowest`; bin b >= 1: [lowest 10^((b-1)/per_decade), lowest 10^(b/per_decade)), the last bin also
+// everything above) and each neuron's score to sums[i].
+void edge_sparse_histogram(const float *gate, int64_t rows, int64_t width, float lowest, int per_decade, int64_t bins,
+                           int64_t *hist, double *sums);
+
+// Calibration: counts[i] += 1 for each row whose neuron i scores at least tau.
+void edge_sparse_fire_count(const float *gate, int64_t rows, int64_t width, float tau, int64_t *counts);
+
 #ifdef __cplusplus
 }
 #endif
