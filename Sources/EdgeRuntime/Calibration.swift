@@ -59,6 +59,9 @@ public enum Calibration {
         await session.observeFeedForward(nil)
         var stats = NeuronStatistics(model: ModelFingerprint(of: weights.file), tokens: count, source: source,
                                      layers: acc.layers(tokens: count))
+        // The sparse path runs on mapped weights, one node, 8-bit activations (as the engine
+        // requires): elsewhere there is no curve, and auto stays dense.
+        guard engine.placement.disk == nil, engine.peers.isEmpty, !engine.options.f32Activations else { return stats }
         // The quality curve: mean NLL of the same tokens, dense and at each level.
         let vocab = engine.model.config.vocabularySize
         func meanNLL(_ ffn: SparseFeedForward?) async throws -> Double {

@@ -58,7 +58,11 @@ struct CalibrateCommand: AsyncParsableCommand {
                 let taus = stats.layers.map { $0.threshold(sparsity: level) }
                 print("threshold at \(name): layers \(String(format: "%.4g", taus.min() ?? 0))...\(String(format: "%.4g", taus.max() ?? 0))")
             }
-            print(String(format: "generation, dense: %.1f tokens/s (tg32 on %@)", stats.denseTokensPerSecond, stats.speedHost))
+            if stats.curve.isEmpty {
+                print("no quality curve or speed: the sparse path runs on mapped weights (no memory budget, one CPU node, 8-bit activations); auto stays dense")
+            } else {
+                print(String(format: "generation, dense: %.1f tokens/s (tg32 on %@)", stats.denseTokensPerSecond, stats.speedHost))
+            }
             for (p, tps) in zip(stats.curve, stats.sparseTokensPerSecond) {
                 let speed = tps.map { String(format: ", %.1f tokens/s (%.2fx dense)", $0, $0 / max(stats.denseTokensPerSecond, 1e-9)) } ?? ""
                 print(String(format: "sparsity %2.0f%%: perplexity on the calibration text %+.2f%% against dense%@", p.level * 100, p.perplexityIncrease * 100, speed))
