@@ -121,7 +121,8 @@ public enum Calibration {
         var scoreSums: [[Double]]
         var fireCounts: [[Int64]]
         var quantiles: [[Float]] = []
-        var observed = 0
+        /// Per layer, the 50% threshold the fire counts use (set with the quantiles).
+        var fireThresholds: [Float] = []
 
         init(layers: Int, width: Int) {
             self.width = width
@@ -160,13 +161,12 @@ public enum Calibration {
                 for k in 1..<out.count where out[k] < out[k - 1] { out[k] = out[k - 1] }
                 return out
             }
+            fireThresholds = quantiles.map { NeuronStatistics.Layer.threshold(quantiles: $0, sparsity: 0.5) }
         }
 
         func fire(layer: Int, gate: UnsafePointer<Float>, rows: Int) {
-            let q = quantiles[layer]
-            let tau = NeuronStatistics.Layer(quantiles: q, fireRate: [], meanScore: [], hotOrder: []).threshold(sparsity: 0.5)
+            let tau = fireThresholds[layer]
             fireCounts[layer].withUnsafeMutableBufferPointer { edge_sparse_fire_count(gate, Int64(rows), Int64(width), tau, $0.baseAddress) }
-            if layer == 0 { observed += rows }
         }
 
         func layers(tokens: Int) -> [NeuronStatistics.Layer] {

@@ -86,7 +86,10 @@ public struct NeuronStatistics: Sendable, Equatable {
 
         /// The score below which a fraction `sparsity` of calibration activations fall (linear
         /// between the stored quantiles). 0 selects every neuron.
-        public func threshold(sparsity: Double) -> Float {
+        public func threshold(sparsity: Double) -> Float { Self.threshold(quantiles: quantiles, sparsity: sparsity) }
+
+        /// The same from a layer's quantiles alone.
+        static func threshold(quantiles: [Float], sparsity: Double) -> Float {
             guard sparsity > 0 else { return 0 }
             let x = min(1, sparsity) * Double(NeuronStatistics.quantileSteps)
             let i = min(Int(x), NeuronStatistics.quantileSteps - 1)

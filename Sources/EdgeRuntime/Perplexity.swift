@@ -87,9 +87,7 @@ public enum Perplexity {
                         k += exp(ld) * (ld - ls)
                     }
                     kld += k
-                    if d.indices.max(by: { d[$0] < d[$1] }).map({ $0 - d.startIndex }) == row.indices.max(by: { row[$0] < row[$1] }).map({ $0 - row.startIndex }) {
-                        agree += 1
-                    }
+                    if Perplexity.argmax(d) == Perplexity.argmax(row) { agree += 1 }
                 }
                 let nll = -(Double(row[row.startIndex + target] - maxLogit) - logZ)
                 chunkNLL += nll
@@ -114,6 +112,13 @@ public enum Perplexity {
         }
         return PerplexityResult(tokenCount: tokens.count, chunkCount: chunks, running: running, perChunk: perChunk,
                                 value: ppl, uncertainty: unc, seconds: monotonicSeconds() - t0, dense: comparison)
+    }
+
+    /// Offset of the row's largest value (the first, on ties).
+    static func argmax(_ row: ArraySlice<Float>) -> Int {
+        var best = row.startIndex
+        for i in row.indices where row[i] > row[best] { best = i }
+        return best - row.startIndex
     }
 
     /// The row's largest logit m and log(sum exp(v - m)).
