@@ -40,10 +40,15 @@ let package = Package(
         // runtime ISA dispatch, the spinning worker pool.
         .target(name: "CEdgeKernels", cSettings: kernelCFlags,
                 linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]),
+        // C: the Vulkan compute device (loader opened at run time) and its SPIR-V kernels, compiled
+        // from shaders/*.comp by scripts/build-shaders.sh and committed; without the Vulkan headers
+        // it builds as a stub that reports "not built".
+        .target(name: "CEdgeVulkan", exclude: ["shaders"], cSettings: kernelCFlags,
+                linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]),
         // Swift face of the kernels.
         .target(name: "EdgeKernels", dependencies: ["EdgeCore", "CEdgeKernels"]),
         // Actors that own host resources: CPUNode (pinned worker pool), KV cache.
-        .target(name: "EdgeDevices", dependencies: ["EdgeCore", "EdgeKernels", "CEdgeKernels", "CNuma"]),
+        .target(name: "EdgeDevices", dependencies: ["EdgeCore", "EdgeKernels", "CEdgeKernels", "CNuma", "CEdgeVulkan"]),
         // Probes the host: CPU identity and core classes, NUMA, memory and kernel speed, storage,
         // GPUs -> HostProfile. File-system reads and CPUID behind HostSystem, timings behind
         // HostBenchmarks, so tests can fake a host.
@@ -72,14 +77,14 @@ let package = Package(
         ]),
 
         .testTarget(name: "EdgeFormatsTests", dependencies: ["EdgeFormats", "EdgeCore"]),
-        .testTarget(name: "EdgeKernelsTests", dependencies: ["EdgeKernels", "EdgeCore", "EdgeFormats", "CEdgeKernels"],
+        .testTarget(name: "EdgeKernelsTests", dependencies: ["EdgeKernels", "EdgeCore", "EdgeFormats", "CEdgeKernels", "EdgeDevices", "CEdgeVulkan"],
                     exclude: ["oracle"]),
         .testTarget(name: "EdgeTokenizerTests", dependencies: ["EdgeTokenizer", "EdgeFormats", "EdgeCore"]),
         .testTarget(name: "EdgeTemplateTests", dependencies: ["EdgeTemplate"], exclude: ["oracle", "templates", "golden"]),
         .testTarget(name: "EdgeRuntimeTests", dependencies: ["EdgeRuntime", "EdgeFormats", "EdgeCore", "EdgeDevices", "EdgeKernels", "EdgeTemplate"],
                     exclude: ["oracle"]),
         .testTarget(name: "EdgePlannerTests", dependencies: ["EdgePlanner", "EdgeCore"], exclude: ["golden"]),
-        .testTarget(name: "EdgeDevicesTests", dependencies: ["EdgeDevices", "CEdgeKernels"]),
+        .testTarget(name: "EdgeDevicesTests", dependencies: ["EdgeDevices", "CEdgeKernels", "CEdgeVulkan", "EdgeCore"]),
         .testTarget(name: "EdgeTopologyTests", dependencies: ["EdgeTopology", "EdgeCore", "EdgeKernels"],
                     exclude: ["fixtures"]),
         .testTarget(name: "edgertCLITests", dependencies: ["EdgeFormats", "EdgeCore"]),

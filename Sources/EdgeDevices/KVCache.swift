@@ -25,6 +25,9 @@ public final class KVCache: @unchecked Sendable {
     private let offsets: [Int]   // byte offset of each layer's K buffer; V follows it
     /// Number of positions currently filled (0..<filled have been written).
     public var filled = 0
+    /// A device's copy of some layers' K and V (the GPU keeps those of the layers it runs), made
+    /// and used by that device's runner; freed with the cache.
+    public var deviceCopy: AnyObject?
 
     /// Layer i holding `rows[i]` positions (at most the context).
     public init(rows: [Int], contextLength: Int, kvDim: Int) throws(DeviceError) {

@@ -64,6 +64,11 @@ public struct EngineOptions: Sendable {
     public var sparsity: SparsityRequest?
     public var expectedPromptTokens: Int = 128
     public var expectedGeneratedTokens: Int = 128
+    /// Run the first this-many transformer blocks on the GPU (``GPULayers``; `Int.max`: all of
+    /// them); 0: none. Mapped weights only.
+    public var gpuLayers = 0
+    /// Which Vulkan device (``vulkanDevices()``'s order) runs them.
+    public var gpuIndex = 0
 
     public init(threads: Int? = nil, contextLength: Int? = nil) {
         self.threads = threads
@@ -129,6 +134,9 @@ public final class Engine: Sendable {
     /// The allowance the engine streams within because the model did not fit it, when no budget
     /// was given (nil: a budget was given, or the model fits, or ``EngineOptions/automaticBudget`` is off).
     public let automaticBudget: MemoryAllowance?
+    /// The blocks that run on the GPU (``EngineOptions/gpuLayers``), their weights uploaded once;
+    /// nil: every block on the CPU.
+    public let gpuLayers: GPULayers?
 
     public convenience init(modelPath: String, options: EngineOptions = EngineOptions()) throws {
         let t0 = monotonicSeconds()
@@ -279,6 +287,23 @@ public final class Engine: Sendable {
         } else {
             sparse = nil
         }
+        if options.gpuLayers > 0 {
+            guard executed == nil else {
+                throw RuntimeError.badParameter(name: "GPU layers", reason: automatic != nil
+                    ? "the model does not fit the memory this process may use, so it streams; this build runs GPU layers from mapped weights only"
+                    : "this build runs GPU layers from mapped weights only, not under a memory budget")
+            }
+            guard nodeShares == nil else { throw RuntimeError.badParameter(name: "GPU layers", reason: "not with weights split over CPU nodes") }
+            let device: VulkanDevice
+            do { device = try VulkanDevice(index: options.gpuIndex) } catch { throw RuntimeError.gpu(error) }
+            // The GPU's cache rows and batch are the CPU pass's (ForwardPass.init): position p in row p % rows.
+            let passBatch = max(1, min(batch, ctx))
+            gpuLayers = try GPULayers(weights: model.weights, count: options.gpuLayers, device: device, maxBatch: passBatch,
+                                      cacheRows: ForwardPass.cacheRows(weights: model.weights, contextLength: ctx, maxBatch: passBatch),
+                                      ropeFactors: model.weights.ropeFactors(contextLength: ctx))
+        } else {
+            gpuLayers = nil
+        }
         if let split {
             node = split.node
             peers = split.peers
@@ -386,7 +411,8 @@ public final class Engine: Sendable {
         try check(plan.window.slotBytes, 0...InputBounds.memoryBytes.upperBound, "window slot size")
         for d in plan.devices { try check(d.capacityBytes, 0...InputBounds.memoryBytes.upperBound, "capacity of \(d.id)") }
         for gpu in plan.devicesUsed where gpu.kind == .gpu {
-            do { _ = try GPUDevice(index: gpu.index) } catch { throw .unsupported("the plan places work on '\(gpu)': \(error)") }
+            do { _ = try VulkanDevice(index: gpu.index) } catch { throw .unsupported("the plan places work on '\(gpu)': \(error)") }
+            throw .unsupported("the plan places work on '\(gpu)'; this build executes GPU placements given as --gpu-layers, not from a saved plan")
         }
         if plan.devicesUsed.allSatisfy({ $0.kind == .cpu }), plan.devicesUsed.count > 1 {
             // Rows split over CPU nodes (numa-split): executed with every matrix cut in one set of shares.

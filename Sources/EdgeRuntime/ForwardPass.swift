@@ -48,13 +48,17 @@ public final class ForwardPass: @unchecked Sendable {
     /// each, before the GLU (``Calibration`` reads them). Dense passes only.
     public var feedForwardObserver: (@Sendable (Int, UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Void)?
     private let selection: UnsafeMutablePointer<Int32>   // (d_ff) selected neurons of one token
+    /// The first blocks on the GPU (nil: all on the CPU); shared by the engine's passes, which run
+    /// one at a time on the engine's driver thread.
+    public let gpu: GPULayers?
 
     /// - Parameter peers: when the placement splits rows over several CPU nodes, the nodes driven
     ///   in lockstep for node k >= 1 (`peers[k - 1]`, each with a relay: ``CPUNode/relay``); the
     ///   pool a pass is evaluated with is node 0's.
     public init(weights: ModelWeights, contextLength: Int, maxBatch: Int = 512, f32Activations: Bool = false,
-                placement: WeightPlacement? = nil, peers: [CPUNode] = []) throws {
+                placement: WeightPlacement? = nil, peers: [CPUNode] = [], gpu: GPULayers? = nil) throws {
         self.f32Activations = f32Activations
+        self.gpu = gpu
         let placement = placement ?? WeightPlacement(mapped: weights)
         guard placement.nodeCount == peers.count + 1, peers.allSatisfy({ $0.relay != nil }) else {
             throw RuntimeError.badParameter(name: "CPU nodes",
@@ -74,7 +78,7 @@ public final class ForwardPass: @unchecked Sendable {
         let b = self.maxBatch
         // A sliding-window layer keeps its window plus a batch: a batch's queries see up to
         // window - 1 positions before the batch's first while the batch writes its own.
-        kv = try KVCache(rows: weights.layers.map { l in l.program.attention.window.map { $0 + b - 1 } ?? contextLength },
+        kv = try KVCache(rows: Self.cacheRows(weights: weights, contextLength: contextLength, maxBatch: b),
                          contextLength: contextLength, kvDim: config.kvDim)
         // calloc: zeroed, and large buffers come straight from mmap's zero pages, so a buffer
         // sized for a 512-token batch costs resident memory only for the rows a pass writes
@@ -108,6 +112,14 @@ public final class ForwardPass: @unchecked Sendable {
         } else {
             ropeFactors = nil
         }
+    }
+
+    /// Rows of each layer's K and V cache for batches of up to `maxBatch` (at most the context):
+    /// the context, or for a sliding-window layer its window plus a batch. Position p lives in
+    /// row p % rows (``KVCache``; the GPU's copy is shaped the same).
+    public static func cacheRows(weights: ModelWeights, contextLength: Int, maxBatch: Int) -> [Int] {
+        let b = max(1, min(maxBatch, contextLength))
+        return weights.layers.map { l in max(1, min(l.program.attention.window.map { $0 + b - 1 } ?? contextLength, contextLength)) }
     }
 
     /// Bytes of the scratch buffers a pass with batches of `maxBatch` tokens allocates (activations,
@@ -243,7 +255,15 @@ public final class ForwardPass: @unchecked Sendable {
         if let e = c.embeddingScale { edge_op_scale(p, x, Int64(n * d), e) }
         let neox: Int32 = c.ropeStyle == .neox ? 1 : 0
 
-        for (li, l) in w.layers.enumerated() {
+        // Blocks 0..<k on the GPU: the residual stream goes there and comes back once.
+        let onGPU = gpu?.count ?? 0
+        if let gpu, onGPU > 0 {
+            guard n <= gpu.maxBatch else {
+                throw RuntimeError.badParameter(name: "batch", reason: "\(n) tokens exceed the GPU's batch of \(gpu.maxBatch)")
+            }
+            try gpu.run(x: x, n: n, positions: positions, segments: segments.map { ($0.rows, $0.cache) })
+        }
+        for (li, l) in w.layers.enumerated() where li >= onGPU {
             let pieces = placement.layerPieces[li]
             let shape = l.program.attention
             var matrixIndex = 0

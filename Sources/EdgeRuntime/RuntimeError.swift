@@ -1,4 +1,5 @@
 import EdgeCore
+import EdgeDevices
 
 /// Why a model could not be loaded or run.
 public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -27,6 +28,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// No budget was given and what this process may use (`allowance`, in words) is below the
     /// `minimum` bytes the model needs even when streamed.
     case notEnoughMemory(allowance: String, minimum: Int)
+    /// The GPU could not be found, opened or run.
+    case gpu(GPUError)
 
     public var description: String {
         switch self {
@@ -45,6 +48,7 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
         case .emptyPrompt: "the prompt is empty (nothing to evaluate)"
         case let .unsupportedOperation(d, op, t, at):
             "\(d) does not run \(op)\(t.map { " on \($0) weights" } ?? "") (needed by \(at))"
+        case let .gpu(e): e.description
         case let .notEnoughMemory(a, m):
             "this process may use only \(a); even streamed from disk the model needs at least "
                 + String(format: "%.1f MiB", Double(m) / 1048576) + " (KV cache, activations, one streamed block): raise the memory limit or use a smaller --ctx"

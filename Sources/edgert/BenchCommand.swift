@@ -105,6 +105,7 @@ struct BenchCommand: AsyncParsableCommand {
                 let threadWord = "\(t) thread\(t == 1 ? "" : "s")"
                 printError("bench: \(name), \(threadWord), \(engine.node.pool.balance.rawValue) balance: batch \(engine.batchSize), context \(engine.contextLength), CPUs \(engine.node.pool.cpus.isEmpty ? "not pinned" : engine.node.pool.cpus.map(String.init).joined(separator: ","))")
                 if let line = sparsityLine(engine, asked: modelFile.sparsity) { printError("bench: " + line) }
+                if let line = gpuLine(engine) { printError("bench: " + line) }
                 if let budget = modelFile.memoryBudget ?? engine.automaticBudget?.allowedBytes {
                     printPlacement(engine, budget: budget, verbose: false)
                     if engine.placement.scheduler != nil { report.diskProbe[t] = engine.placement.diskBytesPerSecond }

@@ -58,7 +58,21 @@ struct ModelFileOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Neuron statistics for --sparsity (default: the model's path + .neurons.gguf, as `edgert calibrate` writes).", valueName: "path"))
     var neuronStats: String?
 
+    @Option(name: .long, help: ArgumentHelp("Run the first N transformer blocks on the GPU (Vulkan), or 'all'; the rest on the CPU (default: 0, every block on the CPU). `edgert devices` lists the GPUs.", valueName: "N|all"),
+            transform: { text in
+                let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+                if t == "all" { return Int.max }
+                guard let n = Int(t), n >= 0 else { throw ValidationError("--gpu-layers: '\(text)' is not a layer count or 'all'") }
+                return n
+            })
+    var gpuLayers = 0
+
+    @Option(name: .long, help: ArgumentHelp("Which GPU runs --gpu-layers: its number in `edgert devices` (default: 0).", valueName: "N"))
+    var gpu: Int?
+
     func validate() throws {
+        if let gpu, gpu < 0 { throw ValidationError("--gpu must be a device number from `edgert devices` (got \(gpu))") }
+        if gpu != nil, gpuLayers == 0 { throw ValidationError("--gpu is used with --gpu-layers only") }
         if neuronStats != nil, sparsity == .off { throw ValidationError("--neuron-stats is used with --sparsity only") }
         if let numaNodes { try checkBound(numaNodes, 1...64, "--numa-nodes") }
         if let ctx, ctx < 1 { throw ValidationError("--ctx must be at least 1 (got \(ctx))") }
@@ -84,6 +98,8 @@ struct ModelFileOptions: ParsableArguments {
         o.threadSpeeds = threadSpeeds
         o.numaNodes = numaNodes
         if sparsity != .off { o.sparsity = SparsityRequest(level: sparsity, statistics: .file(neuronStats)) }
+        o.gpuLayers = gpuLayers
+        o.gpuIndex = gpu ?? 0
         return o
     }
 }
@@ -151,6 +167,14 @@ func reportAutomaticBudget(_ engine: Engine) {
     if let auto = engine.automaticBudget {
         printError("memory: the model does not fit what this process may use, \(auto); streaming within it as with --memory-budget")
     }
+}
+
+/// One line on the blocks the GPU runs (nil when none do).
+func gpuLine(_ engine: Engine) -> String? {
+    guard let g = engine.gpuLayers else { return nil }
+    return String(format: "gpu: %d of %d blocks on %@, %.1f MiB of weights uploaded, %.1f MiB of device memory in use",
+                  g.count, engine.model.weights.layers.count, g.device.name, Double(g.weightBytes) / 1048576,
+                  Double(g.device.allocatedBytes) / 1048576)
 }
 
 /// One line on the engine's feed-forward sparsity when it was asked for (nil when dense was).

@@ -144,6 +144,7 @@ struct RunCommand: AsyncParsableCommand {
                               c.embeddingLength, formatBytes(engine.model.weightBytes), engine.contextLength, threads,
                               nodes.count > 1 ? " on \(nodes.count) CPU nodes (\(nodes.map(\.name).joined(separator: "; ")))" : ""))
             if let line = sparsityLine(engine, asked: modelOptions.file.sparsity) { printError(line) }
+            if let line = gpuLine(engine) { printError(line) }
             let p = engine.plan
             printError(String(format: "plan: %@ from %@; predicted %.2f tokens/s, peak %@, time to first token %.3f s",
                               p.strategy, hostName ?? p.host, p.predicted.genTokensPerSecond,
