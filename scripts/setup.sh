@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Everything a fresh machine needs to run edgert: system libraries (OpenBLAS, libnuma) with apt
-# when missing, a release build, and the default model. Safe to run again: it skips what is done.
+# Everything a fresh machine needs to run edgert: system libraries (OpenBLAS, libnuma) and the
+# Vulkan pieces (the loader and headers, Mesa's drivers with lavapipe, a Vulkan device on the CPU,
+# and glslc, which the tests use to check the committed SPIR-V) with apt when missing, a release
+# build, and the default model. Safe to run again: it skips what is done. Without the Vulkan
+# packages edgert still builds and runs on the CPU (and says once that there is no GPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pkg in libopenblas-dev libnuma-dev; do
+for pkg in libopenblas-dev libnuma-dev libvulkan-dev mesa-vulkan-drivers glslc; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

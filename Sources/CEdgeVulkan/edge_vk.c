@@ -75,7 +75,10 @@ static void loader_init(void) {
     VkInstanceCreateInfo ci = { .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app };
     VkResult r = p_vkCreateInstance(&ci, NULL, &instance);
     if (r != VK_SUCCESS) {
-        snprintf(loader_error, sizeof loader_error, "vkCreateInstance failed (VkResult %d)", (int)r);
+        if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
+            snprintf(loader_error, sizeof loader_error, "the Vulkan loader found no driver (VK_ERROR_INCOMPATIBLE_DRIVER; install one, e.g. mesa-vulkan-drivers)");
+        else
+            snprintf(loader_error, sizeof loader_error, "vkCreateInstance failed (VkResult %d)", (int)r);
         instance = VK_NULL_HANDLE;
         return;
     }
@@ -168,6 +171,7 @@ struct edge_vk {
     VkCommandBuffer cmd;
     VkFence fence;
     int recording;
+    int in_flight;          // submitted, not yet waited for
     edge_vk_buf *staging;   // host-visible, for uploads to memory the host cannot map
     edge_vk_buf *dummy;     // bound where a kernel leaves a binding unused
     uint64_t allocated;
@@ -268,6 +272,7 @@ fail_setup:
 void edge_vk_close(edge_vk *vk) {
     if (!vk) return;
     if (vk->dev) {
+        if (vk->in_flight && vk->fn.vkWaitForFences) F(vk).vkWaitForFences(vk->dev, 1, &vk->fence, VK_TRUE, UINT64_MAX);
         if (vk->fn.vkDeviceWaitIdle) F(vk).vkDeviceWaitIdle(vk->dev);
         if (vk->staging) edge_vk_buffer_free(vk, vk->staging);
         if (vk->dummy) edge_vk_buffer_free(vk, vk->dummy);
@@ -378,6 +383,7 @@ int edge_vk_zero(edge_vk *vk, edge_vk_buf *dst, char *err, size_t errlen) {
 
 int edge_vk_begin(edge_vk *vk, char *err, size_t errlen) {
     if (vk->recording) { fail(err, errlen, "a command buffer is already being recorded"); return -1; }
+    if (vk->in_flight && edge_vk_wait(vk, err, errlen) != 0) return -1;
     for (int i = 0; i < vk->npools; i++) F(vk).vkResetDescriptorPool(vk->dev, vk->pools[i], 0);
     vk->pool_cur = 0;
     F(vk).vkResetCommandBuffer(vk->cmd, 0);
@@ -455,7 +461,7 @@ void edge_vk_barrier(edge_vk *vk) {
                                0, 1, &mb, 0, NULL, 0, NULL);
 }
 
-int edge_vk_submit(edge_vk *vk, char *err, size_t errlen) {
+int edge_vk_submit_async(edge_vk *vk, char *err, size_t errlen) {
     if (!vk->recording) { fail(err, errlen, "submit without a recording"); return -1; }
     vk->recording = 0;
     VkResult r = F(vk).vkEndCommandBuffer(vk->cmd);
@@ -464,9 +470,21 @@ int edge_vk_submit(edge_vk *vk, char *err, size_t errlen) {
     F(vk).vkResetFences(vk->dev, 1, &vk->fence);
     r = F(vk).vkQueueSubmit(vk->queue, 1, &si, vk->fence);
     if (r != VK_SUCCESS) { fail(err, errlen, "vkQueueSubmit failed (VkResult %d)", (int)r); return -1; }
-    r = F(vk).vkWaitForFences(vk->dev, 1, &vk->fence, VK_TRUE, UINT64_MAX);
+    vk->in_flight = 1;
+    return 0;
+}
+
+int edge_vk_wait(edge_vk *vk, char *err, size_t errlen) {
+    if (!vk->in_flight) return 0;
+    vk->in_flight = 0;
+    VkResult r = F(vk).vkWaitForFences(vk->dev, 1, &vk->fence, VK_TRUE, UINT64_MAX);
     if (r != VK_SUCCESS) { fail(err, errlen, "waiting for the GPU failed (VkResult %d%s)", (int)r, r == VK_ERROR_DEVICE_LOST ? ": device lost" : ""); return -1; }
     return 0;
+}
+
+int edge_vk_submit(edge_vk *vk, char *err, size_t errlen) {
+    if (edge_vk_submit_async(vk, err, errlen) != 0) return -1;
+    return edge_vk_wait(vk, err, errlen);
 }
 
 #else  // built without the Vulkan headers
@@ -490,4 +508,6 @@ int edge_vk_dispatch(edge_vk *vk, edge_vk_kernel k, edge_vk_buf *const bufs[4], 
 void edge_vk_copy(edge_vk *vk, edge_vk_buf *s, uint64_t so, edge_vk_buf *d, uint64_t dof, uint64_t n) { (void)vk; (void)s; (void)so; (void)d; (void)dof; (void)n; }
 void edge_vk_barrier(edge_vk *vk) { (void)vk; }
 int edge_vk_submit(edge_vk *vk, char *err, size_t errlen) { (void)vk; NOT_BUILT; return -1; }
+int edge_vk_submit_async(edge_vk *vk, char *err, size_t errlen) { (void)vk; NOT_BUILT; return -1; }
+int edge_vk_wait(edge_vk *vk, char *err, size_t errlen) { (void)vk; NOT_BUILT; return -1; }
 #endif

@@ -356,8 +356,17 @@ public struct HostProfile: Codable, Sendable, Equatable {
         /// Host ↔ GPU transfer bandwidth (PCIe, or the shared bus).
         public var linkGBPerS: Figure
 
+        /// What the Vulkan driver calls the device: discrete, integrated, virtual, cpu (a software
+        /// device such as lavapipe) or other; nil when the GPU was not listed through Vulkan.
+        public var kind: String?
+        /// Weight bytes per second (GB/s) of edgert's one-token matmul kernel of each type (its
+        /// name: "Q8_0"), measured on the device; nil when not measured.
+        public var matvecGBPerS: [String: Double]?
+
         public init(id: DeviceID, name: String, memoryBytes: Figure, sharesHostMemory: Bool, memoryGBPerS: Figure,
-                    fp16Tflops: Figure, linkGBPerS: Figure) {
+                    fp16Tflops: Figure, linkGBPerS: Figure, kind: String? = nil, matvecGBPerS: [String: Double]? = nil) {
+            self.kind = kind
+            self.matvecGBPerS = matvecGBPerS
             self.id = id
             self.name = name
             self.memoryBytes = memoryBytes
@@ -369,7 +378,8 @@ public struct HostProfile: Codable, Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case id, name, memoryBytes = "memory_bytes", sharesHostMemory = "shares_host_memory",
-                 memoryGBPerS = "memory_gb_per_s", fp16Tflops = "fp16_tflops", linkGBPerS = "link_gb_per_s"
+                 memoryGBPerS = "memory_gb_per_s", fp16Tflops = "fp16_tflops", linkGBPerS = "link_gb_per_s",
+                 kind, matvecGBPerS = "matvec_gb_per_s"
         }
     }
 }

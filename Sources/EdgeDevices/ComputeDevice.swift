@@ -36,24 +36,3 @@ public protocol ComputeDevice: AnyObject, Sendable {
     /// threads, and returns its result. One coordination per batch, none per operation.
     func run<T: Sendable>(_ body: @escaping @Sendable (Context) throws -> T) async throws -> T
 }
-
-/// A GPU compute device. Not built in this version (the Vulkan device is the next step): making
-/// one throws ``DeviceError/notBuilt(_:)``, so a plan or an option that asks for a GPU gets that
-/// typed error instead of silently running on the CPU.
-public final class GPUDevice: ComputeDevice {
-    public typealias Context = Never
-    public let id: DeviceID
-    public var name: String { "\(id): GPU (not built)" }
-    public var memoryCapacityBytes: Int { 0 }
-
-    /// Always throws ``DeviceError/notBuilt(_:)``.
-    public init(index: Int) throws(DeviceError) {
-        id = .gpu(index)
-        throw .notBuilt("GPU compute (\(DeviceID.gpu(index))): no GPU backend is built into this version of edgert")
-    }
-
-    public func freeMemoryBytes() -> Int { 0 }
-    public func supports(_ op: DeviceOperation, weightType: TensorType?) -> Bool { false }
-    public func allocate(bytes: Int, what: String) throws(DeviceError) -> AlignedBuffer { throw .notBuilt("GPU buffers") }
-    public func run<T: Sendable>(_ body: @escaping @Sendable (Never) throws -> T) async throws -> T { throw DeviceError.notBuilt("GPU compute") }
-}

@@ -186,6 +186,18 @@ public final class VulkanDevice: ComputeDevice, @unchecked Sendable {
         edge_vk_barrier(handle)
     }
 
+    /// Submits what was recorded without waiting: the host computes while the GPU runs it;
+    /// ``wait()`` then sleeps on the fence until it is done.
+    public func submitAsync() throws(GPUError) {
+        var err = [CChar](repeating: 0, count: 512)
+        guard edge_vk_submit_async(handle, &err, err.count) == 0 else { throw .failed(what: "submitting a command buffer", reason: String(cString: err)) }
+    }
+
+    public func wait() throws(GPUError) {
+        var err = [CChar](repeating: 0, count: 512)
+        guard edge_vk_wait(handle, &err, err.count) == 0 else { throw .failed(what: "running a command buffer", reason: String(cString: err)) }
+    }
+
     /// Submits what was recorded and waits (on a fence) until the GPU has run it.
     public func submit() throws(GPUError) {
         var err = [CChar](repeating: 0, count: 512)

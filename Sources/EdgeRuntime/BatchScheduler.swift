@@ -128,7 +128,7 @@ public final class BatchScheduler: @unchecked Sendable {
         self.options = options
         pass = try ForwardPass(weights: engine.model.weights, contextLength: engine.contextLength,
                                maxBatch: engine.batchSize, f32Activations: engine.options.f32Activations,
-                               placement: engine.placement, peers: engine.peers, gpu: engine.gpuLayers)
+                               placement: engine.placement, peers: engine.peers, gpu: engine.gpuLayers, gpuSplit: engine.gpuSplit)
         pass.sparse = engine.sparse
         var slots = [Slot(cache: pass.kv)]
         for _ in 1..<options.parallel { slots.append(Slot(cache: try pass.makeCache())) }

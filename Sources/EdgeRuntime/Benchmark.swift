@@ -92,7 +92,7 @@ public enum Benchmark {
         }
         let pass = try ForwardPass(weights: engine.model.weights, contextLength: engine.contextLength,
                                    maxBatch: engine.batchSize, f32Activations: engine.options.f32Activations,
-                                   placement: engine.placement, peers: engine.peers, gpu: engine.gpuLayers)
+                                   placement: engine.placement, peers: engine.peers, gpu: engine.gpuLayers, gpuSplit: engine.gpuSplit)
         pass.sparse = feedForward ?? engine.sparse
         var rng = SeededGenerator(seed: seed)
         let vocab = Int32(engine.model.config.vocabularySize)

@@ -69,11 +69,23 @@ public struct EngineOptions: Sendable {
     public var gpuLayers = 0
     /// Which Vulkan device (``vulkanDevices()``'s order) runs them.
     public var gpuIndex = 0
+    /// Split every matrix's rows between the GPU and the CPU (HeteGen, ``GPUSplit``); nil: no split.
+    public var gpuSplit: GPUSplitRequest?
 
     public init(threads: Int? = nil, contextLength: Int? = nil) {
         self.threads = threads
         self.contextLength = contextLength
     }
+}
+
+/// How many of each matrix's rows ``GPUSplit`` puts on the GPU.
+public enum GPUSplitRequest: Sendable, Equatable {
+    /// In the ratio of the two sides' rates: the GPU's matmul rate on the model's main weight type
+    /// (the host profile's measured figure, else measured at load) against the CPU's predicted by
+    /// the plan (weight bytes per second of generation).
+    case auto
+    /// This fraction of the rows, in [0, 1].
+    case fraction(Double)
 }
 
 /// What ``EngineOptions/sparsity`` asks for: the fraction of each layer's feed-forward neurons
@@ -137,6 +149,10 @@ public final class Engine: Sendable {
     /// The blocks that run on the GPU (``EngineOptions/gpuLayers``), their weights uploaded once;
     /// nil: every block on the CPU.
     public let gpuLayers: GPULayers?
+    /// Every matrix split between GPU and CPU (``EngineOptions/gpuSplit``); nil: no split.
+    public let gpuSplit: GPUSplit?
+    /// How the split's fraction was chosen (for `run` and `bench` to print).
+    public let gpuSplitReason: String?
 
     public convenience init(modelPath: String, options: EngineOptions = EngineOptions()) throws {
         let t0 = monotonicSeconds()
@@ -226,6 +242,11 @@ public final class Engine: Sendable {
         // from the mapping.
         let cpu0 = plan.devices.first { $0.id == .cpu(0) }
         let executed: Int? = plan.window.slots > 0 || budget != nil ? cpu0?.capacityBytes ?? budget : nil
+        if executed != nil, options.gpuLayers > 0 || options.gpuSplit != nil {
+            throw RuntimeError.badParameter(name: options.gpuLayers > 0 ? "GPU layers" : "GPU split", reason: automatic != nil
+                ? "the model does not fit the memory this process may use, so it streams; this build runs the GPU on mapped weights only"
+                : "this build runs the GPU on mapped weights only, not under a memory budget")
+        }
         let batch = RuntimeFootprint.batchSize(manifest, wanted: plan.batch, context: ctx, budget: executed)
         batchSize = batch
         fixedBytes = RuntimeFootprint.fixedBytes(manifest, context: ctx, batch: batch, threads: threadsWanted, budget: executed)
@@ -303,6 +324,39 @@ public final class Engine: Sendable {
                                       ropeFactors: model.weights.ropeFactors(contextLength: ctx))
         } else {
             gpuLayers = nil
+        }
+        if let request = options.gpuSplit {
+            guard options.gpuLayers == 0 else { throw RuntimeError.badParameter(name: "GPU split", reason: "not with --gpu-layers in this build: use one or the other") }
+            guard executed == nil else { throw RuntimeError.badParameter(name: "GPU split", reason: "this build splits mapped weights only, not under a memory budget or when the model streams") }
+            guard nodeShares == nil else { throw RuntimeError.badParameter(name: "GPU split", reason: "not with weights split over CPU nodes") }
+            let device: VulkanDevice
+            do { device = try VulkanDevice(index: options.gpuIndex) } catch { throw RuntimeError.gpu(error) }
+            let fraction: Double
+            switch request {
+            case let .fraction(f):
+                fraction = f
+                gpuSplitReason = String(format: "%.0f%% of each matrix's rows asked for", f * 100)
+            case .auto:
+                // The main type: the one holding most matrix bytes.
+                var bytes: [TensorType: Int] = [:]
+                for m in model.weights.layers.flatMap(\.matrices) { bytes[m.type, default: 0] += m.byteCount }
+                let main = bytes.max { $0.value < $1.value }!.key
+                let profiled = options.hostProfile?.gpus.first { $0.id == .gpu(options.gpuIndex) }?.matvecGBPerS?[main.description].map { $0 * 1e9 }
+                let gpuRate: Double
+                var how = "profile"
+                if let profiled { gpuRate = profiled } else {
+                    do { gpuRate = try device.measure(passes: 1, types: [main]).matvecBytesPerSecond[main] ?? 0 } catch { throw RuntimeError.gpu(error) }
+                    how = "measured now"
+                }
+                let cpuRate = plan.predicted.genTokensPerSecond * Double(model.weightBytes)
+                fraction = gpuRate + cpuRate > 0 ? gpuRate / (gpuRate + cpuRate) : 0
+                gpuSplitReason = String(format: "auto: GPU %.2f GB/s on %@ (%@) against the CPU's %.2f GB/s (the plan's) gives %.1f%% of the rows",
+                                        gpuRate / 1e9, main.description, how, cpuRate / 1e9, fraction * 100)
+            }
+            gpuSplit = try GPUSplit(weights: model.weights, fraction: fraction, device: device, maxBatch: max(1, min(batch, ctx)))
+        } else {
+            gpuSplit = nil
+            gpuSplitReason = nil
         }
         if let split {
             node = split.node

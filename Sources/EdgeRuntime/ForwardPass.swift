@@ -51,14 +51,17 @@ public final class ForwardPass: @unchecked Sendable {
     /// The first blocks on the GPU (nil: all on the CPU); shared by the engine's passes, which run
     /// one at a time on the engine's driver thread.
     public let gpu: GPULayers?
+    /// Every matrix's first rows on the GPU, computed beside the CPU's (nil: none); shared as ``gpu``.
+    public let gpuSplit: GPUSplit?
 
     /// - Parameter peers: when the placement splits rows over several CPU nodes, the nodes driven
     ///   in lockstep for node k >= 1 (`peers[k - 1]`, each with a relay: ``CPUNode/relay``); the
     ///   pool a pass is evaluated with is node 0's.
     public init(weights: ModelWeights, contextLength: Int, maxBatch: Int = 512, f32Activations: Bool = false,
-                placement: WeightPlacement? = nil, peers: [CPUNode] = [], gpu: GPULayers? = nil) throws {
+                placement: WeightPlacement? = nil, peers: [CPUNode] = [], gpu: GPULayers? = nil, gpuSplit: GPUSplit? = nil) throws {
         self.f32Activations = f32Activations
         self.gpu = gpu
+        self.gpuSplit = gpuSplit
         let placement = placement ?? WeightPlacement(mapped: weights)
         guard placement.nodeCount == peers.count + 1, peers.allSatisfy({ $0.relay != nil }) else {
             throw RuntimeError.badParameter(name: "CPU nodes",
@@ -422,20 +425,44 @@ public final class ForwardPass: @unchecked Sendable {
             posted.append(relay)
         }
         defer { for relay in posted { edge_relay_wait(relay) } }
-        for piece in pieces where piece.node == 0 {
+        // HeteGen's split: rows 0..<gpuRows on the GPU, computed while this node does the rest.
+        let gpuRows = gpuSplit?.rows(of: W) ?? 0
+        if gpuRows > 0 {
+            do { try gpuSplit!.start(W, x: input, n: rows) } catch { throw RuntimeError.gpu(error) }
+        }
+        do {
+            try cpuPieces(W, pieces, from: gpuRows, rows, out: out, input: input, actRow: actRow, pool: p)
+        } catch {
+            if gpuRows > 0 { try? gpuSplit!.device.wait() }
+            throw error
+        }
+        if gpuRows > 0 {
+            do { try gpuSplit!.finish(W, n: rows, out: out) } catch { throw RuntimeError.gpu(error) }
+        }
+    }
+
+    /// This node's pieces of out = input Wᵀ, rows `from`... only (the rows before run on the GPU:
+    /// a multiple of 16, so a packed piece is cut between its 16-row groups).
+    private func cpuPieces(_ W: MatrixWeight, _ pieces: [WeightPlacement.Piece], from first: Int, _ rows: Int,
+                           out: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>, actRow: Int, pool p: OpaquePointer) throws {
+        let wt = Int32(W.type.rawValue)
+        for whole in pieces where whole.node == 0 && whole.rowStart + whole.rows > first {
+            let skip = max(0, first - whole.rowStart)
+            let piece = WeightPlacement.Piece(rowStart: whole.rowStart + skip, rows: whole.rows - skip,
+                                              source: whole.source, releasesBlock: whole.releasesBlock, node: 0)
             let data: UnsafeRawPointer
             switch piece.source {
-            case let .memory(ptr): data = ptr
+            case let .memory(ptr): data = ptr + skip * W.rowBytes
             case let .packed(ptr):
                 if !f32Activations {
-                    edge_op_matmul_packed(p, wt, Int64(W.columns), ptr, Int64(piece.rows), act, actRow, Int64(rows),
-                                          out + piece.rowStart, Int64(W.rows))
+                    edge_op_matmul_packed(p, wt, Int64(W.columns), ptr + edge_packed_bytes(wt, Int64(skip), Int64(W.columns)),
+                                          Int64(piece.rows), act, actRow, Int64(rows), out + piece.rowStart, Int64(W.rows))
                     continue
                 }
                 data = W.data + piece.rowStart * W.rowBytes   // the F32 path reads the file layout
             case let .streamed(block, offset):
                 if currentBlock?.index != block { currentBlock = (block, try placement.scheduler!.acquire(block)) }
-                data = currentBlock!.base + offset
+                data = currentBlock!.base + offset + skip * W.rowBytes
             }
             // Rows [rowStart, rowStart + rows) of W land in columns rowStart... of out (stride W.rows).
             if f32Activations {

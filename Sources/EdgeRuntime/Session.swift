@@ -83,7 +83,7 @@ public actor Session {
         self.engine = engine
         pass = try ForwardPass(weights: engine.model.weights, contextLength: engine.contextLength,
                                maxBatch: engine.batchSize, f32Activations: engine.options.f32Activations,
-                               placement: engine.placement, peers: engine.peers, gpu: engine.gpuLayers)
+                               placement: engine.placement, peers: engine.peers, gpu: engine.gpuLayers, gpuSplit: engine.gpuSplit)
         pass.sparse = engine.sparse
     }
 

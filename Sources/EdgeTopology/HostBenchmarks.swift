@@ -29,6 +29,14 @@ public protocol HostBenchmarks: Sendable {
     func matmul(type: TensorType, cpu: Int, seconds: Double) async throws(TopologyError) -> Double
     /// Sequential and random direct-I/O reads of a temporary file in `directory`.
     func storage(directory: String, plan: StoragePlan) async throws(TopologyError) -> StorageMeasurement
+    /// The host's Vulkan devices, each measured (``VulkanDevice/measure(passes:types:)``), with
+    /// notes; nil where this benchmark set does not list GPUs through Vulkan (the profile then
+    /// lists them from the drivers' files, ``GPUInventory``).
+    func vulkanGPUs(types: [TensorType], passes: Int) async -> (gpus: [HostProfile.GPU], notes: [String])?
+}
+
+extension HostBenchmarks {
+    public func vulkanGPUs(types: [TensorType], passes: Int) async -> (gpus: [HostProfile.GPU], notes: [String])? { nil }
 }
 
 /// One kernel's matvec with its weights streaming from main memory.

@@ -37,7 +37,8 @@ public struct HostProber: Sendable {
         guard let memory = MemoryFacts.read(from: system) else { throw .memoryInfoMissing }
         let identity = CPUIdentity.read(from: system, cpus: cpus)
         let layout = NodeLayout.read(from: system, cpus: cpus, memory: memory)
-        let (gpus, gpuNotes) = GPUInventory.list(in: system)
+        // GPUs: through Vulkan, measured, where the host has it; else from the drivers' files.
+        let (gpus, gpuNotes) = await benchmarks.vulkanGPUs(types: options.kernelTypes, passes: max(1, options.kernelFromMemoryPasses)) ?? GPUInventory.list(in: system)
         var notes = gpuNotes
         // Other work running while we measure lowers every figure; say so when there was some.
         let load = system.readFile("/proc/loadavg")?.split(separator: " ").first.flatMap { Double($0) }

@@ -9,6 +9,34 @@ import EdgeKernels
 public struct MeasuringBenchmarks: HostBenchmarks {
     public init() {}
 
+    /// Every Vulkan device, measured; nil when there is no Vulkan loader or device (the drivers'
+    /// files are read instead).
+    public func vulkanGPUs(types: [TensorType], passes: Int) async -> (gpus: [HostProfile.GPU], notes: [String])? {
+        guard let infos = try? vulkanDevices(), !infos.isEmpty else { return nil }
+        var gpus: [HostProfile.GPU] = [], notes: [String] = []
+        for info in infos {
+            do {
+                let m = try VulkanDevice(index: info.index).measure(passes: passes, types: types)
+                let kernels = "edgert's F32 matmul kernel, 8 tokens (the shaders multiply in F32; no F16 math kernel yet)"
+                gpus.append(HostProfile.GPU(
+                    id: .gpu(info.index), name: info.name,
+                    memoryBytes: .measured(Double(info.memoryBytes), "largest device-local heap the Vulkan driver reports"),
+                    sharesHostMemory: info.sharedWithHost,
+                    memoryGBPerS: .measured(m.memoryBytesPerSecond / 1e9, "device buffer copy of 32 MiB, read + written, median of \(passes)"),
+                    fp16Tflops: .measured(m.matmulFlops / 1e12, kernels),
+                    linkGBPerS: .measured(m.uploadBytesPerSecond / 1e9, "host to device upload of 32 MiB, median of \(passes)"),
+                    kind: info.kind,
+                    matvecGBPerS: Dictionary(uniqueKeysWithValues: m.matvecBytesPerSecond.map { ($0.key.description, $0.value / 1e9) })))
+                if info.kind == "cpu" {
+                    notes.append("gpu\(info.index) (\(info.name)) is a software Vulkan device running on the CPU: its figures are for checking, not for planning")
+                }
+            } catch {
+                notes.append("gpu\(info.index) (\(info.name)) could not be measured: \(error)")
+            }
+        }
+        return (gpus, notes)
+    }
+
     public func memoryRead(cpus: [Int], bytes: Int, passes: Int) async throws(TopologyError) -> Double {
         let node = try makeNode(cpus)
         return try await run(node, "memory read probe on CPUs \(cpus)") { pool in

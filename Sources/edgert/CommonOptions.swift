@@ -67,12 +67,27 @@ struct ModelFileOptions: ParsableArguments {
             })
     var gpuLayers = 0
 
-    @Option(name: .long, help: ArgumentHelp("Which GPU runs --gpu-layers: its number in `edgert devices` (default: 0).", valueName: "N"))
+    @Option(name: .long, help: ArgumentHelp("Split every matrix's rows between the GPU and the CPU, both computing each product (HeteGen): 'auto' (in the ratio of their measured rates) or the fraction of rows on the GPU (0.5 or 50%).", valueName: "auto|R"),
+            transform: { text in
+                let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+                if t == "auto" { return .auto }
+                let percent = t.hasSuffix("%")
+                guard let v = Double(percent ? String(t.dropLast()) : t), v.isFinite else {
+                    throw ValidationError("--gpu-split: '\(text)' is not 'auto' or a fraction such as 0.5 or 50%")
+                }
+                let f = percent ? v / 100 : v
+                guard (0...1).contains(f) else { throw ValidationError("--gpu-split: \(text) is not a fraction of the rows between 0 and 1") }
+                return .fraction(f)
+            })
+    var gpuSplit: GPUSplitRequest?
+
+    @Option(name: .long, help: ArgumentHelp("Which GPU runs --gpu-layers or --gpu-split: its number in `edgert devices` (default: 0).", valueName: "N"))
     var gpu: Int?
 
     func validate() throws {
         if let gpu, gpu < 0 { throw ValidationError("--gpu must be a device number from `edgert devices` (got \(gpu))") }
-        if gpu != nil, gpuLayers == 0 { throw ValidationError("--gpu is used with --gpu-layers only") }
+        if gpu != nil, gpuLayers == 0, gpuSplit == nil { throw ValidationError("--gpu is used with --gpu-layers or --gpu-split only") }
+        if gpuSplit != nil, gpuLayers != 0 { throw ValidationError("--gpu-layers and --gpu-split: use one or the other") }
         if neuronStats != nil, sparsity == .off { throw ValidationError("--neuron-stats is used with --sparsity only") }
         if let numaNodes { try checkBound(numaNodes, 1...64, "--numa-nodes") }
         if let ctx, ctx < 1 { throw ValidationError("--ctx must be at least 1 (got \(ctx))") }
@@ -100,6 +115,7 @@ struct ModelFileOptions: ParsableArguments {
         if sparsity != .off { o.sparsity = SparsityRequest(level: sparsity, statistics: .file(neuronStats)) }
         o.gpuLayers = gpuLayers
         o.gpuIndex = gpu ?? 0
+        o.gpuSplit = gpuSplit
         return o
     }
 }
@@ -171,6 +187,11 @@ func reportAutomaticBudget(_ engine: Engine) {
 
 /// One line on the blocks the GPU runs (nil when none do).
 func gpuLine(_ engine: Engine) -> String? {
+    if let s = engine.gpuSplit {
+        return String(format: "gpu: %d of %d matrix rows (%.1f%%) on %@, %.1f MiB of weights uploaded; %@",
+                      s.rowsOnGPU, s.rowsTotal, 100 * Double(s.rowsOnGPU) / Double(max(1, s.rowsTotal)), s.device.name,
+                      Double(s.weightBytes) / 1048576, engine.gpuSplitReason ?? "")
+    }
     guard let g = engine.gpuLayers else { return nil }
     return String(format: "gpu: %d of %d blocks on %@, %.1f MiB of weights uploaded, %.1f MiB of device memory in use",
                   g.count, engine.model.weights.layers.count, g.device.name, Double(g.weightBytes) / 1048576,

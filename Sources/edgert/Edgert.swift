@@ -7,7 +7,7 @@ struct Edgert: AsyncParsableCommand {
         commandName: "edgert",
         abstract: "Run large language models on small and mixed hosts.",
         subcommands: [RunCommand.self, BenchCommand.self, TokenizeCommand.self, PerplexityCommand.self, SynthCommand.self,
-                      ProfileCommand.self, PlanCommand.self, ServeCommand.self, CalibrateCommand.self],
+                      ProfileCommand.self, PlanCommand.self, ServeCommand.self, CalibrateCommand.self, DevicesCommand.self],
         defaultSubcommand: nil)
 
     /// Parses and runs the command. Every ending is status 0 (success, `--help`, `--version`) or

@@ -50,7 +50,14 @@ enum ProfileSummary {
                     + curve.map { "\(ByteCount($0.requestBytes).whole)×\($0.inFlight) \(String(format: "%.2f", $0.gbPerS.value))" }.joined(separator: ", ") + "\n"
             }
         }
-        s += "GPU      " + (p.gpus.isEmpty ? "none" : p.gpus.map { "\($0.id) \($0.name)\($0.memoryBytes.isEstimate ? "" : ", " + gib($0.memoryBytes.value))" }.joined(separator: "; ")) + "\n"
+        s += "GPU      " + (p.gpus.isEmpty ? "none" : p.gpus.map { g in
+            var t = "\(g.id) \(g.name)\(g.kind.map { " (\($0))" } ?? "")\(g.memoryBytes.isEstimate ? "" : ", " + gib(g.memoryBytes.value))"
+            if !g.memoryGBPerS.isEstimate { t += String(format: ", memory %.2f GB/s, upload %.2f GB/s", g.memoryGBPerS.value, g.linkGBPerS.value) }
+            if let k = g.matvecGBPerS, !k.isEmpty {
+                t += ", matvec GB/s " + k.sorted { $0.key < $1.key }.map { String(format: "%@ %.2f", $0.key, $0.value) }.joined(separator: " ")
+            }
+            return t
+        }.joined(separator: "; ")) + "\n"
         for note in r.notes { s += "Note     \(note)\n" }
         s += "Wrote    \(path) (\(String(format: "%.1f", r.seconds)) s)\n"
         return s

@@ -35,14 +35,17 @@ final class GPULayersTests: XCTestCase {
         return try VulkanDevice(index: 0)
     }
 
-    /// A pass over `model` with its first `gpuLayers` blocks on `device` (0: a CPU F32 pass).
-    static func pass(_ model: Model, device: VulkanDevice?, gpuLayers: Int, context: Int, maxBatch: Int) throws -> ForwardPass {
-        let gpu = try device.map {
-            try GPULayers(weights: model.weights, count: gpuLayers, device: $0, maxBatch: min(maxBatch, context),
-                          cacheRows: ForwardPass.cacheRows(weights: model.weights, contextLength: context, maxBatch: maxBatch),
-                          ropeFactors: model.weights.ropeFactors(contextLength: context))
+    /// A pass over `model` with its first `gpuLayers` blocks on `device`, or with `split` of every
+    /// matrix's rows on it (no device: a CPU pass); F32 activations unless `fast`.
+    static func pass(_ model: Model, device: VulkanDevice?, gpuLayers: Int = 0, split: Double? = nil, context: Int, maxBatch: Int,
+                     fast: Bool = false) throws -> ForwardPass {
+        let gpu = try device.flatMap { d in
+            try gpuLayers == 0 ? nil : GPULayers(weights: model.weights, count: gpuLayers, device: d, maxBatch: min(maxBatch, context),
+                                                 cacheRows: ForwardPass.cacheRows(weights: model.weights, contextLength: context, maxBatch: maxBatch),
+                                                 ropeFactors: model.weights.ropeFactors(contextLength: context))
         }
-        return try ForwardPass(weights: model.weights, contextLength: context, maxBatch: maxBatch, f32Activations: true, gpu: gpu)
+        let rows = try device.flatMap { d in try split.map { try GPUSplit(weights: model.weights, fraction: $0, device: d, maxBatch: min(maxBatch, context)) } }
+        return try ForwardPass(weights: model.weights, contextLength: context, maxBatch: maxBatch, f32Activations: !fast, gpu: gpu, gpuSplit: rows)
     }
 
     /// Logits of the prompt (every row, in batches of `maxBatch`), then of `steps` more tokens one at a time.
@@ -69,19 +72,64 @@ final class GPULayersTests: XCTestCase {
                 let cpu = try await Self.trace(try Self.pass(model, device: nil, gpuLayers: 0, context: 64, maxBatch: maxBatch),
                                                node: node, prompt: prompt, steps: steps)
                 let scale = max(1, cpu.map(abs).max()!)
-                for k in [spec.blocks, 1] {
-                    let gpu = try await Self.trace(try Self.pass(model, device: device, gpuLayers: k, context: 64, maxBatch: maxBatch),
+                for (k, split) in [(spec.blocks, nil), (1, nil), (0, 0.5), (0, 1.0)] as [(Int, Double?)] {
+                    let gpu = try await Self.trace(try Self.pass(model, device: device, gpuLayers: k, split: split, context: 64, maxBatch: maxBatch),
                                                    node: node, prompt: prompt, steps: steps)
                     XCTAssertEqual(gpu.count, cpu.count)
                     var worst: Float = 0
                     for (a, b) in zip(gpu, cpu) { worst = max(worst, abs(a - b)) }
                     worstOverall = max(worstOverall, worst / scale)
-                    print("  \(name), \(k) blocks, batch \(maxBatch): \(worst / scale)")
-                    XCTAssertLessThanOrEqual(worst, 2e-3 * scale, "\(name), \(k) of \(spec.blocks) blocks on the GPU, batches of \(maxBatch)")
+                    let what = split.map { "\($0 * 100)% of the rows" } ?? "\(k) of \(spec.blocks) blocks"
+                    XCTAssertLessThanOrEqual(worst, 2e-3 * scale, "\(name), \(what) on the GPU, batches of \(maxBatch)")
                 }
             }
         }
         print("GPU layers, tiny models: worst |gpu - cpu| / max(1, max |logit|) = \(worstOverall)")
+    }
+
+    /// The engine's options: a GPU the host lacks, and GPU work under a memory budget, are typed
+    /// errors raised before any weight is read; --gpu-layers beyond the model's blocks means all.
+    func testEngineOptionsAndErrors() async throws {
+        _ = try Self.device()
+        let path = directory.appendingPathComponent("llama.gguf").path
+        var spec = TinyModelSpec.llama(.q8_0)
+        spec.withVocabulary = true
+        try spec.write(to: path)
+        let n = try vulkanDevices().count
+        var o = EngineOptions(threads: 1, contextLength: 64)
+        o.gpuLayers = 1
+        o.gpuIndex = n
+        XCTAssertThrowsError(try Engine(modelPath: path, options: o)) { error in
+            XCTAssertEqual(error as? RuntimeError, .gpu(.noSuchDevice(index: n, available: n)))
+        }
+        o.gpuIndex = 0
+        o.memoryBudget = 64 << 20
+        XCTAssertThrowsError(try Engine(modelPath: path, options: o)) { error in
+            guard case let .badParameter(name, _)? = error as? RuntimeError else { return XCTFail("\(error)") }
+            XCTAssertEqual(name, "GPU layers")
+        }
+        o.memoryBudget = nil
+        o.gpuLayers = Int.max
+        o.f32Activations = true
+        let engine = try Engine(modelPath: path, options: o)
+        XCTAssertEqual(engine.gpuLayers?.count, 2, "every block")
+        o.gpuLayers = 0
+        o.gpuSplit = .fraction(0.5)
+        let split = try Engine(modelPath: path, options: o)
+        XCTAssertGreaterThan(split.gpuSplit?.rowsOnGPU ?? 0, 0)
+        XCTAssertEqual((split.gpuSplit?.rowsOnGPU ?? 1) % 16, 0)
+        // Sessions of each engine give the CPU's F32 logits (the bound of the tiny-model test).
+        var cpuOptions = EngineOptions(threads: 1, contextLength: 64)
+        cpuOptions.f32Activations = true
+        var runs: [[Float]] = []
+        for e in [try Engine(modelPath: path, options: cpuOptions), engine, split] {
+            let session = try e.makeSession()
+            runs.append(try await session.evaluate([1, 17, 42]) + session.evaluate([5]))
+        }
+        let scale = max(1, runs[0].map(abs).max()!)
+        for r in runs.dropFirst() {
+            for (a, b) in zip(r, runs[0]) { XCTAssertEqual(a, b, accuracy: 2e-3 * scale) }
+        }
     }
 
     /// Several sequences in one batch, each against its own cache (the server's continuous
@@ -109,7 +157,27 @@ final class GPULayersTests: XCTestCase {
         for (x, y) in zip(out[v..<2 * v], lb) { XCTAssertEqual(x, y, accuracy: 1e-5) }
     }
 
-    /// The shared models with every block, and with half of them, on the GPU: step-0 logits
+    /// The fast path (8-bit activations, x16 kernels on the CPU's rows) with half of every matrix
+    /// on the GPU, against llama.cpp's main run at the fast path's tolerances (GreedyReferenceTests):
+    /// the CPU's share is cut between 16-row groups of the repacked weights.
+    func testFastPathWithHalfTheRowsOnTheGPU() async throws {
+        let device = try Self.device()
+        let node = try CPUNode(threads: 2)
+        for name in ["SmolLM2-135M-Instruct.Q4_K_M", "aidreams260K.Q4_0"] {
+            let model = try Model(path: try Shared.model(name + ".gguf"))
+            let tol: Float = name.hasSuffix("Q4_K_M") ? 2.0 : 0.1
+            let e = try GreedyReferenceTests.entries(name)[0]
+            let pass = try Self.pass(model, device: device, split: 0.5, context: 512, maxBatch: 512, fast: true)
+            let run = try await GreedyReferenceTests.greedy(pass, node: node, prompt: e.promptIDs, steps: 12)
+            for (id, v) in e.mainTop10[0] { XCTAssertEqual(run.step0[id], v, accuracy: tol, "\(name): step-0 logit of \(id)") }
+            let gaps = e.mainTop10.map { $0[0].1 - $0[1].1 }
+            GreedyReferenceTests.checkGapRule(ours: run.ids, ourGaps: run.gaps, reference: e.mainIDs, referenceGaps: gaps,
+                                              tol: tol, context: "\(name), fast path, half the rows on the GPU")
+        }
+    }
+
+    /// The shared models with every block, and with half of them, on the GPU, and with half of
+    /// every matrix's rows on it (F32 activations throughout): step-0 logits
     /// against llama.cpp's F32-activation reference within the README's 0.05 and the greedy ids
     /// under its gap rule, as the CPU's F32 path is checked (GreedyReferenceTests).
     func testSharedModelsFollowTheLlamaCppReference() async throws {
@@ -122,8 +190,10 @@ final class GPULayersTests: XCTestCase {
             // SmolLM2 runs slowly on lavapipe (~0.6 s a token): its first prompt only, 12 steps.
             let entries = try GreedyReferenceTests.entries(name)
             let small = name.hasPrefix("aidreams")
-            for (k, e) in [layers, layers / 2].flatMap({ k in (small ? entries : Array(entries.prefix(1))).map { (k, $0) } }) {
-                let pass = try Self.pass(model, device: device, gpuLayers: k, context: 512, maxBatch: 512)
+            let configs: [(layers: Int, split: Double?)] = [(layers, nil), (layers / 2, nil), (0, 0.5)]
+            for (c, e) in configs.flatMap({ c in (small ? entries : Array(entries.prefix(1))).map { (c, $0) } }) {
+                let k = c.layers
+                let pass = try Self.pass(model, device: device, gpuLayers: k, split: c.split, context: 512, maxBatch: 512)
                 let run = try await GreedyReferenceTests.greedy(pass, node: node, prompt: e.promptIDs, steps: small ? 32 : 12)
                 let refTop = isF32File ? e.mainTop10[0] : e.f32Top10!
                 let refIDs = isF32File ? e.mainIDs : e.f32IDs!
@@ -131,12 +201,12 @@ final class GPULayersTests: XCTestCase {
                 var worst: Float = 0
                 for (id, v) in refTop {
                     worst = max(worst, abs(run.step0[id] - v))
-                    XCTAssertEqual(run.step0[id], v, accuracy: tol, "\(name), \(k) blocks on the GPU: step-0 logit of \(id)")
+                    XCTAssertEqual(run.step0[id], v, accuracy: tol, "\(name), \(c): step-0 logit of \(id)")
                 }
                 let refGaps: [Float]? = isF32File ? e.mainTop10.map { $0[0].1 - $0[1].1 } : nil
                 let agreed = GreedyReferenceTests.checkGapRule(ours: run.ids, ourGaps: run.gaps, reference: refIDs, referenceGaps: refGaps,
-                                                               tol: tol, context: "\(name), \(k) blocks on the GPU")
-                print("GPU layers \(k)/\(layers), \(name): step-0 top-10 max |diff| \(worst); greedy steps agreeing: \(agreed) of \(run.ids.count)")
+                                                               tol: tol, context: "\(name), \(c)")
+                print("GPU \(c.split.map { "split \($0)" } ?? "layers \(k)/\(layers)"), \(name): step-0 top-10 max |diff| \(worst); greedy steps agreeing: \(agreed) of \(run.ids.count)")
             }
         }
     }
