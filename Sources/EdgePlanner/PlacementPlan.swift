@@ -73,6 +73,11 @@ public struct PlacementPlan: Codable, Sendable, Equatable {
     public struct DeviceShare: Codable, Sendable, Equatable {
         public var device: DeviceID
         public var fraction: Double
+
+        public init(device: DeviceID, fraction: Double) {
+            self.device = device
+            self.fraction = fraction
+        }
     }
 
     /// The streaming window in CPU memory (0 slots when nothing streams).

@@ -242,6 +242,15 @@ public final class Engine: Sendable {
         // from the mapping.
         let cpu0 = plan.devices.first { $0.id == .cpu(0) }
         let executed: Int? = plan.window.slots > 0 || budget != nil ? cpu0?.capacityBytes ?? budget : nil
+        // A saved plan's GPU placement, as GPU layers and a row split on its GPU.
+        var options = options
+        var splitFractions: [Int: Double]? = nil
+        if let saved = options.plan, let exec = try Engine.gpuExecution(of: saved, manifest: manifest) {
+            options.gpuIndex = exec.gpu
+            options.gpuLayers = exec.layers
+            options.gpuSplit = nil
+            if !exec.fractions.isEmpty { splitFractions = exec.fractions }
+        }
         if executed != nil, options.gpuLayers > 0 || options.gpuSplit != nil {
             throw RuntimeError.badParameter(name: options.gpuLayers > 0 ? "GPU layers" : "GPU split", reason: automatic != nil
                 ? "the model does not fit the memory this process may use, so it streams; this build runs the GPU on mapped weights only"
@@ -308,6 +317,14 @@ public final class Engine: Sendable {
         } else {
             sparse = nil
         }
+        // One Vulkan device for the GPU layers and the split, opened at the first need.
+        var openedGPU: VulkanDevice?
+        let gpuIndex = options.gpuIndex
+        func openGPU() throws(RuntimeError) -> VulkanDevice {
+            if let openedGPU { return openedGPU }
+            do { openedGPU = try VulkanDevice(index: gpuIndex) } catch { throw .gpu(error) }
+            return openedGPU!
+        }
         if options.gpuLayers > 0 {
             guard executed == nil else {
                 throw RuntimeError.badParameter(name: "GPU layers", reason: automatic != nil
@@ -315,8 +332,7 @@ public final class Engine: Sendable {
                     : "this build runs GPU layers from mapped weights only, not under a memory budget")
             }
             guard nodeShares == nil else { throw RuntimeError.badParameter(name: "GPU layers", reason: "not with weights split over CPU nodes") }
-            let device: VulkanDevice
-            do { device = try VulkanDevice(index: options.gpuIndex) } catch { throw RuntimeError.gpu(error) }
+            let device = try openGPU()
             // The GPU's cache rows and batch are the CPU pass's (ForwardPass.init): position p in row p % rows.
             let passBatch = max(1, min(batch, ctx))
             gpuLayers = try GPULayers(weights: model.weights, count: options.gpuLayers, device: device, maxBatch: passBatch,
@@ -329,8 +345,7 @@ public final class Engine: Sendable {
             guard options.gpuLayers == 0 else { throw RuntimeError.badParameter(name: "GPU split", reason: "not with --gpu-layers in this build: use one or the other") }
             guard executed == nil else { throw RuntimeError.badParameter(name: "GPU split", reason: "this build splits mapped weights only, not under a memory budget or when the model streams") }
             guard nodeShares == nil else { throw RuntimeError.badParameter(name: "GPU split", reason: "not with weights split over CPU nodes") }
-            let device: VulkanDevice
-            do { device = try VulkanDevice(index: options.gpuIndex) } catch { throw RuntimeError.gpu(error) }
+            let device = try openGPU()
             let fraction: Double
             switch request {
             case let .fraction(f):
@@ -353,7 +368,12 @@ public final class Engine: Sendable {
                 gpuSplitReason = String(format: "auto: GPU %.2f GB/s on %@ (%@) against the CPU's %.2f GB/s (the plan's) gives %.1f%% of the rows",
                                         gpuRate / 1e9, main.description, how, cpuRate / 1e9, fraction * 100)
             }
-            gpuSplit = try GPUSplit(weights: model.weights, fraction: fraction, device: device, maxBatch: max(1, min(batch, ctx)))
+            gpuSplit = try GPUSplit(weights: model.weights, fraction: { _ in fraction }, device: device, maxBatch: max(1, min(batch, ctx)))
+        } else if let splitFractions {
+            let device = try openGPU()
+            gpuSplit = try GPUSplit(weights: model.weights, fraction: { splitFractions[$0.fileOffset] ?? 0 }, device: device,
+                                    maxBatch: max(1, min(batch, ctx)))
+            gpuSplitReason = "the saved plan's shares"
         } else {
             gpuSplit = nil
             gpuSplitReason = nil
@@ -450,6 +470,37 @@ public final class Engine: Sendable {
 
     /// Checks that a saved plan can run here: made for this file, on CPU nodes (one node with the
     /// disk, or resident rows split over several in one set of shares), no GPU (not built).
+    /// How this build executes a (checked) plan's GPU placement: the GPU's index, the leading
+    /// blocks wholly on it (``GPULayers``), and the fraction of the rows of every other matrix it
+    /// holds (``GPUSplit``), by the matrix's file offset. nil when the plan uses no GPU.
+    static func gpuExecution(of plan: PlacementPlan, manifest: ModelManifest) throws(PlacementError)
+        -> (gpu: Int, layers: Int, fractions: [Int: Double])? {
+        guard let gpu = plan.devicesUsed.first(where: { $0.kind == .gpu }) else { return nil }
+        var fraction: [Int: Double] = [:]   // matrix index -> the GPU's fraction of its rows
+        for (block, placed) in zip(manifest.blocks(target: plan.blockTarget), plan.blocks) {
+            let f = placed.shares.first { $0.device == gpu }?.fraction ?? 0
+            for m in block.members {
+                if let earlier = fraction[m.matrix], abs(earlier - f) > 1e-9 {
+                    throw .unsupported("the plan gives '\(gpu)' different shares of \(manifest.matrices[m.matrix].name)'s row ranges; this build cuts each matrix once")
+                }
+                fraction[m.matrix] = f
+            }
+        }
+        // Leading layers wholly on the GPU run as GPU layers; the rest is a row split.
+        let layers = Set(manifest.matrices.map(\.layer)).filter { $0 >= 0 }.sorted()
+        var leading = 0
+        for l in layers {
+            let ms = manifest.matrices.indices.filter { manifest.matrices[$0].layer == l }
+            guard !ms.isEmpty, ms.allSatisfy({ fraction[$0] == 1 }) else { break }
+            leading += 1
+        }
+        var split: [Int: Double] = [:]
+        for (i, m) in manifest.matrices.enumerated() where !(m.layer >= 0 && m.layer < leading) {
+            if let f = fraction[i], f > 0 { split[m.fileOffset] = f }
+        }
+        return (gpu.index, leading, split)
+    }
+
     static func check(_ plan: PlacementPlan, manifest: ModelManifest) throws(PlacementError) {
         guard plan.schema == PlacementPlan.schemaName, plan.schemaVersion == PlacementPlan.currentVersion else {
             throw .unsupported("not an \(PlacementPlan.schemaName) version \(PlacementPlan.currentVersion) plan (found '\(plan.schema)' version \(plan.schemaVersion))")
@@ -464,9 +515,19 @@ public final class Engine: Sendable {
         try check(plan.window.slots, 0...1024, "window slot count")
         try check(plan.window.slotBytes, 0...InputBounds.memoryBytes.upperBound, "window slot size")
         for d in plan.devices { try check(d.capacityBytes, 0...InputBounds.memoryBytes.upperBound, "capacity of \(d.id)") }
-        for gpu in plan.devicesUsed where gpu.kind == .gpu {
+        let gpus = plan.devicesUsed.filter { $0.kind == .gpu }.sorted()
+        if let gpu = gpus.first {
+            // Executed as GPU layers and/or a row split (``gpuExecution(of:manifest:)``): one GPU,
+            // resident weights, CPU node 0.
+            guard gpus.count == 1 else { throw .unsupported("the plan places work on \(gpus.map(\.description).joined(separator: ", ")); this build runs one GPU") }
+            guard plan.window.slots == 0, plan.blocks.allSatisfy({ $0.tier == .resident }) else {
+                throw .unsupported("the plan streams weights while placing work on '\(gpu)'; this build runs the GPU on resident weights only")
+            }
+            if let other = plan.devicesUsed.subtracting([.cpu(0), .disk, gpu]).sorted().first {
+                throw .unsupported("the plan places work on '\(other)' beside '\(gpu)'; this build runs a GPU beside CPU node 0 only")
+            }
             do { _ = try VulkanDevice(index: gpu.index) } catch { throw .unsupported("the plan places work on '\(gpu)': \(error)") }
-            throw .unsupported("the plan places work on '\(gpu)'; this build executes GPU placements given as --gpu-layers, not from a saved plan")
+            return try checkBlocks(plan, manifest: manifest)
         }
         if plan.devicesUsed.allSatisfy({ $0.kind == .cpu }), plan.devicesUsed.count > 1 {
             // Rows split over CPU nodes (numa-split): executed with every matrix cut in one set of shares.

@@ -14,8 +14,6 @@ import EdgeDevices
 /// Invariant for `@unchecked Sendable`: used by one forward pass at a time, on its driver thread.
 public final class GPUSplit: @unchecked Sendable {
     public let device: VulkanDevice
-    /// The fraction of each matrix's rows asked to run on the GPU.
-    public let fraction: Double
     /// Where each matrix's GPU rows live, by the matrix's file offset.
     struct Part {
         let rows: Int
@@ -32,18 +30,19 @@ public final class GPUSplit: @unchecked Sendable {
     /// Rows of all matrices on the GPU, and in all.
     public let rowsOnGPU: Int, rowsTotal: Int
 
-    public init(weights: ModelWeights, fraction: Double, device: VulkanDevice, maxBatch: Int) throws {
-        guard fraction >= 0, fraction <= 1, fraction.isFinite else {
-            throw RuntimeError.badParameter(name: "GPU split", reason: "\(fraction) is not a fraction of rows in [0, 1]")
-        }
+    /// - Parameter fraction: the fraction of each matrix's rows to run on the GPU (0 for none).
+    public init(weights: ModelWeights, fraction: (MatrixWeight) -> Double, device: VulkanDevice, maxBatch: Int) throws {
         self.device = device
-        self.fraction = fraction
         self.maxBatch = maxBatch
         let matrices = weights.layers.flatMap(\.matrices) + [weights.output]
         var widest = 1, most = 1, bytes = 0, onGPU = 0, total = 0
         for m in matrices {
             total += m.rows
-            let g = min(m.rows, Int((Double(m.rows) * fraction / 16).rounded()) * 16)
+            let f = fraction(m)
+            guard f >= 0, f <= 1, f.isFinite else {
+                throw RuntimeError.badParameter(name: "GPU split", reason: "\(f) of \(m.name)'s rows is not a fraction in [0, 1]")
+            }
+            let g = min(m.rows, Int((Double(m.rows) * f / 16).rounded()) * 16)
             guard g > 0 else { continue }
             guard let kernel = VulkanDevice.matmulKernel(m.type) else {
                 throw RuntimeError.unsupportedOperation(device: device.name, operation: "matmul", type: m.type, at: m.name)

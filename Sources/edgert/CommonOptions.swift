@@ -185,17 +185,25 @@ func reportAutomaticBudget(_ engine: Engine) {
     }
 }
 
-/// One line on the blocks the GPU runs (nil when none do).
+/// One line on the GPU's work: the blocks it runs and the rows of the matrices it shares (nil
+/// when it has none).
 func gpuLine(_ engine: Engine) -> String? {
-    if let s = engine.gpuSplit {
-        return String(format: "gpu: %d of %d matrix rows (%.1f%%) on %@, %.1f MiB of weights uploaded; %@",
-                      s.rowsOnGPU, s.rowsTotal, 100 * Double(s.rowsOnGPU) / Double(max(1, s.rowsTotal)), s.device.name,
-                      Double(s.weightBytes) / 1048576, engine.gpuSplitReason ?? "")
+    var parts: [String] = []
+    var device: VulkanDevice?
+    if let g = engine.gpuLayers {
+        device = g.device
+        parts.append(String(format: "%d of %d blocks (%.1f MiB of weights)", g.count, engine.model.weights.layers.count,
+                            Double(g.weightBytes) / 1048576))
     }
-    guard let g = engine.gpuLayers else { return nil }
-    return String(format: "gpu: %d of %d blocks on %@, %.1f MiB of weights uploaded, %.1f MiB of device memory in use",
-                  g.count, engine.model.weights.layers.count, g.device.name, Double(g.weightBytes) / 1048576,
-                  Double(g.device.allocatedBytes) / 1048576)
+    if let s = engine.gpuSplit {
+        device = s.device
+        parts.append(String(format: "%d of %d matrix rows, %.1f%% (%.1f MiB of weights; %@)", s.rowsOnGPU, s.rowsTotal,
+                            100 * Double(s.rowsOnGPU) / Double(max(1, s.rowsTotal)), Double(s.weightBytes) / 1048576,
+                            engine.gpuSplitReason ?? ""))
+    }
+    guard let device else { return nil }
+    return "gpu: " + parts.joined(separator: " and ") + " on \(device.name); "
+        + String(format: "%.1f MiB of device memory in use", Double(device.allocatedBytes) / 1048576)
 }
 
 /// One line on the engine's feed-forward sparsity when it was asked for (nil when dense was).

@@ -138,11 +138,16 @@ struct RunStats: Encodable {
 
 /// Devices of this host, for refusing a plan that names one it lacks.
 enum HostDevices {
-    /// `cpu<node>` for each NUMA node, the profile's GPUs (this build finds none itself), `disk`.
+    /// `cpu<node>` for each NUMA node, the host's Vulkan devices (`gpu<N>` in the loader's order,
+    /// else the profile's GPUs), `disk`.
     static func available(profile: HostProfile?, numaNodes: Int? = nil) -> [DeviceID] {
         let nodes = max(NUMATopology.current().nodeCount, numaNodes ?? 0)
         var ids = (0..<nodes).map { DeviceID.cpu($0) }
-        if let profile { ids += profile.gpus.map(\.id) }
+        if let vulkan = try? vulkanDevices(), !vulkan.isEmpty {
+            ids += vulkan.map { .gpu($0.index) }
+        } else if let profile {
+            ids += profile.gpus.map(\.id)
+        }
         return ids + [.disk]
     }
 

@@ -1,5 +1,6 @@
 import EdgeCore
 import EdgeDevices
+import EdgePlanner
 import EdgeRuntime
 import Foundation
 import XCTest
@@ -44,7 +45,7 @@ final class GPULayersTests: XCTestCase {
                                                  cacheRows: ForwardPass.cacheRows(weights: model.weights, contextLength: context, maxBatch: maxBatch),
                                                  ropeFactors: model.weights.ropeFactors(contextLength: context))
         }
-        let rows = try device.flatMap { d in try split.map { try GPUSplit(weights: model.weights, fraction: $0, device: d, maxBatch: min(maxBatch, context)) } }
+        let rows = try device.flatMap { d in try split.map { f in try GPUSplit(weights: model.weights, fraction: { _ in f }, device: d, maxBatch: min(maxBatch, context)) } }
         return try ForwardPass(weights: model.weights, contextLength: context, maxBatch: maxBatch, f32Activations: !fast, gpu: gpu, gpuSplit: rows)
     }
 
@@ -129,6 +130,56 @@ final class GPULayersTests: XCTestCase {
         let scale = max(1, runs[0].map(abs).max()!)
         for r in runs.dropFirst() {
             for (a, b) in zip(r, runs[0]) { XCTAssertEqual(a, b, accuracy: 2e-3 * scale) }
+        }
+    }
+
+    /// Plans made for the GPU hosts of Devices/ (an RTX 4060 desktop, a Jetson Orin Nano) run as
+    /// written on this host's GPU: the plan names its GPU by kind and number (`gpu0`), not by this
+    /// host's identity. Only the threads are this host's (the specs have 8 and 6 CPUs). The logits
+    /// are the CPU's F32 path's within the tiny-model bound.
+    func testPlansForTheDeviceSpecsRunOnThisHostsGPU() async throws {
+        _ = try Self.device()
+        let path = directory.appendingPathComponent("llama.gguf").path
+        var spec = TinyModelSpec.llama(.q8_0)
+        spec.withVocabulary = true
+        try spec.write(to: path)
+        let model = try Model(path: path)
+        let manifest = ModelManifest(model: model)
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var cpuOptions = EngineOptions(threads: 2, contextLength: 64)
+        cpuOptions.f32Activations = true
+        let reference = try await Engine(modelPath: path, options: cpuOptions).makeSession().evaluate([1, 17, 42, 5])
+        let scale = max(1, reference.map(abs).max()!)
+        for file in ["desktop-rtx4060-8gb.json", "jetson-orin-nano-8gb.json"] {
+            let host = try JSONDecoder().decode(HostProfile.self, from: Data(contentsOf: root.appendingPathComponent("Devices/\(file)")))
+            var plan = try PlacementPlanner.plan(PlacementRequest(manifest: manifest, host: host, context: 64, promptTokens: 4, useGPUs: true))
+            XCTAssertTrue(plan.devicesUsed.contains(.gpu(0)), "\(file): the plan uses its GPU (strategy \(plan.strategy))")
+            let cpus = Array(WorkerPool.allowedCPUs().prefix(2))
+            plan.threads.count = cpus.count
+            plan.threads.cpus = cpus
+            plan.threads.startingShares = cpus.map { _ in 1 / Double(cpus.count) }
+            // The same plan with every block's rows split half and half, as the planner's gpu-split
+            // family writes a HeteGen placement.
+            var split = plan
+            split.strategy = "gpu-split"
+            for i in split.blocks.indices {
+                split.blocks[i].shares = [.init(device: .gpu(0), fraction: 0.5), .init(device: .cpu(0), fraction: 0.5)]
+            }
+            for p in [plan, split] {
+                var o = cpuOptions
+                o.plan = p
+                let engine = try Engine(modelPath: path, options: o)
+                if p.strategy == "gpu-split" {
+                    XCTAssertNil(engine.gpuLayers)
+                    XCTAssertGreaterThan(engine.gpuSplit?.rowsOnGPU ?? 0, 0)
+                    XCTAssertLessThan(engine.gpuSplit?.rowsOnGPU ?? .max, engine.gpuSplit?.rowsTotal ?? 0)
+                } else {
+                    XCTAssertTrue(engine.gpuLayers != nil || engine.gpuSplit != nil, "\(file): the engine runs the plan's GPU work")
+                }
+                let logits = try await engine.makeSession().evaluate([1, 17, 42, 5])
+                for (a, b) in zip(logits, reference) { XCTAssertEqual(a, b, accuracy: 2e-3 * scale, "\(file), \(p.strategy)") }
+                print("\(file): strategy \(p.strategy), \(engine.gpuLayers?.count ?? 0) GPU blocks, \(engine.gpuSplit?.rowsOnGPU ?? 0) split rows on the GPU")
+            }
         }
     }
 

@@ -32,15 +32,16 @@ final class PlanCommandTests: XCTestCase {
         var plan = try XCTUnwrap(JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.summary)
         XCTAssertEqual(plan["schema"] as? String, "edgert.placement-plan")
         XCTAssertNotNil(FileManager.default.contents(atPath: planPath))
-        // The same plan with its first block moved to a GPU this host does not have.
+        // The same plan with its first block moved to a GPU this host does not have (gpu9: a test
+        // host has at most lavapipe, gpu0).
         var blocks = try XCTUnwrap(plan["blocks"] as? [[String: Any]])
-        blocks[0]["shares"] = [["device": "gpu0", "fraction": 1.0]]
+        blocks[0]["shares"] = [["device": "gpu9", "fraction": 1.0]]
         plan["blocks"] = blocks
         let gpuPlan = dir.appendingPathComponent("gpu.json").path
         try JSONSerialization.data(withJSONObject: plan).write(to: URL(fileURLWithPath: gpuPlan))
         let refused = try CLI.run(["run", "--model", model, "--plan", gpuPlan, "-n", "2", "hi"])
         XCTAssertEqual(refused.status, 1, refused.summary)
-        XCTAssertTrue(refused.err.contains("'gpu0'"), refused.summary)
+        XCTAssertTrue(refused.err.contains("'gpu9'"), refused.summary)
     }
 
     /// A `numa-split` plan (made for the two-socket Xeon spec, its thread count cut to two) runs
