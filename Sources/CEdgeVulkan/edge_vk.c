@@ -482,6 +482,12 @@ int edge_vk_wait(edge_vk *vk, char *err, size_t errlen) {
     return 0;
 }
 
+void edge_vk_abandon(edge_vk *vk) {
+    if (!vk || !vk->recording) return;
+    F(vk).vkEndCommandBuffer(vk->cmd);
+    vk->recording = 0;
+}
+
 int edge_vk_submit(edge_vk *vk, char *err, size_t errlen) {
     if (edge_vk_submit_async(vk, err, errlen) != 0) return -1;
     return edge_vk_wait(vk, err, errlen);
@@ -510,4 +516,5 @@ void edge_vk_barrier(edge_vk *vk) { (void)vk; }
 int edge_vk_submit(edge_vk *vk, char *err, size_t errlen) { (void)vk; NOT_BUILT; return -1; }
 int edge_vk_submit_async(edge_vk *vk, char *err, size_t errlen) { (void)vk; NOT_BUILT; return -1; }
 int edge_vk_wait(edge_vk *vk, char *err, size_t errlen) { (void)vk; NOT_BUILT; return -1; }
+void edge_vk_abandon(edge_vk *vk) { (void)vk; }
 #endif

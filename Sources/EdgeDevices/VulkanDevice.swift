@@ -193,6 +193,9 @@ public final class VulkanDevice: ComputeDevice, @unchecked Sendable {
         guard edge_vk_submit_async(handle, &err, err.count) == 0 else { throw .failed(what: "submitting a command buffer", reason: String(cString: err)) }
     }
 
+    /// Drops a recording left unfinished by an error, so that the next ``begin()`` starts clean.
+    public func abandon() { edge_vk_abandon(handle) }
+
     public func wait() throws(GPUError) {
         var err = [CChar](repeating: 0, count: 512)
         guard edge_vk_wait(handle, &err, err.count) == 0 else { throw .failed(what: "running a command buffer", reason: String(cString: err)) }

@@ -74,6 +74,11 @@ public final class GPULayers: @unchecked Sendable {
             for m in l.matrices { mo.append(at); at += (m.byteCount + 15) & ~15 }
             let roles = l.vectors.keys.sorted { $0.rawValue < $1.rawValue }
             for r in roles { vo[r] = at / 4; at += (l.vectors[r]!.count * 4 + 15) & ~15 }
+            // The shaders address a buffer with 32-bit offsets, within the device's largest binding.
+            let limit = min(Int(UInt32.max), device.info.maxBufferBytes)
+            guard at + 16 <= limit else {
+                throw RuntimeError.badParameter(name: "GPU layers", reason: "layer \(li)'s weights (\(at) bytes) exceed the largest buffer \(device.id) binds (\(limit) bytes)")
+            }
             // 16 bytes of slack: the shaders' unaligned word reads may touch the word after a row.
             let b = try gpu { () throws(GPUError) in try device.buffer(bytes: at + 16, what: "layer \(li) weights") }
             for (m, o) in zip(l.matrices, mo) {
@@ -106,6 +111,9 @@ public final class GPULayers: @unchecked Sendable {
             floats += maxBatch * width
         }
         slotOffset = offsets
+        guard floats * 4 <= min(Int(UInt32.max), device.info.maxBufferBytes) else {
+            throw RuntimeError.badParameter(name: "GPU layers", reason: "the activations of a \(maxBatch)-token batch (\(floats * 4) bytes) exceed the largest buffer \(device.id) binds; use a smaller batch")
+        }
         act = try gpu { () throws(GPUError) in try device.buffer(bytes: floats * 4, what: "activations") }
         io = try gpu { () throws(GPUError) in try device.buffer(bytes: maxBatch * c.embeddingLength * 4, hostVisible: true, what: "residual in/out") }
         positions = try gpu { () throws(GPUError) in try device.buffer(bytes: maxBatch * 4, hostVisible: true, what: "positions") }
@@ -142,6 +150,7 @@ public final class GPULayers: @unchecked Sendable {
         do {
             try record(x: x, n: n, positions: pos, segments: segments)
         } catch {
+            device.abandon()
             throw .gpu(error)
         }
     }

@@ -47,6 +47,10 @@ public final class GPUSplit: @unchecked Sendable {
             guard let kernel = VulkanDevice.matmulKernel(m.type) else {
                 throw RuntimeError.unsupportedOperation(device: device.name, operation: "matmul", type: m.type, at: m.name)
             }
+            guard g * m.rowBytes + 16 <= min(Int(UInt32.max), device.info.maxBufferBytes),
+                  maxBatch * max(m.columns, g) * 4 <= min(Int(UInt32.max), device.info.maxBufferBytes) else {
+                throw RuntimeError.badParameter(name: "GPU split", reason: "\(m.name)'s \(g) rows exceed the largest buffer \(device.id) binds (\(device.info.maxBufferBytes) bytes)")
+            }
             let b: GPUBuffer
             do {
                 b = try device.buffer(bytes: g * m.rowBytes + 16, what: "\(m.name) rows 0..<\(g)")
@@ -76,11 +80,18 @@ public final class GPUSplit: @unchecked Sendable {
         guard let p = parts[W.fileOffset] else { return }
         precondition(n <= maxBatch)
         input.mapped!.copyMemory(from: x, byteCount: n * W.columns * 4)
-        try device.begin()
-        try device.dispatch(p.kernel, [p.buffer, input, output],
-                            [0, UInt32(W.rowBytes), UInt32(W.columns), UInt32(p.rows), UInt32(n), 0, UInt32(W.columns), 0, UInt32(p.rows), 65535],
-                            groups: ((p.rows + 3) / 4, 1, (n + 7) / 8))
-        try device.submitAsync()
+        do {
+            try device.begin()
+            let groups = (p.rows + 3) / 4
+            try device.dispatch(p.kernel, [p.buffer, input, output],
+                                [0, UInt32(W.rowBytes), UInt32(W.columns), UInt32(p.rows), UInt32(n), 0, UInt32(W.columns), 0, UInt32(p.rows),
+                                 UInt32(min(groups, 65535))],
+                                groups: (min(groups, 65535), (groups + 65534) / 65535, (n + 7) / 8))
+            try device.submitAsync()
+        } catch {
+            device.abandon()
+            throw error
+        }
     }
 
     /// Waits for the GPU's rows of the product ``start(_:x:n:)`` began and writes them into out

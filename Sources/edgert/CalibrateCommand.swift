@@ -27,6 +27,9 @@ struct CalibrateCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard modelOptions.file.sparsity == .off else { throw ValidationError("calibrate measures the dense model: drop --sparsity") }
+        guard modelOptions.file.gpuLayers == 0, modelOptions.file.gpuSplit == nil else {
+            throw ValidationError("calibrate observes every feed-forward on the CPU: drop --gpu-layers and --gpu-split")
+        }
         try checkBound(tokens, 16...1_048_576, "--tokens")
     }
 

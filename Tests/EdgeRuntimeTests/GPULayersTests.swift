@@ -88,14 +88,20 @@ final class GPULayersTests: XCTestCase {
         print("GPU layers, tiny models: worst |gpu - cpu| / max(1, max |logit|) = \(worstOverall)")
     }
 
-    /// The engine's options: a GPU the host lacks, and GPU work under a memory budget, are typed
-    /// errors raised before any weight is read; --gpu-layers beyond the model's blocks means all.
-    func testEngineOptionsAndErrors() async throws {
-        _ = try Self.device()
+    /// A tiny Q8_0 llama with a vocabulary (an engine needs a tokenizer), written to the test's folder.
+    private func writeTinyLlama() throws -> String {
         let path = directory.appendingPathComponent("llama.gguf").path
         var spec = TinyModelSpec.llama(.q8_0)
         spec.withVocabulary = true
         try spec.write(to: path)
+        return path
+    }
+
+    /// The engine's options: a GPU the host lacks, and GPU work under a memory budget, are typed
+    /// errors raised before any weight is read; --gpu-layers beyond the model's blocks means all.
+    func testEngineOptionsAndErrors() async throws {
+        _ = try Self.device()
+        let path = try writeTinyLlama()
         let n = try vulkanDevices().count
         var o = EngineOptions(threads: 1, contextLength: 64)
         o.gpuLayers = 1
@@ -139,10 +145,7 @@ final class GPULayersTests: XCTestCase {
     /// are the CPU's F32 path's within the tiny-model bound.
     func testPlansForTheDeviceSpecsRunOnThisHostsGPU() async throws {
         _ = try Self.device()
-        let path = directory.appendingPathComponent("llama.gguf").path
-        var spec = TinyModelSpec.llama(.q8_0)
-        spec.withVocabulary = true
-        try spec.write(to: path)
+        let path = try writeTinyLlama()
         let model = try Model(path: path)
         let manifest = ModelManifest(model: model)
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
