@@ -231,7 +231,8 @@ final class GPULayersTests: XCTestCase {
     }
 
     /// The shared models with every block, and with half of them, on the GPU, and with half of
-    /// every matrix's rows on it (F32 activations throughout): step-0 logits
+    /// every matrix's rows on it (F32 activations throughout): every step-0 logit against the
+    /// CPU's F32 path (the tiny models' bound), step-0 logits
     /// against llama.cpp's F32-activation reference within the README's 0.05 and the greedy ids
     /// under its gap rule, as the CPU's F32 path is checked (GreedyReferenceTests).
     func testSharedModelsFollowTheLlamaCppReference() async throws {
@@ -249,6 +250,13 @@ final class GPULayersTests: XCTestCase {
                 let k = c.layers
                 let pass = try Self.pass(model, device: device, gpuLayers: k, split: c.split, context: 512, maxBatch: 512)
                 let run = try await GreedyReferenceTests.greedy(pass, node: node, prompt: e.promptIDs, steps: small ? 32 : 12)
+                // Every step-0 logit against the CPU's F32 path, within the tiny models' bound.
+                let cpuPass = try Self.pass(model, device: nil, context: 512, maxBatch: 512)
+                let cpu = try await node.run { pool in try cpuPass.evaluate(e.promptIDs, allLogits: false, pool: pool) }
+                let scale = max(1, cpu.map(abs).max()!)
+                var worstCPU: Float = 0
+                for (a, b) in zip(run.step0, cpu) { worstCPU = max(worstCPU, abs(a - b)) }
+                XCTAssertLessThanOrEqual(worstCPU, 2e-3 * scale, "\(name), \(c): step-0 logits against the CPU's F32 path")
                 let refTop = isF32File ? e.mainTop10[0] : e.f32Top10!
                 let refIDs = isF32File ? e.mainIDs : e.f32IDs!
                 let tol: Float = 0.05
@@ -260,7 +268,7 @@ final class GPULayersTests: XCTestCase {
                 let refGaps: [Float]? = isF32File ? e.mainTop10.map { $0[0].1 - $0[1].1 } : nil
                 let agreed = GreedyReferenceTests.checkGapRule(ours: run.ids, ourGaps: run.gaps, reference: refIDs, referenceGaps: refGaps,
                                                                tol: tol, context: "\(name), \(c)")
-                print("GPU \(c.split.map { "split \($0)" } ?? "layers \(k)/\(layers)"), \(name): step-0 top-10 max |diff| \(worst); greedy steps agreeing: \(agreed) of \(run.ids.count)")
+                print("GPU \(c.split.map { "split \($0)" } ?? "layers \(k)/\(layers)"), \(name): step-0 top-10 max |diff| \(worst), every logit against the CPU \(worstCPU / scale) of the largest; greedy steps agreeing: \(agreed) of \(run.ids.count)")
             }
         }
     }
