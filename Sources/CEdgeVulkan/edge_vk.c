@@ -181,6 +181,7 @@ struct edge_vk_buf {
     VkBuffer buffer;
     VkDeviceMemory memory;
     uint64_t size;
+    uint64_t allocated;     // bytes of device memory behind it (the driver's size, >= size)
     void *mapped;
 };
 
@@ -331,6 +332,7 @@ edge_vk_buf *edge_vk_buffer(edge_vk *vk, uint64_t bytes, int host_visible, const
     if ((flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && (flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)) {
         if (F(vk).vkMapMemory(vk->dev, b->memory, 0, VK_WHOLE_SIZE, 0, &b->mapped) != VK_SUCCESS) b->mapped = NULL;
     }
+    b->allocated = req.size;
     vk->allocated += req.size;
     return b;
 }
@@ -340,7 +342,7 @@ void edge_vk_buffer_free(edge_vk *vk, edge_vk_buf *b) {
     if (b->mapped) F(vk).vkUnmapMemory(vk->dev, b->memory);
     F(vk).vkDestroyBuffer(vk->dev, b->buffer, NULL);
     F(vk).vkFreeMemory(vk->dev, b->memory, NULL);
-    vk->allocated -= vk->allocated >= b->size ? b->size : vk->allocated;
+    vk->allocated -= b->allocated;
     free(b);
 }
 

@@ -251,7 +251,7 @@ public final class Engine: Sendable {
             options.gpuSplit = nil
             if !exec.fractions.isEmpty { splitFractions = exec.fractions }
         }
-        if executed != nil, options.gpuLayers > 0 || options.gpuSplit != nil {
+        if executed != nil, options.gpuLayers > 0 || options.gpuSplit != nil || splitFractions != nil {
             throw RuntimeError.badParameter(name: options.gpuLayers > 0 ? "GPU layers" : "GPU split", reason: automatic != nil
                 ? "the model does not fit the memory this process may use, so it streams; this build runs the GPU on mapped weights only"
                 : "this build runs the GPU on mapped weights only, not under a memory budget")
@@ -325,16 +325,12 @@ public final class Engine: Sendable {
             do { openedGPU = try VulkanDevice(index: gpuIndex) } catch { throw .gpu(error) }
             return openedGPU!
         }
+        // GPU work under a budget was refused above, before any weight was read.
+        // The GPU's cache rows and batch are the CPU pass's (ForwardPass.init): position p in row p % rows.
+        let passBatch = max(1, min(batch, ctx))
         if options.gpuLayers > 0 {
-            guard executed == nil else {
-                throw RuntimeError.badParameter(name: "GPU layers", reason: automatic != nil
-                    ? "the model does not fit the memory this process may use, so it streams; this build runs GPU layers from mapped weights only"
-                    : "this build runs GPU layers from mapped weights only, not under a memory budget")
-            }
             guard nodeShares == nil else { throw RuntimeError.badParameter(name: "GPU layers", reason: "not with weights split over CPU nodes") }
             let device = try openGPU()
-            // The GPU's cache rows and batch are the CPU pass's (ForwardPass.init): position p in row p % rows.
-            let passBatch = max(1, min(batch, ctx))
             gpuLayers = try GPULayers(weights: model.weights, count: options.gpuLayers, device: device, maxBatch: passBatch,
                                       cacheRows: ForwardPass.cacheRows(weights: model.weights, contextLength: ctx, maxBatch: passBatch),
                                       ropeFactors: model.weights.ropeFactors(contextLength: ctx))
@@ -343,7 +339,6 @@ public final class Engine: Sendable {
         }
         if let request = options.gpuSplit {
             guard options.gpuLayers == 0 else { throw RuntimeError.badParameter(name: "GPU split", reason: "not with --gpu-layers in this build: use one or the other") }
-            guard executed == nil else { throw RuntimeError.badParameter(name: "GPU split", reason: "this build splits mapped weights only, not under a memory budget or when the model streams") }
             guard nodeShares == nil else { throw RuntimeError.badParameter(name: "GPU split", reason: "not with weights split over CPU nodes") }
             let device = try openGPU()
             let fraction: Double
@@ -368,11 +363,11 @@ public final class Engine: Sendable {
                 gpuSplitReason = String(format: "auto: GPU %.2f GB/s on %@ (%@) against the CPU's %.2f GB/s (the plan's) gives %.1f%% of the rows",
                                         gpuRate / 1e9, main.description, how, cpuRate / 1e9, fraction * 100)
             }
-            gpuSplit = try GPUSplit(weights: model.weights, fraction: { _ in fraction }, device: device, maxBatch: max(1, min(batch, ctx)))
+            gpuSplit = try GPUSplit(weights: model.weights, fraction: { _ in fraction }, device: device, maxBatch: passBatch)
         } else if let splitFractions {
             let device = try openGPU()
             gpuSplit = try GPUSplit(weights: model.weights, fraction: { splitFractions[$0.fileOffset] ?? 0 }, device: device,
-                                    maxBatch: max(1, min(batch, ctx)))
+                                    maxBatch: passBatch)
             gpuSplitReason = "the saved plan's shares"
         } else {
             gpuSplit = nil
@@ -468,8 +463,6 @@ public final class Engine: Sendable {
         return shares
     }
 
-    /// Checks that a saved plan can run here: made for this file, on CPU nodes (one node with the
-    /// disk, or resident rows split over several in one set of shares), no GPU (not built).
     /// How this build executes a (checked) plan's GPU placement: the GPU's index, the leading
     /// blocks wholly on it (``GPULayers``), and the fraction of the rows of every other matrix it
     /// holds (``GPUSplit``), by the matrix's file offset. nil when the plan uses no GPU.
@@ -501,6 +494,9 @@ public final class Engine: Sendable {
         return (gpu.index, leading, split)
     }
 
+    /// Checks that a saved plan can run here: made for this file, on CPU nodes (one node with the
+    /// disk, or resident rows split over several in one set of shares), or on one GPU beside CPU
+    /// node 0 with resident weights (``gpuExecution(of:manifest:)``).
     static func check(_ plan: PlacementPlan, manifest: ModelManifest) throws(PlacementError) {
         guard plan.schema == PlacementPlan.schemaName, plan.schemaVersion == PlacementPlan.currentVersion else {
             throw .unsupported("not an \(PlacementPlan.schemaName) version \(PlacementPlan.currentVersion) plan (found '\(plan.schema)' version \(plan.schemaVersion))")

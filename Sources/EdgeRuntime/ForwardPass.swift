@@ -93,14 +93,7 @@ public final class ForwardPass: @unchecked Sendable {
             return raw.bindMemory(to: Float.self, capacity: max(n, 1))
         }
         let cf = config
-        slots = try ActivationSlot.allCases.map { slot in
-            switch slot {
-            case .residual, .normed, .branch: try floats(b * cf.embeddingLength)
-            case .query, .attention: try floats(b * cf.qDim)
-            case .key, .value: try floats(b * cf.kvDim)
-            case .gate, .up: try floats(b * cf.feedForwardLength)
-            }
-        }
+        slots = try ActivationSlot.allCases.map { try floats(b * $0.width(cf)) }
         // An activation row never takes more than 4 bytes per value (F32 is the widest act type).
         actRowCapacity = 4 * max(cf.embeddingLength, cf.qDim, cf.feedForwardLength)
         act = UnsafeMutableRawPointer.allocate(byteCount: b * actRowCapacity, alignment: 64)

@@ -102,13 +102,7 @@ public final class GPULayers: @unchecked Sendable {
         var offsets: [Int] = [], floats = 0
         for slot in ActivationSlot.allCases {
             offsets.append(floats)
-            let width = switch slot {
-            case .residual, .normed, .branch: c.embeddingLength
-            case .query, .attention: c.qDim
-            case .key, .value: c.kvDim
-            case .gate, .up: c.feedForwardLength
-            }
-            floats += maxBatch * width
+            floats += maxBatch * slot.width(c)
         }
         slotOffset = offsets
         guard floats * 4 <= min(Int(UInt32.max), device.info.maxBufferBytes) else {
@@ -163,14 +157,7 @@ public final class GPULayers: @unchecked Sendable {
         positions.mapped!.copyMemory(from: pos, byteCount: n * 4)
         try device.begin()
         func slot(_ s: ActivationSlot) -> UInt32 { UInt32(slotOffset[s.rawValue]) }
-        func width(_ s: ActivationSlot) -> Int {
-            switch s {
-            case .residual, .normed, .branch: d
-            case .query, .attention: c.qDim
-            case .key, .value: c.kvDim
-            case .gate, .up: c.feedForwardLength
-            }
-        }
+        func width(_ s: ActivationSlot) -> Int { s.width(c) }
         // A grid of `count` invocations in workgroups of 64, wrapped into y past 65535 groups.
         func linear(_ count: Int) -> (Int, Int, Int) {
             let groups = max(1, (count + 63) / 64)

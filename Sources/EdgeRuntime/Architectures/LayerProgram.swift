@@ -22,6 +22,18 @@ public enum ActivationSlot: Int, Sendable, CaseIterable {
     case up
 }
 
+extension ActivationSlot {
+    /// Floats per token of this slot in a model of `config`'s shape.
+    public func width(_ config: ModelConfig) -> Int {
+        switch self {
+        case .residual, .normed, .branch: config.embeddingLength
+        case .query, .attention: config.qDim
+        case .key, .value: config.kvDim
+        case .gate, .up: config.feedForwardLength
+        }
+    }
+}
+
 /// Gated linear units: out = act(gate) * up.
 public enum GLUKind: Sendable, Equatable {
     /// act = SiLU (x / (1 + e^-x)): Llama, Qwen, Phi-3.
