@@ -224,6 +224,7 @@ typedef struct {
     const float *q; const edge_f16 *kc, *vc; const int32_t *pos;
     int n_head, n_kv, hd; float scale; float *out;
     int64_t cap; int64_t window; float softcap;   // scale is divided by softcap when there is one
+    int f32;                                      // Q and the V accumulator in F32 (else F16)
 } attn_ctx;
 
 // The first position query position `last` sees: all of them, or the last `window`.
@@ -231,14 +232,18 @@ static inline int64_t attn_first(const attn_ctx *c, int64_t last) {
     return c->window > 0 && last >= c->window ? last - c->window + 1 : 0;
 }
 
-// One (token, head): the scalar form, which the SIMD form must match.
+// x rounded to F16 and back (the F16 forms keep Q and the V accumulator at that precision).
+static inline float attn_f16r(float x) { return edge_f16_to_f32(edge_f32_to_f16(x)); }
+
+// One (token, head): the scalar form, which the SIMD forms must match. In the F16 form Q is
+// rounded to F16 and the V accumulator is rounded after every update (ggml's one-query flash
+// attention); in the F32 form neither is (its tiled prompt path).
 static void attn_one_scalar(const attn_ctx *c, int64_t t, int h) {
-    const int hd = c->hd, group = c->n_head / c->n_kv, kvh = h / group;
+    const int hd = c->hd, group = c->n_head / c->n_kv, kvh = h / group, f32 = c->f32;
     const int64_t kv_stride = (int64_t)c->n_kv * hd;
     const float *q = c->q + (t * c->n_head + h) * (int64_t)hd;
-    float q16[EDGE_MAX_HEAD_DIM];
-    edge_f16 acc[EDGE_MAX_HEAD_DIM];
-    for (int d = 0; d < hd; d++) { q16[d] = edge_f16_to_f32(edge_f32_to_f16(q[d])); acc[d] = 0; }
+    float qr[EDGE_MAX_HEAD_DIM], acc[EDGE_MAX_HEAD_DIM];
+    for (int d = 0; d < hd; d++) { qr[d] = f32 ? q[d] : attn_f16r(q[d]); acc[d] = 0.0f; }
     float S = 0.0f, M = -INFINITY;
     const int64_t last = c->pos[t];
     const int64_t first = attn_first(c, last);
@@ -247,7 +252,7 @@ static void attn_one_scalar(const attn_ctx *c, int64_t t, int h) {
         const edge_f16 *k = c->kc + slot * kv_stride + (int64_t)kvh * hd;
         const edge_f16 *v = c->vc + slot * kv_stride + (int64_t)kvh * hd;
         float s = 0.0f;
-        for (int d = 0; d < hd; d++) s += edge_f16_to_f32(k[d]) * q16[d];
+        for (int d = 0; d < hd; d++) s += edge_f16_to_f32(k[d]) * qr[d];
         s *= c->scale;
         if (c->softcap != 0.0f) s = c->softcap * tanhf(s);
         const float Mold = M;
@@ -255,22 +260,25 @@ static void attn_one_scalar(const attn_ctx *c, int64_t t, int h) {
         if (s > M) {
             M = s;
             ms = expf(Mold - M);
-            for (int d = 0; d < hd; d++) acc[d] = edge_f32_to_f16(edge_f16_to_f32(acc[d]) * ms);
+            for (int d = 0; d < hd; d++) acc[d] = f32 ? acc[d] * ms : attn_f16r(acc[d] * ms);
         } else {
             vs = expf(s - M);
         }
-        for (int d = 0; d < hd; d++)
-            acc[d] = edge_f32_to_f16(fmaf(edge_f16_to_f32(v[d]), vs, edge_f16_to_f32(acc[d])));
+        for (int d = 0; d < hd; d++) {
+            const float a = fmaf(edge_f16_to_f32(v[d]), vs, acc[d]);
+            acc[d] = f32 ? a : attn_f16r(a);
+        }
         S = S * ms + vs;
     }
     float *o = c->out + (t * c->n_head + h) * (int64_t)hd;
     const float inv = S == 0.0f ? 0.0f : 1.0f / S;
-    for (int d = 0; d < hd; d++) o[d] = edge_f16_to_f32(acc[d]) * inv;
+    for (int d = 0; d < hd; d++) o[d] = acc[d] * inv;
 }
 
 #if defined(__x86_64__)
 // Same arithmetic with F16C/FMA 8-lane vectors (hd a multiple of 8). The conversions are exact
-// RNE like the scalar ones; only the K·Q summation order differs.
+// RNE like the scalar ones; only the K·Q summation order differs. The accumulators are F32
+// registers; the F16 form rounds them through F16 after every update, as the scalar form does.
 // S * ms + vs with one rounding, spelled out (a plain `S * ms + vs` is contracted at the
 // compiler's choice), so attn_one_f16c and attn_group_f16c are the same arithmetic by construction.
 __attribute__((target("avx2,fma,f16c")))
@@ -279,17 +287,30 @@ static inline float attn_fma_ss(float a, float b, float c) {
 }
 
 __attribute__((target("avx2,fma,f16c")))
+static inline __m256 attn_r8(__m256 x, const int f32) {
+    return f32 ? x : _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+}
+
+// K·Q of one 8-lane product vector: the horizontal sum in a fixed order.
+__attribute__((target("avx2,fma,f16c")))
+static inline float attn_hsum8(__m256 sv) {
+    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(sv), _mm256_extractf128_ps(sv, 1));
+    s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
+    return _mm_cvtss_f32(s4);
+}
+
+__attribute__((target("avx2,fma,f16c")))
 static inline __attribute__((always_inline)) void attn_one_f16c_impl(const attn_ctx *c, int64_t t, int h,
-                                                             const int capped) {
+                                                             const int capped, const int f32) {
     const int hd = c->hd, group = c->n_head / c->n_kv, kvh = h / group;
     const int64_t kv_stride = (int64_t)c->n_kv * hd;
     const float *q = c->q + (t * c->n_head + h) * (int64_t)hd;
-    __m256 q16[EDGE_MAX_HEAD_DIM / 8];
-    __m128i acc[EDGE_MAX_HEAD_DIM / 8];
+    __m256 qr[EDGE_MAX_HEAD_DIM / 8], acc[EDGE_MAX_HEAD_DIM / 8];
     const int nv = hd / 8;
     for (int i = 0; i < nv; i++) {
-        q16[i] = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(q + 8 * i), _MM_FROUND_TO_NEAREST_INT));
-        acc[i] = _mm_setzero_si128();
+        qr[i] = attn_r8(_mm256_loadu_ps(q + 8 * i), f32);
+        acc[i] = _mm256_setzero_ps();
     }
     float S = 0.0f, M = -INFINITY;
     const int64_t last = c->pos[t];
@@ -300,11 +321,8 @@ static inline __attribute__((always_inline)) void attn_one_f16c_impl(const attn_
         const edge_f16 *v = c->vc + slot * kv_stride + (int64_t)kvh * hd;
         __m256 sv = _mm256_setzero_ps();
         for (int i = 0; i < nv; i++)
-            sv = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + 8 * i))), q16[i], sv);
-        __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(sv), _mm256_extractf128_ps(sv, 1));
-        s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-        s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
-        float s = _mm_cvtss_f32(s4) * c->scale;
+            sv = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + 8 * i))), qr[i], sv);
+        float s = attn_hsum8(sv) * c->scale;
         if (capped) s = c->softcap * tanhf(s);
         const float Mold = M;
         float ms = 1.0f, vs = 1.0f;
@@ -312,50 +330,52 @@ static inline __attribute__((always_inline)) void attn_one_f16c_impl(const attn_
             M = s;
             ms = expf(Mold - M);
             const __m256 msv = _mm256_set1_ps(ms);
-            for (int i = 0; i < nv; i++)
-                acc[i] = _mm256_cvtps_ph(_mm256_mul_ps(_mm256_cvtph_ps(acc[i]), msv), _MM_FROUND_TO_NEAREST_INT);
+            for (int i = 0; i < nv; i++) acc[i] = attn_r8(_mm256_mul_ps(acc[i], msv), f32);
         } else {
             vs = expf(s - M);
         }
         const __m256 vsv = _mm256_set1_ps(vs);
         for (int i = 0; i < nv; i++) {
             __m256 vv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + 8 * i)));
-            acc[i] = _mm256_cvtps_ph(_mm256_fmadd_ps(vv, vsv, _mm256_cvtph_ps(acc[i])), _MM_FROUND_TO_NEAREST_INT);
+            acc[i] = attn_r8(_mm256_fmadd_ps(vv, vsv, acc[i]), f32);
         }
         S = attn_fma_ss(S, ms, vs);
     }
     float *o = c->out + (t * c->n_head + h) * (int64_t)hd;
     const __m256 inv = _mm256_set1_ps(S == 0.0f ? 0.0f : 1.0f / S);
-    for (int i = 0; i < nv; i++) _mm256_storeu_ps(o + 8 * i, _mm256_mul_ps(_mm256_cvtph_ps(acc[i]), inv));
+    for (int i = 0; i < nv; i++) _mm256_storeu_ps(o + 8 * i, _mm256_mul_ps(acc[i], inv));
 }
 
-// attn_one_f16c_impl with the soft-cap test resolved once per call, not per score.
+// attn_one_f16c_impl with the soft-cap test and the precision resolved once per call.
 __attribute__((target("avx2,fma,f16c")))
 static void attn_one_f16c(const attn_ctx *c, int64_t t, int h) {
-    if (c->softcap != 0.0f) attn_one_f16c_impl(c, t, h, 1);
-    else attn_one_f16c_impl(c, t, h, 0);
+    if (c->softcap != 0.0f) {
+        if (c->f32) attn_one_f16c_impl(c, t, h, 1, 1); else attn_one_f16c_impl(c, t, h, 1, 0);
+    } else {
+        if (c->f32) attn_one_f16c_impl(c, t, h, 0, 1); else attn_one_f16c_impl(c, t, h, 0, 0);
+    }
 }
 
 // Query heads per KV head that attn_group_f16c takes together.
 #define EDGE_ATTN_MAX_GROUP 8
 
 // All query heads of KV head kvh for token t, in lockstep over the keys: each head gets exactly
-// attn_one_f16c's operations in the same order (its own M, S and F16 accumulators), while the
+// attn_one_f16c's operations in the same order (its own M, S and accumulators), while the
 // F16 -> F32 conversion of each K and V row is done once for the group and the heads' independent
 // chains overlap. Requires group <= EDGE_ATTN_MAX_GROUP.
 __attribute__((target("avx2,fma,f16c")))
 static inline __attribute__((always_inline)) void attn_group_f16c_impl(const attn_ctx *c, int64_t t, int kvh,
-                                                             const int capped) {
+                                                             const int capped, const int f32) {
     const int hd = c->hd, group = c->n_head / c->n_kv, nv = hd / 8;
     const int64_t kv_stride = (int64_t)c->n_kv * hd;
-    __m256 q16[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 8];
-    __m128i acc[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 8];
+    __m256 qr[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 8];
+    __m256 acc[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 8];
     float S[EDGE_ATTN_MAX_GROUP], M[EDGE_ATTN_MAX_GROUP];
     for (int g = 0; g < group; g++) {
         const float *q = c->q + (t * c->n_head + kvh * group + g) * (int64_t)hd;
         for (int i = 0; i < nv; i++) {
-            q16[g][i] = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(q + 8 * i), _MM_FROUND_TO_NEAREST_INT));
-            acc[g][i] = _mm_setzero_si128();
+            qr[g][i] = attn_r8(_mm256_loadu_ps(q + 8 * i), f32);
+            acc[g][i] = _mm256_setzero_ps();
         }
         S[g] = 0.0f;
         M[g] = -INFINITY;
@@ -373,11 +393,8 @@ static inline __attribute__((always_inline)) void attn_group_f16c_impl(const att
         }
         for (int g = 0; g < group; g++) {
             __m256 sv = _mm256_setzero_ps();
-            for (int i = 0; i < nv; i++) sv = _mm256_fmadd_ps(kf[i], q16[g][i], sv);
-            __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(sv), _mm256_extractf128_ps(sv, 1));
-            s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-            s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
-            float s = _mm_cvtss_f32(s4) * c->scale;
+            for (int i = 0; i < nv; i++) sv = _mm256_fmadd_ps(kf[i], qr[g][i], sv);
+            float s = attn_hsum8(sv) * c->scale;
             if (capped) s = c->softcap * tanhf(s);
             const float Mold = M[g];
             float ms = 1.0f, vs = 1.0f;
@@ -385,47 +402,52 @@ static inline __attribute__((always_inline)) void attn_group_f16c_impl(const att
                 M[g] = s;
                 ms = expf(Mold - s);
                 const __m256 msv = _mm256_set1_ps(ms);
-                for (int i = 0; i < nv; i++)
-                    acc[g][i] = _mm256_cvtps_ph(_mm256_mul_ps(_mm256_cvtph_ps(acc[g][i]), msv), _MM_FROUND_TO_NEAREST_INT);
+                for (int i = 0; i < nv; i++) acc[g][i] = attn_r8(_mm256_mul_ps(acc[g][i], msv), f32);
             } else {
                 vs = expf(s - Mold);
             }
             const __m256 vsv = _mm256_set1_ps(vs);
-            for (int i = 0; i < nv; i++)
-                acc[g][i] = _mm256_cvtps_ph(_mm256_fmadd_ps(vf[i], vsv, _mm256_cvtph_ps(acc[g][i])), _MM_FROUND_TO_NEAREST_INT);
+            for (int i = 0; i < nv; i++) acc[g][i] = attn_r8(_mm256_fmadd_ps(vf[i], vsv, acc[g][i]), f32);
             S[g] = attn_fma_ss(S[g], ms, vs);
         }
     }
     for (int g = 0; g < group; g++) {
         float *o = c->out + (t * c->n_head + kvh * group + g) * (int64_t)hd;
         const __m256 inv = _mm256_set1_ps(S[g] == 0.0f ? 0.0f : 1.0f / S[g]);
-        for (int i = 0; i < nv; i++) _mm256_storeu_ps(o + 8 * i, _mm256_mul_ps(_mm256_cvtph_ps(acc[g][i]), inv));
+        for (int i = 0; i < nv; i++) _mm256_storeu_ps(o + 8 * i, _mm256_mul_ps(acc[g][i], inv));
     }
 }
 
-// attn_group_f16c_impl with the soft-cap test resolved once per call, not per score.
+// attn_group_f16c_impl with the soft-cap test and the precision resolved once per call.
 __attribute__((target("avx2,fma,f16c")))
 static void attn_group_f16c(const attn_ctx *c, int64_t t, int kvh) {
-    if (c->softcap != 0.0f) attn_group_f16c_impl(c, t, kvh, 1);
-    else attn_group_f16c_impl(c, t, kvh, 0);
+    if (c->softcap != 0.0f) {
+        if (c->f32) attn_group_f16c_impl(c, t, kvh, 1, 1); else attn_group_f16c_impl(c, t, kvh, 1, 0);
+    } else {
+        if (c->f32) attn_group_f16c_impl(c, t, kvh, 0, 1); else attn_group_f16c_impl(c, t, kvh, 0, 0);
+    }
 }
 
-// attn_group_f16c with the V side in 16-lane vectors (hd a multiple of 16): the F16 accumulators'
+__attribute__((target("avx512f,avx512vl,avx2,fma,f16c")))
+static inline __m512 attn_r16(__m512 x, const int f32) {
+    return f32 ? x : _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+}
+
+// attn_group_f16c with the V side in 16-lane vectors (hd a multiple of 16): the accumulators'
 // update is element-wise, so converting, scaling and rounding 16 lanes at a time is the same
-// arithmetic in half the conversions, which bound this loop. K·Q keeps the 8-lane order.
+// arithmetic in half the instructions. K·Q keeps the 8-lane order.
 __attribute__((target("avx512f,avx512vl,avx2,fma,f16c")))
 static inline __attribute__((always_inline)) void attn_group_avx512_impl(const attn_ctx *c, int64_t t, int kvh,
-                                                             const int capped) {
+                                                             const int capped, const int f32) {
     const int hd = c->hd, group = c->n_head / c->n_kv, nv = hd / 8, nw = hd / 16;
     const int64_t kv_stride = (int64_t)c->n_kv * hd;
-    __m256 q16[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 8];
-    __m256i acc[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 16];
+    __m256 qr[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 8];
+    __m512 acc[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 16];
     float S[EDGE_ATTN_MAX_GROUP], M[EDGE_ATTN_MAX_GROUP];
     for (int g = 0; g < group; g++) {
         const float *q = c->q + (t * c->n_head + kvh * group + g) * (int64_t)hd;
-        for (int i = 0; i < nv; i++)
-            q16[g][i] = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(q + 8 * i), _MM_FROUND_TO_NEAREST_INT));
-        for (int i = 0; i < nw; i++) acc[g][i] = _mm256_setzero_si256();
+        for (int i = 0; i < nv; i++) qr[g][i] = attn_r8(_mm256_loadu_ps(q + 8 * i), f32);
+        for (int i = 0; i < nw; i++) acc[g][i] = _mm512_setzero_ps();
         S[g] = 0.0f;
         M[g] = -INFINITY;
     }
@@ -441,11 +463,8 @@ static inline __attribute__((always_inline)) void attn_group_avx512_impl(const a
         for (int i = 0; i < nw; i++) vf[i] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(v + 16 * i)));
         for (int g = 0; g < group; g++) {
             __m256 sv = _mm256_setzero_ps();
-            for (int i = 0; i < nv; i++) sv = _mm256_fmadd_ps(kf[i], q16[g][i], sv);
-            __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(sv), _mm256_extractf128_ps(sv, 1));
-            s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-            s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
-            float s = _mm_cvtss_f32(s4) * c->scale;
+            for (int i = 0; i < nv; i++) sv = _mm256_fmadd_ps(kf[i], qr[g][i], sv);
+            float s = attn_hsum8(sv) * c->scale;
             if (capped) s = c->softcap * tanhf(s);
             const float Mold = M[g];
             float ms = 1.0f, vs = 1.0f;
@@ -453,29 +472,30 @@ static inline __attribute__((always_inline)) void attn_group_avx512_impl(const a
                 M[g] = s;
                 ms = expf(Mold - s);
                 const __m512 msv = _mm512_set1_ps(ms);
-                for (int i = 0; i < nw; i++)
-                    acc[g][i] = _mm512_cvtps_ph(_mm512_mul_ps(_mm512_cvtph_ps(acc[g][i]), msv), _MM_FROUND_TO_NEAREST_INT);
+                for (int i = 0; i < nw; i++) acc[g][i] = attn_r16(_mm512_mul_ps(acc[g][i], msv), f32);
             } else {
                 vs = expf(s - Mold);
             }
             const __m512 vsv = _mm512_set1_ps(vs);
-            for (int i = 0; i < nw; i++)
-                acc[g][i] = _mm512_cvtps_ph(_mm512_fmadd_ps(vf[i], vsv, _mm512_cvtph_ps(acc[g][i])), _MM_FROUND_TO_NEAREST_INT);
+            for (int i = 0; i < nw; i++) acc[g][i] = attn_r16(_mm512_fmadd_ps(vf[i], vsv, acc[g][i]), f32);
             S[g] = attn_fma_ss(S[g], ms, vs);
         }
     }
     for (int g = 0; g < group; g++) {
         float *o = c->out + (t * c->n_head + kvh * group + g) * (int64_t)hd;
         const __m512 inv = _mm512_set1_ps(S[g] == 0.0f ? 0.0f : 1.0f / S[g]);
-        for (int i = 0; i < nw; i++) _mm512_storeu_ps(o + 16 * i, _mm512_mul_ps(_mm512_cvtph_ps(acc[g][i]), inv));
+        for (int i = 0; i < nw; i++) _mm512_storeu_ps(o + 16 * i, _mm512_mul_ps(acc[g][i], inv));
     }
 }
 
-// attn_group_avx512_impl with the soft-cap test resolved once per call, not per score.
+// attn_group_avx512_impl with the soft-cap test and the precision resolved once per call.
 __attribute__((target("avx512f,avx512vl,avx2,fma,f16c")))
 static void attn_group_avx512(const attn_ctx *c, int64_t t, int kvh) {
-    if (c->softcap != 0.0f) attn_group_avx512_impl(c, t, kvh, 1);
-    else attn_group_avx512_impl(c, t, kvh, 0);
+    if (c->softcap != 0.0f) {
+        if (c->f32) attn_group_avx512_impl(c, t, kvh, 1, 1); else attn_group_avx512_impl(c, t, kvh, 1, 0);
+    } else {
+        if (c->f32) attn_group_avx512_impl(c, t, kvh, 0, 1); else attn_group_avx512_impl(c, t, kvh, 0, 0);
+    }
 }
 
 // Work items are (token, KV head) pairs: the group's heads go together.
@@ -510,9 +530,9 @@ static void attn_range(void *vctx, int64_t b, int64_t e, int tid) {
 
 void edge_op_attention(edge_pool *pool, const float *q, const edge_f16 *kc, const edge_f16 *vc,
                        const int32_t *pos, int64_t ntok, int n_head, int n_kv, int hd, float scale,
-                       float *out, int64_t cap, int64_t window, float softcap) {
+                       float *out, int64_t cap, int64_t window, float softcap, int f32) {
     attn_ctx c = { q, kc, vc, pos, n_head, n_kv, hd, softcap != 0.0f ? scale / softcap : scale, out,
-                   cap, window, softcap };
+                   cap, window, softcap, f32 != 0 };
 #if defined(__x86_64__)
     if (edge_isa_current() >= EDGE_ISA_AVX2 && hd % 8 == 0 && n_head / n_kv <= EDGE_ATTN_MAX_GROUP) {
         edge_pool_for(pool, ntok * n_kv, 1, attn_group_range, &c);

@@ -309,6 +309,9 @@ public final class ForwardPass: @unchecked Sendable {
                     // k, v into the F16 cache at their positions; then
                     // att = softmax(q k^T * scale) v, causal (and windowed)   (n, n_head * head_dim)
                     // Each sequence against its own cache.     (rows of segment s)
+                    // A sequence's rows in F32 from EDGE_ATTN_F32_MIN_ROWS on (a prompt), else with
+                    // llama.cpp's one-query F16 rounding; decided per sequence, so that its rows get
+                    // what they would get alone.
                     let rows = Int64(kv.rows[li])
                     for s in segments {
                         let r0 = s.rows.lowerBound, m = Int64(s.rows.count), cache = s.cache
@@ -316,7 +319,8 @@ public final class ForwardPass: @unchecked Sendable {
                                          positions + r0, cache.keys(layer: li), cache.values(layer: li), rows)
                         edge_op_attention(p, buffer(.query) + r0 * c.qDim, cache.keys(layer: li), cache.values(layer: li),
                                           positions + r0, m, Int32(c.headCount), Int32(c.headCountKV), Int32(c.headDim), shape.scale,
-                                          buffer(.attention) + r0 * c.qDim, rows, Int64(shape.window ?? 0), shape.softcap ?? 0)
+                                          buffer(.attention) + r0 * c.qDim, rows, Int64(shape.window ?? 0), shape.softcap ?? 0,
+                                          m >= EDGE_ATTN_F32_MIN_ROWS ? 1 : 0)
                     }
                     wrote(.attention)
                 case let .glu(kind):

@@ -1,3 +1,4 @@
+import CEdgeKernels
 import CEdgeVulkan
 import EdgeCore
 import EdgeDevices
@@ -213,7 +214,8 @@ public final class GPULayers: @unchecked Sendable {
                         try device.dispatch(EDGE_VK_ATTENTION, [act, cache.keys[li], cache.values[li], positions],
                                             [slot(.query) + r0 * UInt32(c.qDim), slot(.attention) + r0 * UInt32(c.qDim), r0,
                                              UInt32(c.headCount), UInt32(c.headCountKV), UInt32(c.headDim), scale.bitPattern,
-                                             UInt32(cacheRows[li]), UInt32(shape.window ?? 0), (shape.softcap ?? 0).bitPattern, UInt32(m)],
+                                             UInt32(cacheRows[li]), UInt32(shape.window ?? 0), (shape.softcap ?? 0).bitPattern, UInt32(m),
+                                             m >= EDGE_ATTN_F32_MIN_ROWS ? 1 : 0],
                                             groups: (c.headCount, m, 1))
                     }
                 case let .glu(kind):

@@ -62,11 +62,17 @@ void edge_op_store_kv(edge_pool *pool, const float *k, const float *v, int64_t n
 // division is folded into the scale, as ggml does).
 // q: [ntok][n_head][hd] floats; kc, vc: [cap][n_kv][hd] halves; out: [ntok][n_head][hd].
 // Grouped-query: query head h reads KV head h / (n_head / n_kv). One pass with an online softmax,
-// no [ntok][n_ctx] buffer. Mirrors ggml's flash-attention CPU path: Q rounded to F16, K·Q in F32,
-// V accumulated in an F16 vector that is rescaled when the running max grows.
+// no [ntok][n_ctx] buffer; K·Q in F32. The two precisions of ggml's flash-attention CPU path:
+// f32 == 0: Q rounded to F16 and V accumulated in an F16 vector, rescaled when the running max
+// grows (its one-query path, which it takes for fewer than EDGE_ATTN_F32_MIN_ROWS query rows);
+// f32 != 0: Q and the accumulator in F32 (its tiled prompt path, taken from that many rows on).
 void edge_op_attention(edge_pool *pool, const float *q, const edge_f16 *kc, const edge_f16 *vc,
                        const int32_t *pos, int64_t ntok, int n_head, int n_kv, int hd, float scale,
-                       float *out, int64_t cap, int64_t window, float softcap);
+                       float *out, int64_t cap, int64_t window, float softcap, int f32);
+
+// Query rows from which a batch's attention runs in F32 (ggml's GGML_FA_TILE_Q: llama.cpp's CPU
+// flash attention switches to its tiled F32 kernel for a batch of at least this many queries).
+#define EDGE_ATTN_F32_MIN_ROWS 64
 
 // out = silu(gate) * up, elementwise over count values; silu(x) = x / (1 + exp(-x)).
 void edge_op_swiglu(edge_pool *pool, const float *gate, const float *up, float *out, int64_t count);

@@ -1,14 +1,15 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // Causal grouped-query attention of one (head, token) over the F16 cache, as edge_op_attention:
-// q rounded to F16, scores q·k · scale (soft-capped: cap · tanh(s), the scale already divided by the
+// q rounded to F16 (not in the F32 form), scores q·k · scale (soft-capped: cap · tanh(s), the scale already divided by the
 // cap), positions [first, pos] (a window keeps the last `window`), softmax, weighted sum of V with
-// the CPU's arithmetic (online maximum, F16 accumulator). The positions go in chunks of 64: the
+// the CPU's arithmetic (online maximum, F16 accumulator, or F32 in the F32 form). The positions go in chunks of 64: the
 // chunk's scores in shared memory, one per invocation; then each invocation runs the chunk in order
 // for the output dimensions tid, tid + 64, ... (head dim <= 512).
 // Bindings: 0 activations, 1 K cache, 2 V cache, 3 positions.
 // Push: 0 q offset, 1 out offset, 2 position offset, 3 heads, 4 kv heads, 5 head dim, 6 scale,
-//       7 capacity, 8 window (0: none), 9 soft-cap (0: none), 10 ntok.
+//       7 capacity, 8 window (0: none), 9 soft-cap (0: none), 10 ntok, 11 F32 form (a prompt of
+//       EDGE_ATTN_F32_MIN_ROWS rows or more: Q and the accumulator unrounded, as on the CPU).
 #include "common.glsl"
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) buffer Ab { float a[]; };
@@ -18,14 +19,14 @@ layout(std430, binding = 3) readonly buffer Pb { int pos[]; };
 shared float q16[512];
 shared float sc[64];
 float kAt(uint e) { const uint wv = kc[e >> 1]; return unpackHalf2x16(wv)[e & 1u]; }
-float f16r(float x) { return unpackHalf2x16(packHalf2x16(vec2(x, 0.0))).x; }
+float f16r(float x) { return pc.u[11] != 0u ? x : unpackHalf2x16(packHalf2x16(vec2(x, 0.0))).x; }
 float vAt(uint e) { const uint wv = vc[e >> 1]; return unpackHalf2x16(wv)[e & 1u]; }
 void main() {
     const uint h = gl_WorkGroupID.x, t = gl_WorkGroupID.y, tid = gl_LocalInvocationID.x;
     const uint hd = pc.u[5], nkv = pc.u[4], group = pc.u[3] / nkv, kvh = h / group;
     const uint cap = pc.u[7];
     const uint qb = pc.u[0] + (t * pc.u[3] + h) * hd;
-    for (uint i = tid; i < hd; i += 64u) q16[i] = unpackHalf2x16(packHalf2x16(vec2(a[qb + i], 0.0))).x;
+    for (uint i = tid; i < hd; i += 64u) q16[i] = f16r(a[qb + i]);
     barrier();
     const int last = pos[pc.u[2] + t];
     const int window = int(pc.u[8]);
@@ -48,7 +49,8 @@ void main() {
         sc[tid] = s;
         barrier();
         // The chunk's positions in order, as the CPU does them: a running maximum M and sum S,
-        // and the output accumulated in F16 (each update rounded), as llama.cpp's CPU backend.
+        // and the output accumulated in F16 (each update rounded; F32 in the F32 form), as
+        // llama.cpp's CPU backend.
         const int n = min(64, last - c0 + 1);
         for (int k = 0; k < n; k++) {
             const float sk = sc[k];
