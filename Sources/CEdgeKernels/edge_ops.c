@@ -277,8 +277,8 @@ static void attn_one_scalar(const attn_ctx *c, int64_t t, int h) {
 
 #if defined(__x86_64__)
 // Same arithmetic with F16C/FMA 8-lane vectors (hd a multiple of 8). The conversions are exact
-// RNE like the scalar ones; only the K·Q summation order differs. The accumulators are F32
-// registers; the F16 form rounds them through F16 after every update, as the scalar form does.
+// RNE like the scalar ones; only the K·Q summation order differs. The F16 form rounds every
+// accumulator update to F16, as the scalar form does.
 // S * ms + vs with one rounding, spelled out (a plain `S * ms + vs` is contracted at the
 // compiler's choice), so attn_one_f16c and attn_group_f16c are the same arithmetic by construction.
 __attribute__((target("avx2,fma,f16c")))
@@ -290,6 +290,14 @@ __attribute__((target("avx2,fma,f16c")))
 static inline __m256 attn_r8(__m256 x, const int f32) {
     return f32 ? x : _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
 }
+
+// The accumulators of the SIMD forms: kept as F16 vectors in the F16 form (half the registers
+// and spill traffic of F32 ones) and as F32 vectors in the F32 form. Each kernel declares both
+// arrays; with `f32` a constant of the inlined body, the unused one is optimized away.
+#define ACC8_GET(a16, a32) (f32 ? (a32) : _mm256_cvtph_ps(a16))
+#define ACC8_PUT(a16, a32, x) do { if (f32) (a32) = (x); else (a16) = _mm256_cvtps_ph((x), _MM_FROUND_TO_NEAREST_INT); } while (0)
+#define ACC16_GET(a16, a32) (f32 ? (a32) : _mm512_cvtph_ps(a16))
+#define ACC16_PUT(a16, a32, x) do { if (f32) (a32) = (x); else (a16) = _mm512_cvtps_ph((x), _MM_FROUND_TO_NEAREST_INT); } while (0)
 
 // K·Q of one 8-lane product vector: the horizontal sum in a fixed order.
 __attribute__((target("avx2,fma,f16c")))
@@ -306,11 +314,13 @@ static inline __attribute__((always_inline)) void attn_one_f16c_impl(const attn_
     const int hd = c->hd, group = c->n_head / c->n_kv, kvh = h / group;
     const int64_t kv_stride = (int64_t)c->n_kv * hd;
     const float *q = c->q + (t * c->n_head + h) * (int64_t)hd;
-    __m256 qr[EDGE_MAX_HEAD_DIM / 8], acc[EDGE_MAX_HEAD_DIM / 8];
+    __m256 qr[EDGE_MAX_HEAD_DIM / 8], acc32[EDGE_MAX_HEAD_DIM / 8];
+    __m128i acc16[EDGE_MAX_HEAD_DIM / 8];
     const int nv = hd / 8;
     for (int i = 0; i < nv; i++) {
         qr[i] = attn_r8(_mm256_loadu_ps(q + 8 * i), f32);
-        acc[i] = _mm256_setzero_ps();
+        acc32[i] = _mm256_setzero_ps();
+        acc16[i] = _mm_setzero_si128();
     }
     float S = 0.0f, M = -INFINITY;
     const int64_t last = c->pos[t];
@@ -330,20 +340,20 @@ static inline __attribute__((always_inline)) void attn_one_f16c_impl(const attn_
             M = s;
             ms = expf(Mold - M);
             const __m256 msv = _mm256_set1_ps(ms);
-            for (int i = 0; i < nv; i++) acc[i] = attn_r8(_mm256_mul_ps(acc[i], msv), f32);
+            for (int i = 0; i < nv; i++) ACC8_PUT(acc16[i], acc32[i], _mm256_mul_ps(ACC8_GET(acc16[i], acc32[i]), msv));
         } else {
             vs = expf(s - M);
         }
         const __m256 vsv = _mm256_set1_ps(vs);
         for (int i = 0; i < nv; i++) {
             __m256 vv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + 8 * i)));
-            acc[i] = attn_r8(_mm256_fmadd_ps(vv, vsv, acc[i]), f32);
+            ACC8_PUT(acc16[i], acc32[i], _mm256_fmadd_ps(vv, vsv, ACC8_GET(acc16[i], acc32[i])));
         }
         S = attn_fma_ss(S, ms, vs);
     }
     float *o = c->out + (t * c->n_head + h) * (int64_t)hd;
     const __m256 inv = _mm256_set1_ps(S == 0.0f ? 0.0f : 1.0f / S);
-    for (int i = 0; i < nv; i++) _mm256_storeu_ps(o + 8 * i, _mm256_mul_ps(acc[i], inv));
+    for (int i = 0; i < nv; i++) _mm256_storeu_ps(o + 8 * i, _mm256_mul_ps(ACC8_GET(acc16[i], acc32[i]), inv));
 }
 
 // attn_one_f16c_impl with the soft-cap test and the precision resolved once per call.
@@ -369,13 +379,15 @@ static inline __attribute__((always_inline)) void attn_group_f16c_impl(const att
     const int hd = c->hd, group = c->n_head / c->n_kv, nv = hd / 8;
     const int64_t kv_stride = (int64_t)c->n_kv * hd;
     __m256 qr[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 8];
-    __m256 acc[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 8];
+    __m256 acc32[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 8];
+    __m128i acc16[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 8];
     float S[EDGE_ATTN_MAX_GROUP], M[EDGE_ATTN_MAX_GROUP];
     for (int g = 0; g < group; g++) {
         const float *q = c->q + (t * c->n_head + kvh * group + g) * (int64_t)hd;
         for (int i = 0; i < nv; i++) {
             qr[g][i] = attn_r8(_mm256_loadu_ps(q + 8 * i), f32);
-            acc[g][i] = _mm256_setzero_ps();
+            acc32[g][i] = _mm256_setzero_ps();
+            acc16[g][i] = _mm_setzero_si128();
         }
         S[g] = 0.0f;
         M[g] = -INFINITY;
@@ -402,19 +414,19 @@ static inline __attribute__((always_inline)) void attn_group_f16c_impl(const att
                 M[g] = s;
                 ms = expf(Mold - s);
                 const __m256 msv = _mm256_set1_ps(ms);
-                for (int i = 0; i < nv; i++) acc[g][i] = attn_r8(_mm256_mul_ps(acc[g][i], msv), f32);
+                for (int i = 0; i < nv; i++) ACC8_PUT(acc16[g][i], acc32[g][i], _mm256_mul_ps(ACC8_GET(acc16[g][i], acc32[g][i]), msv));
             } else {
                 vs = expf(s - Mold);
             }
             const __m256 vsv = _mm256_set1_ps(vs);
-            for (int i = 0; i < nv; i++) acc[g][i] = attn_r8(_mm256_fmadd_ps(vf[i], vsv, acc[g][i]), f32);
+            for (int i = 0; i < nv; i++) ACC8_PUT(acc16[g][i], acc32[g][i], _mm256_fmadd_ps(vf[i], vsv, ACC8_GET(acc16[g][i], acc32[g][i])));
             S[g] = attn_fma_ss(S[g], ms, vs);
         }
     }
     for (int g = 0; g < group; g++) {
         float *o = c->out + (t * c->n_head + kvh * group + g) * (int64_t)hd;
         const __m256 inv = _mm256_set1_ps(S[g] == 0.0f ? 0.0f : 1.0f / S[g]);
-        for (int i = 0; i < nv; i++) _mm256_storeu_ps(o + 8 * i, _mm256_mul_ps(acc[g][i], inv));
+        for (int i = 0; i < nv; i++) _mm256_storeu_ps(o + 8 * i, _mm256_mul_ps(ACC8_GET(acc16[g][i], acc32[g][i]), inv));
     }
 }
 
@@ -428,26 +440,22 @@ static void attn_group_f16c(const attn_ctx *c, int64_t t, int kvh) {
     }
 }
 
-__attribute__((target("avx512f,avx512vl,avx2,fma,f16c")))
-static inline __m512 attn_r16(__m512 x, const int f32) {
-    return f32 ? x : _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
-}
-
 // attn_group_f16c with the V side in 16-lane vectors (hd a multiple of 16): the accumulators'
 // update is element-wise, so converting, scaling and rounding 16 lanes at a time is the same
-// arithmetic in half the instructions. K·Q keeps the 8-lane order.
+// arithmetic in half the conversions, which bound this loop. K·Q keeps the 8-lane order.
 __attribute__((target("avx512f,avx512vl,avx2,fma,f16c")))
 static inline __attribute__((always_inline)) void attn_group_avx512_impl(const attn_ctx *c, int64_t t, int kvh,
                                                              const int capped, const int f32) {
     const int hd = c->hd, group = c->n_head / c->n_kv, nv = hd / 8, nw = hd / 16;
     const int64_t kv_stride = (int64_t)c->n_kv * hd;
     __m256 qr[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 8];
-    __m512 acc[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 16];
+    __m512 acc32[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 16];
+    __m256i acc16[EDGE_ATTN_MAX_GROUP][EDGE_MAX_HEAD_DIM / 16];
     float S[EDGE_ATTN_MAX_GROUP], M[EDGE_ATTN_MAX_GROUP];
     for (int g = 0; g < group; g++) {
         const float *q = c->q + (t * c->n_head + kvh * group + g) * (int64_t)hd;
         for (int i = 0; i < nv; i++) qr[g][i] = attn_r8(_mm256_loadu_ps(q + 8 * i), f32);
-        for (int i = 0; i < nw; i++) acc[g][i] = _mm512_setzero_ps();
+        for (int i = 0; i < nw; i++) { acc32[g][i] = _mm512_setzero_ps(); acc16[g][i] = _mm256_setzero_si256(); }
         S[g] = 0.0f;
         M[g] = -INFINITY;
     }
@@ -472,19 +480,19 @@ static inline __attribute__((always_inline)) void attn_group_avx512_impl(const a
                 M[g] = s;
                 ms = expf(Mold - s);
                 const __m512 msv = _mm512_set1_ps(ms);
-                for (int i = 0; i < nw; i++) acc[g][i] = attn_r16(_mm512_mul_ps(acc[g][i], msv), f32);
+                for (int i = 0; i < nw; i++) ACC16_PUT(acc16[g][i], acc32[g][i], _mm512_mul_ps(ACC16_GET(acc16[g][i], acc32[g][i]), msv));
             } else {
                 vs = expf(s - Mold);
             }
             const __m512 vsv = _mm512_set1_ps(vs);
-            for (int i = 0; i < nw; i++) acc[g][i] = attn_r16(_mm512_fmadd_ps(vf[i], vsv, acc[g][i]), f32);
+            for (int i = 0; i < nw; i++) ACC16_PUT(acc16[g][i], acc32[g][i], _mm512_fmadd_ps(vf[i], vsv, ACC16_GET(acc16[g][i], acc32[g][i])));
             S[g] = attn_fma_ss(S[g], ms, vs);
         }
     }
     for (int g = 0; g < group; g++) {
         float *o = c->out + (t * c->n_head + kvh * group + g) * (int64_t)hd;
         const __m512 inv = _mm512_set1_ps(S[g] == 0.0f ? 0.0f : 1.0f / S[g]);
-        for (int i = 0; i < nw; i++) _mm512_storeu_ps(o + 16 * i, _mm512_mul_ps(acc[g][i], inv));
+        for (int i = 0; i < nw; i++) _mm512_storeu_ps(o + 16 * i, _mm512_mul_ps(ACC16_GET(acc16[g][i], acc32[g][i]), inv));
     }
 }
 
