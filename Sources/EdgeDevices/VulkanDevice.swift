@@ -65,7 +65,7 @@ public func vulkanDevices() throws(GPUError) -> [GPUInfo] {
     var err = [CChar](repeating: 0, count: 512)
     var infos = [edge_vk_info](repeating: edge_vk_info(), count: 32)
     let n = edge_vk_list(&infos, 32, &err, err.count)
-    guard n >= 0 else { throw .vulkanUnavailable(String(cString: err)) }
+    guard n >= 0 else { throw .vulkanUnavailable(cText(err)) }
     return (0..<min(Int(n), 32)).map { GPUInfo(index: $0, infos[$0]) }
 }
 
@@ -88,7 +88,7 @@ public final class VulkanDevice: ComputeDevice, @unchecked Sendable {
         var err = [CChar](repeating: 0, count: 512)
         var h: OpaquePointer?
         guard edge_vk_open(Int32(index), &h, &err, err.count) == 0, let h else {
-            throw .failed(what: "opening gpu\(index)", reason: String(cString: err))
+            throw .failed(what: "opening gpu\(index)", reason: cText(err))
         }
         handle = h
         id = .gpu(index)
@@ -145,7 +145,7 @@ public final class VulkanDevice: ComputeDevice, @unchecked Sendable {
     public func buffer(bytes: Int, hostVisible: Bool = false, what: String) throws(GPUError) -> GPUBuffer {
         var err = [CChar](repeating: 0, count: 512)
         guard let b = edge_vk_buffer(handle, UInt64(max(bytes, 4)), hostVisible ? 1 : 0, what, &err, err.count) else {
-            throw .failed(what: "allocating \(bytes) bytes for \(what) on \(id)", reason: String(cString: err))
+            throw .failed(what: "allocating \(bytes) bytes for \(what) on \(id)", reason: cText(err))
         }
         return GPUBuffer(device: self, raw: b, bytes: bytes)
     }
@@ -153,18 +153,18 @@ public final class VulkanDevice: ComputeDevice, @unchecked Sendable {
     public func upload(_ src: UnsafeRawPointer, bytes: Int, to dst: GPUBuffer, at offset: Int) throws(GPUError) {
         var err = [CChar](repeating: 0, count: 512)
         guard edge_vk_upload(handle, dst.raw, UInt64(offset), src, UInt64(bytes), &err, err.count) == 0 else {
-            throw .failed(what: "uploading \(bytes) bytes", reason: String(cString: err))
+            throw .failed(what: "uploading \(bytes) bytes", reason: cText(err))
         }
     }
 
     public func zero(_ dst: GPUBuffer) throws(GPUError) {
         var err = [CChar](repeating: 0, count: 512)
-        guard edge_vk_zero(handle, dst.raw, &err, err.count) == 0 else { throw .failed(what: "clearing a buffer", reason: String(cString: err)) }
+        guard edge_vk_zero(handle, dst.raw, &err, err.count) == 0 else { throw .failed(what: "clearing a buffer", reason: cText(err)) }
     }
 
     public func begin() throws(GPUError) {
         var err = [CChar](repeating: 0, count: 512)
-        guard edge_vk_begin(handle, &err, err.count) == 0 else { throw .failed(what: "recording", reason: String(cString: err)) }
+        guard edge_vk_begin(handle, &err, err.count) == 0 else { throw .failed(what: "recording", reason: cText(err)) }
     }
 
     /// Records `kernel` over a grid of (x, y, z) workgroups with buffers bound at 0... and the push
@@ -177,7 +177,7 @@ public final class VulkanDevice: ComputeDevice, @unchecked Sendable {
         let rc = raws.withUnsafeMutableBufferPointer { b in
             edge_vk_dispatch(handle, kernel, b.baseAddress, &words, UInt32(groups.0), UInt32(groups.1), UInt32(groups.2), &err, err.count)
         }
-        guard rc == 0 else { throw .failed(what: "dispatching \(String(cString: edge_vk_kernel_name(Int32(kernel.rawValue))))", reason: String(cString: err)) }
+        guard rc == 0 else { throw .failed(what: "dispatching \(String(cString: edge_vk_kernel_name(Int32(kernel.rawValue))))", reason: cText(err)) }
         edge_vk_barrier(handle)
     }
 
@@ -190,7 +190,7 @@ public final class VulkanDevice: ComputeDevice, @unchecked Sendable {
     /// ``wait()`` then sleeps on the fence until it is done.
     public func submitAsync() throws(GPUError) {
         var err = [CChar](repeating: 0, count: 512)
-        guard edge_vk_submit_async(handle, &err, err.count) == 0 else { throw .failed(what: "submitting a command buffer", reason: String(cString: err)) }
+        guard edge_vk_submit_async(handle, &err, err.count) == 0 else { throw .failed(what: "submitting a command buffer", reason: cText(err)) }
     }
 
     /// Drops a recording left unfinished by an error, so that the next ``begin()`` starts clean.
@@ -198,13 +198,13 @@ public final class VulkanDevice: ComputeDevice, @unchecked Sendable {
 
     public func wait() throws(GPUError) {
         var err = [CChar](repeating: 0, count: 512)
-        guard edge_vk_wait(handle, &err, err.count) == 0 else { throw .failed(what: "running a command buffer", reason: String(cString: err)) }
+        guard edge_vk_wait(handle, &err, err.count) == 0 else { throw .failed(what: "running a command buffer", reason: cText(err)) }
     }
 
     /// Submits what was recorded and waits (on a fence) until the GPU has run it.
     public func submit() throws(GPUError) {
         var err = [CChar](repeating: 0, count: 512)
-        guard edge_vk_submit(handle, &err, err.count) == 0 else { throw .failed(what: "running a command buffer", reason: String(cString: err)) }
+        guard edge_vk_submit(handle, &err, err.count) == 0 else { throw .failed(what: "running a command buffer", reason: cText(err)) }
     }
 }
 
@@ -223,4 +223,9 @@ public final class GPUBuffer: @unchecked Sendable {
     deinit { edge_vk_buffer_free(device.handle, raw) }
     /// The host address of a mapped buffer (host-visible, or device memory the host can map).
     public var mapped: UnsafeMutableRawPointer? { edge_vk_buffer_map(raw) }
+}
+
+/// The NUL-terminated text a C call wrote into `buffer`.
+private func cText(_ buffer: [CChar]) -> String {
+    buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
 }

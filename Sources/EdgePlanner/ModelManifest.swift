@@ -295,10 +295,13 @@ public enum RuntimeFootprint {
     }
 
     /// The process itself before any weight or buffer: code, libraries, the tokenizer's tables and
-    /// the file's parsed metadata. Fitted to the overhead edgert measured after loading (RSS with
-    /// the mapping's pages dropped): 28.4 MiB with a 49,152-token vocabulary (SmolLM2), 35.9 MiB
-    /// with 128,256 tokens (Llama 3.2) — 23.7 MiB plus about 100 bytes per vocabulary entry.
+    /// the file's parsed metadata, for a plan made without the process (`edgert plan`); the engine
+    /// plans with its own measured figure (``PlacementRequest/processBytes``). Fitted to the
+    /// overhead edgert measured after loading (RSS with the mapping's pages dropped; 2026-12-08,
+    /// with the server and Vulkan code linked in): 35.9 MiB with a 49,152-token vocabulary
+    /// (SmolLM2), 43.3 MiB with 128,256 tokens (Llama 3.2) — 31 MiB plus about 100 bytes per
+    /// vocabulary entry (23.7 MiB before those were linked).
     public static func processBytes(_ m: ModelManifest) -> Int {
-        Int(23.7 * 1048576) + 100 * m.vocabularySize
+        Int(31.0 * 1048576) + 100 * m.vocabularySize
     }
 }

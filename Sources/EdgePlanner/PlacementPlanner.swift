@@ -1,6 +1,11 @@
 import EdgeCore
 import Foundation
 
+extension PlacementRequest {
+    /// The process's own bytes: measured when given, else the fitted footprint.
+    var processBytesOrFitted: Int { processBytes ?? RuntimeFootprint.processBytes(manifest) }
+}
+
 /// The inputs of ``PlacementPlanner/plan(_:)``.
 public struct PlacementRequest: Sendable {
     public var manifest: ModelManifest
@@ -22,15 +27,19 @@ public struct PlacementRequest: Sendable {
     public var batch: Int
     /// Read bandwidth of the disk holding the model, bytes/s, when measured better than the profile.
     public var diskBytesPerSecond: Double?
-    /// Plan GPU entries (false: CPU and disk only, as this build executes).
+    /// Plan GPU entries (false: CPU and disk only).
     public var useGPUs: Bool
     /// Plan the `numa-split` family only, its threads spread evenly over every node of the host
     /// (`--numa-nodes N` asks for rows split over N nodes whatever the other families predict).
     public var splitOverNodes: Bool
+    /// What the process itself holds before any weight or buffer (code, libraries, tokenizer), when
+    /// measured (the engine's resident bytes before loading); nil: ``RuntimeFootprint/processBytes(_:)``.
+    public var processBytes: Int?
 
     public init(manifest: ModelManifest, host: HostProfile, memoryBudget: Int? = nil, gpuBudgets: [DeviceID: Int] = [:],
                 context: Int, promptTokens: Int = 128, generateTokens: Int = 128, threads: Int? = nil, batch: Int = 512,
-                diskBytesPerSecond: Double? = nil, useGPUs: Bool = true, splitOverNodes: Bool = false) {
+                diskBytesPerSecond: Double? = nil, useGPUs: Bool = true, splitOverNodes: Bool = false,
+                processBytes: Int? = nil) {
         self.manifest = manifest
         self.host = host
         self.memoryBudget = memoryBudget
@@ -43,6 +52,7 @@ public struct PlacementRequest: Sendable {
         self.diskBytesPerSecond = diskBytesPerSecond
         self.useGPUs = useGPUs
         self.splitOverNodes = splitOverNodes
+        self.processBytes = processBytes
     }
 }
 
@@ -99,12 +109,15 @@ public enum PlacementPlanner {
     /// the cost model furthest off (the accuracy the planner aims for: 15%).
     public static let predictionTolerance = 0.15
     public static func cpuLayerSeconds(threads: Int) -> Double { threads <= 1 ? 40e-6 : 70e-6 }
-    /// The prompt's cost per token per transformer block besides its matmuls. Measured on this
-    /// project's host (AVX2 EPYC, 2 vCPUs) with SmolLM2-135M Q8_0 and Q4_K_M and prompts of 29 and
-    /// 232 tokens: the time to first token less the matmuls at the profile's rates was 38-55 µs per
-    /// token and block on one thread and about the same on two (these ops barely parallelise at
-    /// this width).
-    public static let cpuPromptLayerSecondsPerToken = 40e-6
+    /// The prompt's cost per token per transformer block besides its matmuls (a fitted constant,
+    /// not a profile measurement). First fitted on this project's AVX2 EPYC host (2 vCPUs) with
+    /// SmolLM2-135M Q8_0 and Q4_K_M and prompts of 29 and 232 tokens: 38-55 µs per token and block
+    /// on one thread and about the same on two. Refitted on 2026-12-08 on the AVX-512 EPYC after the
+    /// prompt path got faster (F32 prompt attention among other work): with 40 µs the 29-word
+    /// prompts were predicted 28-84% slow on the three SmolLM2 files (`scripts/predictions.py`);
+    /// the time to first token less the matmuls at the profile's rates was 17-20 µs per token and
+    /// block on one and two threads.
+    public static let cpuPromptLayerSecondsPerToken = 20e-6
 
     /// Working set of the profile's in-cache kernel figures: the probe's ~384 KiB matrix
     /// (`KernelWorkload.targetWeightBytes` in EdgeTopology).
@@ -194,7 +207,7 @@ public enum PlacementPlanner {
     /// fewer reads. Trying every size up to the budget's own keeps a larger budget never slower.
     static func planBest(_ r: PlacementRequest) throws(PlacementError) -> PlacementPlan {
         let available = Int(r.host.memory.availableBytes.value)
-        let top = StreamingPlanner.blockTarget(budget: r.memoryBudget ?? max(0, available - RuntimeFootprint.processBytes(r.manifest)))
+        let top = StreamingPlanner.blockTarget(budget: r.memoryBudget ?? max(0, available - r.processBytesOrFitted))
         var best: PlacementPlan?
         var firstError: PlacementError?
         var target = top
@@ -250,7 +263,7 @@ public enum PlacementPlanner {
             throw .badRequest("\(wanted) threads asked, but host '\(host.host.name)' has \(allCPUs.count) CPUs")
         }
         var reasons: [String] = []
-        let processBytes = RuntimeFootprint.processBytes(m)
+        let processBytes = r.processBytesOrFitted
         let available = Int(host.memory.availableBytes.value)
         let cpuBudget = r.memoryBudget ?? max(0, available - processBytes)
         if r.memoryBudget == nil {

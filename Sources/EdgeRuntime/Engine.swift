@@ -226,7 +226,8 @@ public final class Engine: Sendable {
                     manifest: manifest, host: host, memoryBudget: budget, context: ctx,
                     promptTokens: min(options.expectedPromptTokens, ctx - 1), generateTokens: options.expectedGeneratedTokens,
                     threads: threadsWanted, batch: options.batchSize,
-                    diskBytesPerSecond: options.diskBytesPerSecond ?? measuredDisk, useGPUs: false, splitOverNodes: askedNodes != nil))
+                    diskBytesPerSecond: options.diskBytesPerSecond ?? measuredDisk, useGPUs: false, splitOverNodes: askedNodes != nil,
+                    processBytes: overheadBytes))
             } catch {
                 // The user gave no budget: say what limited it.
                 if case let .budgetTooSmall(_, _, minimum, _) = error, let automatic {

@@ -48,7 +48,7 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(name: [.customShort("t"), .long], help: "Threads (default: every CPU of the host).")
     var threads: Int?
 
-    @Flag(name: .long, help: "Plan CPU and disk only, as this build executes (no GPU entries).")
+    @Flag(name: .long, help: "Plan CPU and disk only (no GPU entries).")
     var cpuOnly = false
 
     @Flag(name: .long, help: "Print the plan as JSON instead of the table.")

@@ -55,6 +55,28 @@ final class PlacementPlannerTests: XCTestCase {
         }
     }
 
+    /// The process's own bytes: a measured figure in the request replaces the fitted footprint in
+    /// the peak, byte for byte, and in the memory left for weights when no budget is given.
+    func testMeasuredProcessBytesReplaceTheFittedFootprint() throws {
+        let (_, host) = try XCTUnwrap(try Self.devices().first { $0.0 == "raspberry-pi-5-8gb" })
+        let m = try manifest("llama-3.2-1b")
+        let fitted = RuntimeFootprint.processBytes(m)
+        let cpu = DeviceID.cpu(0)
+        let base = try PlacementPlanner.plan(PlacementRequest(manifest: m, host: host, memoryBudget: 2 << 30, context: 1024,
+                                                              useGPUs: false))
+        let measured = try PlacementPlanner.plan(PlacementRequest(manifest: m, host: host, memoryBudget: 2 << 30, context: 1024,
+                                                                  useGPUs: false, processBytes: fitted + (9 << 20)))
+        XCTAssertEqual(measured.predicted.peakMemoryBytes[cpu]! - base.predicted.peakMemoryBytes[cpu]!, 9 << 20)
+        // Without a budget the weights get the host's available memory less the process: a process
+        // that leaves less than the model needs turns a resident plan into a streamed one.
+        let available = Int(host.memory.availableBytes.value)
+        let roomy = try PlacementPlanner.plan(PlacementRequest(manifest: m, host: host, context: 1024, useGPUs: false))
+        XCTAssertEqual(roomy.window.slots, 0, "the 1B model fits the Pi's memory")
+        let crowded = try PlacementPlanner.plan(PlacementRequest(manifest: m, host: host, context: 1024, useGPUs: false,
+                                                                 processBytes: available - (400 << 20)))
+        XCTAssertGreaterThan(crowded.window.slots, 0, "400 MiB left: the weights stream")
+    }
+
     func testCapacitiesHoldAndLargerBudgetsAreNeverSlower() throws {
         for (name, host) in try Self.devices() {
             for shape in ["llama-3.2-1b", "llama-2-7b", "llama-2-70b"] {
