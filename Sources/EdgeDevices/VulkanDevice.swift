@@ -104,6 +104,9 @@ public final class VulkanDevice: ComputeDevice, @unchecked Sendable {
     public func freeMemoryBytes() -> Int { max(0, info.memoryBytes - Int(edge_vk_allocated(handle))) }
     /// Bytes of device memory this process holds on the device.
     public var allocatedBytes: Int { Int(edge_vk_allocated(handle)) }
+    /// The largest buffer a kernel can address: the device's storage-buffer range, and the shaders'
+    /// 32-bit offsets.
+    public var bindableBytes: Int { min(Int(UInt32.max), info.maxBufferBytes) }
 
     /// Matrix products of the types the shaders dequantize, and every other operation of the
     /// layer programs; embedding rows stay on the host (the first layer's input crosses once).

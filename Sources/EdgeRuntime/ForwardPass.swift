@@ -309,9 +309,7 @@ public final class ForwardPass: @unchecked Sendable {
                     // k, v into the F16 cache at their positions; then
                     // att = softmax(q k^T * scale) v, causal (and windowed)   (n, n_head * head_dim)
                     // Each sequence against its own cache.     (rows of segment s)
-                    // A sequence's rows in F32 from EDGE_ATTN_F32_MIN_ROWS on (a prompt), else with
-                    // llama.cpp's one-query F16 rounding; decided per sequence, so that its rows get
-                    // what they would get alone.
+                    // In F32 or with F16 rounding: ForwardPass.attentionInF32(rows:).
                     let rows = Int64(kv.rows[li])
                     for s in segments {
                         let r0 = s.rows.lowerBound, m = Int64(s.rows.count), cache = s.cache
@@ -320,7 +318,7 @@ public final class ForwardPass: @unchecked Sendable {
                         edge_op_attention(p, buffer(.query) + r0 * c.qDim, cache.keys(layer: li), cache.values(layer: li),
                                           positions + r0, m, Int32(c.headCount), Int32(c.headCountKV), Int32(c.headDim), shape.scale,
                                           buffer(.attention) + r0 * c.qDim, rows, Int64(shape.window ?? 0), shape.softcap ?? 0,
-                                          m >= EDGE_ATTN_F32_MIN_ROWS ? 1 : 0)
+                                          Self.attentionInF32(rows: Int(m)) ? 1 : 0)
                     }
                     wrote(.attention)
                 case let .glu(kind):
@@ -437,6 +435,12 @@ public final class ForwardPass: @unchecked Sendable {
             do { try gpuSplit!.finish(W, n: rows, out: out) } catch { throw RuntimeError.gpu(error) }
         }
     }
+
+    /// Whether a sequence's `rows` of a batch attend in F32 (Q and the accumulator unrounded, as
+    /// llama.cpp's tiled prompt kernel) rather than with its one-query F16 rounding: from
+    /// EDGE_ATTN_F32_MIN_ROWS rows on. Decided per sequence, so that its rows get what they would
+    /// get alone; the GPU's attention follows the same rule.
+    static func attentionInF32(rows: Int) -> Bool { rows >= Int(EDGE_ATTN_F32_MIN_ROWS) }
 
     /// This node's pieces of out = input Wᵀ, rows `from`... only (the rows before run on the GPU:
     /// a multiple of 16, so a packed piece is cut between its 16-row groups).

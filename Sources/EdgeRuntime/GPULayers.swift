@@ -76,7 +76,7 @@ public final class GPULayers: @unchecked Sendable {
             let roles = l.vectors.keys.sorted { $0.rawValue < $1.rawValue }
             for r in roles { vo[r] = at / 4; at += (l.vectors[r]!.count * 4 + 15) & ~15 }
             // The shaders address a buffer with 32-bit offsets, within the device's largest binding.
-            let limit = min(Int(UInt32.max), device.info.maxBufferBytes)
+            let limit = device.bindableBytes
             guard at + 16 <= limit else {
                 throw RuntimeError.badParameter(name: "GPU layers", reason: "layer \(li)'s weights (\(at) bytes) exceed the largest buffer \(device.id) binds (\(limit) bytes)")
             }
@@ -106,7 +106,7 @@ public final class GPULayers: @unchecked Sendable {
             floats += maxBatch * slot.width(c)
         }
         slotOffset = offsets
-        guard floats * 4 <= min(Int(UInt32.max), device.info.maxBufferBytes) else {
+        guard floats * 4 <= device.bindableBytes else {
             throw RuntimeError.badParameter(name: "GPU layers", reason: "the activations of a \(maxBatch)-token batch (\(floats * 4) bytes) exceed the largest buffer \(device.id) binds; use a smaller batch")
         }
         act = try gpu { () throws(GPUError) in try device.buffer(bytes: floats * 4, what: "activations") }
@@ -215,7 +215,7 @@ public final class GPULayers: @unchecked Sendable {
                                             [slot(.query) + r0 * UInt32(c.qDim), slot(.attention) + r0 * UInt32(c.qDim), r0,
                                              UInt32(c.headCount), UInt32(c.headCountKV), UInt32(c.headDim), scale.bitPattern,
                                              UInt32(cacheRows[li]), UInt32(shape.window ?? 0), (shape.softcap ?? 0).bitPattern, UInt32(m),
-                                             m >= EDGE_ATTN_F32_MIN_ROWS ? 1 : 0],
+                                             ForwardPass.attentionInF32(rows: m) ? 1 : 0],
                                             groups: (c.headCount, m, 1))
                     }
                 case let .glu(kind):

@@ -47,9 +47,8 @@ public final class GPUSplit: @unchecked Sendable {
             guard let kernel = VulkanDevice.matmulKernel(m.type) else {
                 throw RuntimeError.unsupportedOperation(device: device.name, operation: "matmul", type: m.type, at: m.name)
             }
-            guard g * m.rowBytes + 16 <= min(Int(UInt32.max), device.info.maxBufferBytes),
-                  maxBatch * max(m.columns, g) * 4 <= min(Int(UInt32.max), device.info.maxBufferBytes) else {
-                throw RuntimeError.badParameter(name: "GPU split", reason: "\(m.name)'s \(g) rows exceed the largest buffer \(device.id) binds (\(device.info.maxBufferBytes) bytes)")
+            guard g * m.rowBytes + 16 <= device.bindableBytes, maxBatch * max(m.columns, g) * 4 <= device.bindableBytes else {
+                throw RuntimeError.badParameter(name: "GPU split", reason: "\(m.name)'s \(g) rows exceed the largest buffer \(device.id) binds (\(device.bindableBytes) bytes)")
             }
             let b: GPUBuffer
             do {
